@@ -1,0 +1,127 @@
+// Package activities runs one pipeline node as a Temporal activity: it picks
+// the executor by kind (noop, command, http), heartbeats while the node runs,
+// caps what it writes to history and marks errors retryable or not.
+package activities
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/maestrohq/maestro/dag"
+)
+
+// ExecuteNodeName is the registered name of the node activity.
+const ExecuteNodeName = "ExecuteNode"
+
+// Error types set on the application errors that executors return. A node's
+// retry.non_retryable may name any of them; the ones marked non-retryable here
+// never retry.
+const (
+	ErrTypeConfig       = "ConfigError"      // bad executor configuration at run time; non-retryable
+	ErrTypeCommandStart = "CommandStart"     // the program could not be started; non-retryable
+	ErrTypeCommandExit  = "CommandExit"      // the program exited non-zero; retryable
+	ErrTypeHTTPClient   = "HTTPClientError"  // a 4xx answer; non-retryable
+	ErrTypeHTTPServer   = "HTTPServerError"  // a 5xx answer; retryable
+	ErrTypeHTTPNetwork  = "HTTPNetworkError" // no answer; retryable
+	ErrTypeInjected     = "InjectedFailure"  // noop fail_attempts; retryable
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxOutputBytes = 32 << 10
+	DefaultMaxErrorBytes  = 4 << 10
+)
+
+// NodeInput is what the workflow hands the activity for one node.
+type NodeInput struct {
+	WorkflowID string            `json:"workflow_id"`
+	Pipeline   string            `json:"pipeline"`
+	Node       dag.Node          `json:"node"`
+	Params     map[string]any    `json:"params,omitempty"`
+	Inputs     map[string]string `json:"inputs,omitempty"` // dependency outputs by node ID
+}
+
+// NodeResult is what a node's successful attempt returns to the workflow.
+type NodeResult struct {
+	// Output is the node's output, capped at Config.MaxOutputBytes.
+	Output string `json:"output"`
+	// Truncated says Output was cut; OutputBytes is the full size.
+	Truncated   bool  `json:"truncated,omitempty"`
+	OutputBytes int   `json:"output_bytes"`
+	Attempt     int32 `json:"attempt"`
+	ExitCode    *int  `json:"exit_code,omitempty"`
+	HTTPStatus  int   `json:"http_status,omitempty"`
+}
+
+// Failure is attached as the details of every application error an executor
+// returns, so the workflow can show the attempt and the cause.
+type Failure struct {
+	Attempt    int32  `json:"attempt"`
+	ExitCode   *int   `json:"exit_code,omitempty"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	StderrTail string `json:"stderr_tail,omitempty"`
+}
+
+// Config configures the activities of one worker.
+type Config struct {
+	// MaxOutputBytes caps a node's output written to history.
+	MaxOutputBytes int
+	// MaxErrorBytes caps error text (e.g. a stderr tail).
+	MaxErrorBytes int
+	// HTTPClient sends http nodes' requests; nil means a client without a
+	// global timeout (the node's timeout and cancellation bound it).
+	HTTPClient *http.Client
+	// WorkDir is where command nodes without a dir run; empty means the
+	// worker's working directory.
+	WorkDir string
+	// Getenv reads the worker's environment (for pass_env and {{env}});
+	// nil means os.Getenv.
+	Getenv func(string) string
+	// Logger logs node execution; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Activities executes pipeline nodes. Create it with New.
+type Activities struct {
+	cfg Config
+}
+
+// New returns Activities with cfg's zero values replaced by defaults.
+func New(cfg Config) *Activities {
+	if cfg.MaxOutputBytes <= 0 {
+		cfg.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if cfg.MaxErrorBytes <= 0 {
+		cfg.MaxErrorBytes = DefaultMaxErrorBytes
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = osGetenv
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Activities{cfg: cfg}
+}
+
+// Register registers the node activity on a worker.
+func Register(r worker.ActivityRegistry, a *Activities) {
+	r.RegisterActivityWithOptions(a.ExecuteNode, activity.RegisterOptions{Name: ExecuteNodeName})
+}
+
+// heartbeatInterval is how often a running node heartbeats: often enough that
+// a cancellation reaches it well within its heartbeat timeout.
+func heartbeatInterval(ctx context.Context) time.Duration {
+	hb := activity.GetInfo(ctx).HeartbeatTimeout
+	if hb <= 0 {
+		return 5 * time.Second
+	}
+	return max(hb/4, 100*time.Millisecond)
+}

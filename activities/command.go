@@ -1,0 +1,229 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// killGrace is how long a cancelled command's process group has between
+// SIGTERM and SIGKILL; tests shorten it.
+var killGrace = 2 * time.Second
+
+// baseEnv are the only worker variables every command sees.
+var baseEnv = []string{"PATH", "HOME", "LANG", "TMPDIR"}
+
+// runCommand runs the executor's argv (no shell) in its own process group,
+// with a minimal environment, capturing bounded stdout (the output) and a
+// stderr tail. A cancelled or timed-out attempt kills the whole group.
+func (a *Activities) runCommand(ctx context.Context, in NodeInput) (NodeResult, error) {
+	e := in.Node.Executor
+	if len(e.Argv) == 0 || e.Argv[0] == "" {
+		return NodeResult{}, configError("executor.argv must name a program")
+	}
+	env, err := a.commandEnv(in)
+	if err != nil {
+		return NodeResult{}, err
+	}
+	prog := e.Argv[0]
+	path, err := lookPath(prog, env["PATH"])
+	if err != nil {
+		return NodeResult{}, startError(prog, err)
+	}
+
+	dir := a.commandDir(e.Dir)
+	if dir != "" {
+		// exec blames the program for a bad directory; name the directory.
+		if fi, err := os.Stat(dir); err != nil {
+			return NodeResult{}, startError(prog, fmt.Errorf("working directory: %w", err))
+		} else if !fi.IsDir() {
+			return NodeResult{}, startError(prog, fmt.Errorf("working directory %s is not a directory", dir))
+		}
+	}
+
+	cmd := exec.CommandContext(ctx, path, e.Argv[1:]...)
+	cmd.Args[0] = prog
+	cmd.Env = envList(env)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout := &headBuffer{max: a.cfg.MaxOutputBytes}
+	stderr := &tailBuffer{max: a.cfg.MaxErrorBytes}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// On ctx done: SIGTERM the group now, SIGKILL it after the grace.
+	var cancelled atomic.Bool
+	cmd.Cancel = func() error {
+		cancelled.Store(true)
+		return terminateGroup(cmd.Process.Pid)
+	}
+	// Bounds Wait when the group outlives the grace, or when the program
+	// exits but something it started keeps stdout or stderr open.
+	cmd.WaitDelay = killGrace + killGrace/2
+
+	if err := cmd.Start(); err != nil {
+		if ctx.Err() != nil {
+			return NodeResult{}, ctx.Err()
+		}
+		return NodeResult{}, startError(prog, err)
+	}
+	stop := heartbeat(ctx)
+	err = cmd.Wait()
+	stop()
+	if !cancelled.Load() {
+		// The program is done; so is anything it left running in its group.
+		_ = terminateGroup(cmd.Process.Pid)
+	}
+	if ctx.Err() != nil {
+		return NodeResult{}, ctx.Err()
+	}
+
+	code := 0
+	var how string
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+	case errors.As(err, &exitErr):
+		code, how = exitStatus(exitErr)
+	default:
+		return NodeResult{}, &nodeError{
+			typ: ErrTypeCommandExit,
+			msg: fmt.Sprintf("%s: %v", prog, err),
+		}
+	}
+	if code != 0 {
+		prefix := fmt.Sprintf("exit code %d%s", code, how)
+		return NodeResult{}, &nodeError{
+			typ: ErrTypeCommandExit,
+			msg: withDetail(prefix, stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes, true),
+			failure: Failure{
+				ExitCode:   &code,
+				StderrTail: capTail(stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes),
+			},
+		}
+	}
+	res := a.output(stdout.buf, stdout.total)
+	res.ExitCode = &code
+	return res, nil
+}
+
+// terminateGroup sends SIGTERM to a process group now and SIGKILL after
+// killGrace, unless the group is gone already.
+func terminateGroup(pgid int) error {
+	err := syscall.Kill(-pgid, syscall.SIGTERM)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	time.AfterFunc(killGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+	return err
+}
+
+func startError(prog string, err error) *nodeError {
+	return &nodeError{
+		typ:          ErrTypeCommandStart,
+		nonRetryable: true,
+		msg:          fmt.Sprintf("cannot start %q: %v", prog, err),
+	}
+}
+
+// exitStatus returns the exit code, 128+N for death by signal N as shells
+// report it, and a note for the message in that case.
+func exitStatus(err *exec.ExitError) (int, string) {
+	if ws, ok := err.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), fmt.Sprintf(" (killed by signal: %v)", ws.Signal())
+	}
+	return err.ExitCode(), ""
+}
+
+// commandEnv builds the process environment: PATH, HOME, LANG and TMPDIR and
+// the pass_env names from the worker (when set), Maestro's variables, and
+// the executor's env, which wins.
+func (a *Activities) commandEnv(in NodeInput) (map[string]string, error) {
+	e := in.Node.Executor
+	env := make(map[string]string, len(baseEnv)+len(e.PassEnv)+len(in.Inputs)+4+len(e.Env))
+	for _, name := range slices.Concat(baseEnv, e.PassEnv) {
+		if v := a.cfg.Getenv(name); v != "" {
+			env[name] = v
+		}
+	}
+	params := in.Params
+	if params == nil {
+		params = map[string]any{}
+	}
+	pj, err := json.Marshal(params)
+	if err != nil {
+		return nil, configError("params cannot be encoded as JSON for MAESTRO_PARAMS: %v", err)
+	}
+	env["MAESTRO_WORKFLOW_ID"] = in.WorkflowID
+	env["MAESTRO_NODE_ID"] = in.Node.ID
+	env["MAESTRO_PIPELINE"] = in.Pipeline
+	env["MAESTRO_PARAMS"] = string(pj)
+	for _, dep := range slices.Sorted(maps.Keys(in.Inputs)) {
+		// A NUL byte cannot be passed in the environment.
+		env[inputEnvName(dep)] = strings.ReplaceAll(in.Inputs[dep], "\x00", "")
+	}
+	maps.Copy(env, e.Env)
+	return env, nil
+}
+
+// inputEnvName is MAESTRO_INPUT_ and the dependency's ID, upper-cased, with
+// every character other than A-Z and 0-9 replaced by _.
+func inputEnvName(dep string) string {
+	b := []byte(strings.ToUpper(dep))
+	for i, c := range b {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			b[i] = '_'
+		}
+	}
+	return "MAESTRO_INPUT_" + string(b)
+}
+
+func envList(env map[string]string) []string {
+	list := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		list = append(list, k+"="+env[k])
+	}
+	return list
+}
+
+// commandDir is the executor's dir (relative to the worker's WorkDir when
+// relative), else WorkDir, else "" (the worker's directory).
+func (a *Activities) commandDir(dir string) string {
+	switch {
+	case dir == "":
+		return a.cfg.WorkDir
+	case filepath.IsAbs(dir) || a.cfg.WorkDir == "":
+		return dir
+	default:
+		return filepath.Join(a.cfg.WorkDir, dir)
+	}
+}
+
+// lookPath finds prog in the PATH the command will see (not the worker's),
+// ignoring relative PATH entries. A prog with a slash is used as is.
+func lookPath(prog, pathEnv string) (string, error) {
+	if strings.Contains(prog, "/") {
+		return prog, nil
+	}
+	if pathEnv == "" {
+		return exec.LookPath(prog)
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, prog)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}

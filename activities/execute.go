@@ -1,0 +1,149 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/maestrohq/maestro/dag"
+)
+
+// osGetenv is the default Config.Getenv.
+func osGetenv(name string) string { return os.Getenv(name) }
+
+// heartbeatEvery is heartbeatInterval; tests shorten it.
+var heartbeatEvery = heartbeatInterval
+
+// errTypeInternal marks an error that no executor classified; it should not
+// happen and is retried.
+const errTypeInternal = "ExecutorError"
+
+// nodeError is an executor's failure before it becomes an ApplicationError.
+type nodeError struct {
+	typ          string
+	nonRetryable bool
+	msg          string
+	failure      Failure
+	nextDelay    time.Duration
+}
+
+func (e *nodeError) Error() string { return e.msg }
+
+func configError(format string, args ...any) *nodeError {
+	return &nodeError{typ: ErrTypeConfig, nonRetryable: true, msg: fmt.Sprintf(format, args...)}
+}
+
+// ExecuteNode runs one attempt of a pipeline node with the executor its kind
+// names. Failures are ApplicationErrors typed with the ErrType constants and
+// carrying a Failure; a cancelled or timed-out attempt returns the context's
+// error so that Temporal records a cancellation or a timeout.
+func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult, error) {
+	attempt := activity.GetInfo(ctx).Attempt
+	kind := in.Node.Executor.Kind
+	log := a.cfg.Logger.With(
+		slog.String("workflow_id", in.WorkflowID),
+		slog.String("node", in.Node.ID),
+		slog.String("kind", kind),
+		slog.Int("attempt", int(attempt)),
+	)
+	log.InfoContext(ctx, "node started")
+	start := time.Now()
+
+	var res NodeResult
+	var err error
+	switch kind {
+	case dag.KindNoop:
+		res, err = a.runNoop(ctx, in, attempt)
+	case dag.KindCommand:
+		res, err = a.runCommand(ctx, in)
+	case dag.KindHTTP:
+		res, err = a.runHTTP(ctx, in)
+	default:
+		err = configError("unknown executor kind %q (one of %s)", kind, strings.Join(dag.Kinds, ", "))
+	}
+	elapsed := slog.Duration("duration", time.Since(start))
+
+	if err == nil {
+		res.Attempt = attempt
+		attrs := []any{elapsed, slog.Int("output_bytes", res.OutputBytes), slog.Bool("truncated", res.Truncated)}
+		if res.ExitCode != nil {
+			attrs = append(attrs, slog.Int("exit_code", *res.ExitCode))
+		}
+		if res.HTTPStatus != 0 {
+			attrs = append(attrs, slog.Int("http_status", res.HTTPStatus))
+		}
+		log.InfoContext(ctx, "node completed", attrs...)
+		return res, nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		log.InfoContext(ctx, "node stopped", elapsed, slog.String("reason", ctxErr.Error()))
+		return NodeResult{}, ctxErr
+	}
+
+	var ne *nodeError
+	if !errors.As(err, &ne) {
+		ne = &nodeError{typ: errTypeInternal, msg: err.Error()}
+	}
+	f := ne.failure
+	f.Attempt = attempt
+	// The message may quote stderr or a response body; only its type and
+	// codes are logged.
+	attrs := []any{elapsed, slog.String("error_type", ne.typ), slog.Bool("retryable", !ne.nonRetryable)}
+	if f.ExitCode != nil {
+		attrs = append(attrs, slog.Int("exit_code", *f.ExitCode))
+	}
+	if f.HTTPStatus != 0 {
+		attrs = append(attrs, slog.Int("http_status", f.HTTPStatus))
+	}
+	if ne.nextDelay > 0 {
+		attrs = append(attrs, slog.Duration("next_retry_delay", ne.nextDelay))
+	}
+	log.WarnContext(ctx, "node failed", attrs...)
+	return NodeResult{}, temporal.NewApplicationErrorWithOptions(
+		capText(ne.msg, a.cfg.MaxErrorBytes), ne.typ,
+		temporal.ApplicationErrorOptions{
+			NonRetryable:   ne.nonRetryable,
+			Details:        []any{f},
+			NextRetryDelay: ne.nextDelay,
+		})
+}
+
+// output caps a node's output for history.
+func (a *Activities) output(head []byte, total int) NodeResult {
+	out, truncated := capHead(head, total, a.cfg.MaxOutputBytes)
+	return NodeResult{Output: out, Truncated: truncated, OutputBytes: total}
+}
+
+// heartbeat records a heartbeat every heartbeatEvery(ctx) until the returned
+// function is called (which waits for the heartbeating goroutine to end).
+func heartbeat(ctx context.Context) (stop func()) {
+	every := heartbeatEvery(ctx)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}

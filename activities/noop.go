@@ -1,0 +1,50 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+)
+
+// runNoop waits the executor's duration, heartbeating, then fails if this
+// attempt is one of the first fail_attempts, else returns the fixed output.
+// It is deterministic, for demos and tests of the engine.
+func (a *Activities) runNoop(ctx context.Context, in NodeInput, attempt int32) (NodeResult, error) {
+	e := in.Node.Executor
+	d, err := e.Duration.Parse()
+	if err != nil {
+		return NodeResult{}, configError("executor.duration: %v", err)
+	}
+	if d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		tick := time.NewTicker(heartbeatEvery(ctx))
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return NodeResult{}, ctx.Err()
+			case <-timer.C:
+				break wait
+			case <-tick.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	} else if err := ctx.Err(); err != nil {
+		return NodeResult{}, err
+	}
+	if int64(attempt) <= int64(e.FailAttempts) {
+		return NodeResult{}, &nodeError{
+			typ: ErrTypeInjected,
+			msg: fmt.Sprintf("injected failure on attempt %d of %d", attempt, e.FailAttempts),
+		}
+	}
+	out := e.Output
+	if out == "" {
+		out = in.Node.ID + " done"
+	}
+	return a.output([]byte(out), len(out)), nil
+}

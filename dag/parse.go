@@ -1,0 +1,235 @@
+package dag
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxDefinitionBytes caps the size of a pipeline definition.
+const MaxDefinitionBytes = 4 << 20
+
+// ErrSyntax marks a definition that is not well-formed JSON or YAML, or that
+// names fields the schema does not have.
+var ErrSyntax = errors.New("malformed pipeline definition")
+
+// Parse reads a pipeline from JSON or YAML (JSON is YAML, but a document
+// starting with '{' is read as JSON for exact error positions). Unknown fields
+// are errors so that typos do not pass silently. Parse does not validate.
+func Parse(data []byte) (*Pipeline, error) {
+	if len(data) > MaxDefinitionBytes {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrSyntax, MaxDefinitionBytes)
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, fmt.Errorf("%w: empty document", ErrSyntax)
+	}
+	if trimmed[0] == '{' {
+		// Offsets in JSON errors count from the first non-blank byte.
+		lead := len(data) - len(bytes.TrimLeftFunc(data, unicode.IsSpace))
+		return decodeJSON(trimmed, data, lead)
+	}
+	doc, err := decodeYAML(trimmed)
+	if err != nil {
+		return nil, err
+	}
+	j, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrSyntax, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	// Positions in j mean nothing to the author of the YAML; leave them out.
+	return decodeJSON(j, nil, 0)
+}
+
+// decodeYAML reads exactly one YAML document holding a mapping, with every
+// mapping key turned into a string so that the document can be re-encoded as
+// JSON.
+func decodeYAML(data []byte) (map[string]any, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: empty document", ErrSyntax)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
+	}
+	// Like trailing data after a JSON object, a second document is an error
+	// rather than silently ignored. Empty documents (a final "---") are fine.
+	for {
+		var extra any
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
+		}
+		if extra != nil {
+			return nil, fmt.Errorf("%w: unexpected second YAML document; a definition holds one pipeline", ErrSyntax)
+		}
+	}
+	norm, err := stringKeys(doc, "")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
+	}
+	m, ok := norm.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: the document must be a mapping with name and nodes", ErrSyntax)
+	}
+	return m, nil
+}
+
+// stringKeys returns v with every map[any]any (a YAML mapping with a key that
+// is not a string, e.g. "1: x" under params or env) turned into a
+// map[string]any. Scalar keys become their text; other keys are errors.
+func stringKeys(v any, path string) (any, error) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			n, err := stringKeys(e, joinPath(path, k))
+			if err != nil {
+				return nil, err
+			}
+			v[k] = n
+		}
+		return v, nil
+	case map[any]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			var key string
+			switch k := k.(type) {
+			case string:
+				key = k
+			case int, int64, uint64, float64, bool:
+				key = fmt.Sprint(k)
+			default:
+				return nil, fmt.Errorf("%s: mapping key %v is not a string", joinPath(path, "(key)"), k)
+			}
+			if _, dup := out[key]; dup {
+				return nil, fmt.Errorf("%s: mapping key %q is defined twice", joinPath(path, key), key)
+			}
+			n, err := stringKeys(e, joinPath(path, key))
+			if err != nil {
+				return nil, err
+			}
+			out[key] = n
+		}
+		return out, nil
+	case []any:
+		for i, e := range v {
+			n, err := stringKeys(e, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			v[i] = n
+		}
+		return v, nil
+	}
+	return v, nil
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// decodeJSON decodes one pipeline object. When src is not nil, data is
+// src[lead:] and errors carry a line and column in src.
+func decodeJSON(data, src []byte, lead int) (*Pipeline, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p Pipeline
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrSyntax, describeJSONError(err, src, lead))
+	}
+	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: unexpected data after the pipeline object%s", ErrSyntax,
+			position(src, lead+int(dec.InputOffset())))
+	}
+	return &p, nil
+}
+
+func describeJSONError(err error, src []byte, lead int) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		field := typeErr.Field
+		if field == "" {
+			field = "(document)"
+		}
+		return fmt.Sprintf("%s: expected %s, got %s%s", field, describeType(typeErr.Type), typeErr.Value,
+			position(src, lead+int(typeErr.Offset)-1))
+	}
+	var synErr *json.SyntaxError
+	if errors.As(err, &synErr) {
+		return strings.TrimPrefix(err.Error(), "json: ") + position(src, lead+int(synErr.Offset)-1)
+	}
+	msg := err.Error()
+	return strings.TrimPrefix(msg, "json: ")
+}
+
+var durationType = reflect.TypeFor[Duration]()
+
+// describeType names a Go type in the schema's terms ("expected a list", not
+// "expected []string").
+func describeType(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == durationType {
+		return `a duration string (e.g. "30s")`
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
+}
+
+// position returns " (line L, column C)" for byte offset off of src, or ""
+// when src is nil or off is out of range.
+func position(src []byte, off int) string {
+	if src == nil || off < 0 || off > len(src) {
+		return ""
+	}
+	before := src[:off]
+	line := 1 + bytes.Count(before, []byte{'\n'})
+	col := off - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf(" (line %d, column %d)", line, col)
+}
+
+// ParseFile reads and parses a pipeline file.
+func ParseFile(path string) (*Pipeline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline: %w", err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,226 @@
+// Package dag is Maestro's pure pipeline model: the schema of a pipeline DAG,
+// parsing from JSON or YAML, validation that reports every problem at once, and
+// the execution order. It knows nothing of Temporal or HTTP.
+package dag
+
+import (
+	"fmt"
+	"time"
+)
+
+// Mode says how a pipeline's nodes are ordered when it runs.
+type Mode string
+
+// The execution modes.
+const (
+	// ModeLinear runs nodes one at a time in declared order.
+	ModeLinear Mode = "linear"
+	// ModeDAGLinear runs nodes one at a time in a topological order.
+	ModeDAGLinear Mode = "dag_linear"
+	// ModeDAGParallel starts every node as soon as all of its dependencies
+	// completed, up to the pipeline's parallelism.
+	ModeDAGParallel Mode = "dag_parallel"
+)
+
+// Modes lists the valid modes.
+var Modes = []Mode{ModeLinear, ModeDAGLinear, ModeDAGParallel}
+
+// FailurePolicy says what a run does when a node fails for good.
+type FailurePolicy string
+
+// The failure policies.
+const (
+	// FailFast cancels running nodes, skips the rest and fails the run.
+	FailFast FailurePolicy = "fail_fast"
+	// Continue lets independent branches go on; dependents of a failed node
+	// are skipped and the run ends failed.
+	Continue FailurePolicy = "continue"
+)
+
+// The built-in executor kinds.
+const (
+	KindNoop    = "noop"
+	KindCommand = "command"
+	KindHTTP    = "http"
+)
+
+// Kinds lists the executor kinds a node may use.
+var Kinds = []string{KindNoop, KindCommand, KindHTTP}
+
+// The well-known SDLC phases. A node may also name a custom phase.
+var Phases = []string{"requirements", "design", "backend", "frontend", "testing", "review", "deployment"}
+
+// Defaults and limits applied when a pipeline leaves a value unset.
+const (
+	DefaultRunTimeout       = 2 * time.Hour
+	DefaultMaxParallel      = 50
+	MaxParallelLimit        = 500 // far below Temporal's 2,000 pending activities per run
+	DefaultMaxAttempts      = 3
+	DefaultInitialInterval  = time.Second
+	DefaultBackoff          = 2.0
+	DefaultMaxInterval      = time.Minute
+	DefaultHeartbeatTimeout = 30 * time.Second
+	MaxNodes                = 2000
+	MaxIDLength             = 64
+)
+
+// Duration is a Go duration string such as "90s" or "1h30m". It is kept as
+// text so that a pipeline round-trips unchanged and so that validation can
+// report every unparsable value at once.
+type Duration string
+
+// Parse returns the duration, or zero when it is empty.
+func (d Duration) Parse() (time.Duration, error) {
+	if d == "" {
+		return 0, nil
+	}
+	v, err := time.ParseDuration(string(d))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (use e.g. \"30s\", \"5m\", \"1h\")", string(d))
+	}
+	return v, nil
+}
+
+// Or returns the duration, or def when it is empty, zero or invalid. Call it
+// on validated pipelines.
+func (d Duration) Or(def time.Duration) time.Duration {
+	v, err := d.Parse()
+	if err != nil || v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Pipeline is a DAG of phases run as one Temporal workflow.
+type Pipeline struct {
+	// Name identifies the pipeline (or the template it came from).
+	Name string `json:"name"`
+	// Description is free text shown to people.
+	Description string `json:"description,omitempty"`
+	// Mode orders execution; empty means the configured default.
+	Mode Mode `json:"mode,omitempty"`
+	// MaxParallel caps nodes running at once in dag_parallel mode; 0 means
+	// DefaultMaxParallel.
+	MaxParallel int `json:"max_parallel,omitempty"`
+	// Timeout bounds the whole run; empty means DefaultRunTimeout.
+	Timeout Duration `json:"timeout,omitempty"`
+	// FailurePolicy is fail_fast (default) or continue.
+	FailurePolicy FailurePolicy `json:"failure_policy,omitempty"`
+	// Params are free-form values given to every node (e.g. "requirement").
+	Params map[string]any `json:"params,omitempty"`
+	// Nodes are the pipeline's phases.
+	Nodes []Node `json:"nodes"`
+}
+
+// Node is one phase of a pipeline, run as one Temporal activity.
+type Node struct {
+	// ID is unique in the pipeline and becomes the activity ID.
+	ID string `json:"id"`
+	// Name is a display name; it defaults to ID.
+	Name string `json:"name,omitempty"`
+	// Phase is an SDLC phase (see Phases) or any custom word.
+	Phase string `json:"phase,omitempty"`
+	// DependsOn lists the nodes that must complete before this one starts.
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Executor says what runs the node.
+	Executor Executor `json:"executor"`
+	// Retry is the node's retry policy; nil means the defaults.
+	Retry *Retry `json:"retry,omitempty"`
+	// Timeout bounds one attempt; empty means the run's timeout.
+	Timeout Duration `json:"timeout,omitempty"`
+	// HeartbeatTimeout is how long a silent attempt may live; empty means
+	// DefaultHeartbeatTimeout. A cancelled node stops within it.
+	HeartbeatTimeout Duration `json:"heartbeat_timeout,omitempty"`
+}
+
+// Retry is a node's retry policy, mapped onto Temporal's.
+type Retry struct {
+	// MaxAttempts counts the first attempt; 0 means DefaultMaxAttempts.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// InitialInterval is the delay before the first retry.
+	InitialInterval Duration `json:"initial_interval,omitempty"`
+	// Backoff multiplies the delay after each retry (>= 1).
+	Backoff float64 `json:"backoff,omitempty"`
+	// MaxInterval caps the delay between retries.
+	MaxInterval Duration `json:"max_interval,omitempty"`
+	// NonRetryable lists error types that fail the node at once.
+	NonRetryable []string `json:"non_retryable,omitempty"`
+}
+
+// Executor selects and configures what runs a node. Fields apply to the kind
+// named in their comment; setting a field another kind uses is an error.
+type Executor struct {
+	// Kind is one of Kinds.
+	Kind string `json:"kind"`
+
+	// Duration (noop) is how long the node takes.
+	Duration Duration `json:"duration,omitempty"`
+	// FailAttempts (noop) makes the first N attempts fail.
+	FailAttempts int `json:"fail_attempts,omitempty"`
+	// Output (noop) is the node's output; default "<id> done".
+	Output string `json:"output,omitempty"`
+
+	// Argv (command) is the program and its arguments. No shell is involved.
+	Argv []string `json:"argv,omitempty"`
+	// Env (command) sets variables for the process.
+	Env map[string]string `json:"env,omitempty"`
+	// PassEnv (command) names worker environment variables to pass through
+	// (for secrets); nothing else of the worker's environment is passed
+	// except PATH, HOME, LANG and TMPDIR.
+	PassEnv []string `json:"pass_env,omitempty"`
+	// Dir (command) is the working directory.
+	Dir string `json:"dir,omitempty"`
+
+	// Method (http) is the request method; default GET, or POST with a body.
+	Method string `json:"method,omitempty"`
+	// URL (http) is the request URL, templated.
+	URL string `json:"url,omitempty"`
+	// Headers (http) are request headers, templated (use {{env "NAME"}} for
+	// secrets).
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body (http) is the request body, templated.
+	Body string `json:"body,omitempty"`
+}
+
+// DisplayName returns the node's name, or its ID.
+func (n Node) DisplayName() string {
+	if n.Name != "" {
+		return n.Name
+	}
+	return n.ID
+}
+
+// RunTimeout returns the whole-run timeout with the default applied.
+func (p Pipeline) RunTimeout() time.Duration { return p.Timeout.Or(DefaultRunTimeout) }
+
+// Parallelism returns how many nodes may run at once in p's mode.
+func (p Pipeline) Parallelism() int {
+	if p.Mode == ModeLinear || p.Mode == ModeDAGLinear {
+		return 1
+	}
+	if p.MaxParallel <= 0 {
+		return DefaultMaxParallel
+	}
+	return min(p.MaxParallel, MaxParallelLimit)
+}
+
+// Policy returns the failure policy with the default applied.
+func (p Pipeline) Policy() FailurePolicy {
+	if p.FailurePolicy == "" {
+		return FailFast
+	}
+	return p.FailurePolicy
+}
+
+// Index returns the position of each node ID in p.Nodes. A duplicated ID
+// maps to its first node, so that dependencies on it (and cycles through it)
+// are still checked.
+func (p Pipeline) Index() map[string]int {
+	idx := make(map[string]int, len(p.Nodes))
+	for i, n := range p.Nodes {
+		if _, dup := idx[n.ID]; !dup {
+			idx[n.ID] = i
+		}
+	}
+	return idx
+}

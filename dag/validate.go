@@ -1,0 +1,320 @@
+package dag
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Problem is one thing wrong with a pipeline, naming the node (if any) and the
+// field.
+type Problem struct {
+	Node    string `json:"node,omitempty"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// String formats the problem as `node "x": field: message`.
+func (p Problem) String() string {
+	if p.Node != "" {
+		return fmt.Sprintf("node %q: %s: %s", p.Node, p.Field, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", p.Field, p.Message)
+}
+
+// ValidationError lists every problem found in a pipeline.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error joins all problems.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	noun := "problems"
+	if len(parts) == 1 {
+		noun = "problem"
+	}
+	return fmt.Sprintf("invalid pipeline (%d %s): %s", len(parts), noun, strings.Join(parts, "; "))
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Validate checks p and returns a *ValidationError listing every problem, or
+// nil. It never stops at the first problem.
+func (p Pipeline) Validate() error {
+	v := validator{}
+	v.pipeline(p)
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: v.problems}
+}
+
+type validator struct {
+	problems []Problem
+}
+
+func (v *validator) add(node, field, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Node: node, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) duration(node, field string, d Duration) {
+	got, err := d.Parse()
+	switch {
+	case err != nil:
+		v.add(node, field, "%v", err)
+	case got < 0:
+		v.add(node, field, "must not be negative, got %s", d)
+	}
+}
+
+func (v *validator) pipeline(p Pipeline) {
+	if strings.TrimSpace(p.Name) == "" {
+		v.add("", "name", "is required")
+	}
+	if p.Mode != "" && !slices.Contains(Modes, p.Mode) {
+		v.add("", "mode", "unknown mode %q (want linear, dag_linear or dag_parallel)", p.Mode)
+	}
+	if p.FailurePolicy != "" && p.FailurePolicy != FailFast && p.FailurePolicy != Continue {
+		v.add("", "failure_policy", "unknown policy %q (want fail_fast or continue)", p.FailurePolicy)
+	}
+	if p.MaxParallel < 0 {
+		v.add("", "max_parallel", "must not be negative, got %d", p.MaxParallel)
+	} else if p.MaxParallel > MaxParallelLimit {
+		v.add("", "max_parallel", "%d exceeds the limit of %d nodes running at once", p.MaxParallel, MaxParallelLimit)
+	}
+	v.duration("", "timeout", p.Timeout)
+	switch {
+	case len(p.Nodes) == 0:
+		v.add("", "nodes", "pipeline has no nodes")
+		return
+	case len(p.Nodes) > MaxNodes:
+		// Checking each node of an oversized pipeline would only bury this
+		// problem under thousands of others (and cost time and memory in
+		// proportion to whatever was sent).
+		v.add("", "nodes", "%d nodes exceed the limit of %d", len(p.Nodes), MaxNodes)
+		return
+	}
+
+	seen := make(map[string]int, len(p.Nodes))
+	for i, n := range p.Nodes {
+		label := nodeLabel(i, n)
+		switch {
+		case n.ID == "":
+			v.add(label, "id", "is required")
+		case len(n.ID) > MaxIDLength:
+			v.add(label, "id", "longer than %d characters", MaxIDLength)
+		case !idPattern.MatchString(n.ID):
+			v.add(label, "id", "may only contain letters, digits, '_', '.' and '-', starting with a letter or digit")
+		}
+		if first, dup := seen[n.ID]; dup && n.ID != "" {
+			v.add(label, "id", "duplicate id (also node #%d)", first)
+		} else {
+			seen[n.ID] = i
+		}
+		v.node(label, n)
+	}
+
+	idx := p.Index()
+	for i, n := range p.Nodes {
+		label := nodeLabel(i, n)
+		deps := map[string]bool{}
+		for _, dep := range n.DependsOn {
+			switch {
+			case deps[dep]:
+				v.add(label, "depends_on", "%q is listed twice", dep)
+			case dep == n.ID:
+				v.add(label, "depends_on", "node depends on itself")
+			default:
+				if j, ok := idx[dep]; !ok {
+					v.add(label, "depends_on", "unknown node %q", dep)
+				} else if p.Mode == ModeLinear && j > i {
+					v.add(label, "depends_on", "%q is declared after this node; linear mode runs nodes in declared order", dep)
+				}
+			}
+			deps[dep] = true
+		}
+	}
+	cycles, more := p.cycles(maxReportedCycles)
+	for _, cycle := range cycles {
+		v.add(cycle[0], "depends_on", "cycle: %s", strings.Join(cycle, " -> "))
+	}
+	if more > 0 {
+		v.add("", "depends_on", "%d more dependency cycles not listed", more)
+	}
+}
+
+// maxReportedCycles bounds the cycles Validate lists: a graph of n nodes can
+// hold n cycles of length up to n, and listing them all would take memory in
+// proportion to n².
+const maxReportedCycles = 20
+
+// nodeLabel names node i in problems: its ID, or "#i" when it has none.
+func nodeLabel(i int, n Node) string {
+	if n.ID == "" {
+		return fmt.Sprintf("#%d", i)
+	}
+	return n.ID
+}
+
+func (v *validator) node(id string, n Node) {
+	v.duration(id, "timeout", n.Timeout)
+	v.duration(id, "heartbeat_timeout", n.HeartbeatTimeout)
+	if r := n.Retry; r != nil {
+		if r.MaxAttempts < 0 {
+			v.add(id, "retry.max_attempts", "must not be negative, got %d", r.MaxAttempts)
+		}
+		if r.Backoff != 0 && (r.Backoff < 1 || math.IsNaN(r.Backoff)) {
+			v.add(id, "retry.backoff", "must be at least 1, got %g", r.Backoff)
+		}
+		v.duration(id, "retry.initial_interval", r.InitialInterval)
+		v.duration(id, "retry.max_interval", r.MaxInterval)
+		for _, t := range r.NonRetryable {
+			if strings.TrimSpace(t) == "" {
+				v.add(id, "retry.non_retryable", "error type must not be empty")
+			}
+		}
+	}
+	v.executor(id, n.Executor)
+}
+
+func (v *validator) executor(id string, e Executor) {
+	used := map[string]bool{
+		"duration": e.Duration != "", "fail_attempts": e.FailAttempts != 0, "output": e.Output != "",
+		"argv": len(e.Argv) > 0, "env": len(e.Env) > 0, "pass_env": len(e.PassEnv) > 0, "dir": e.Dir != "",
+		"method": e.Method != "", "url": e.URL != "", "headers": len(e.Headers) > 0, "body": e.Body != "",
+	}
+	var own []string
+	switch e.Kind {
+	case "":
+		v.add(id, "executor.kind", "is required (one of %s)", strings.Join(Kinds, ", "))
+		return
+	case KindNoop:
+		own = []string{"duration", "fail_attempts", "output"}
+		v.duration(id, "executor.duration", e.Duration)
+		if e.FailAttempts < 0 {
+			v.add(id, "executor.fail_attempts", "must not be negative, got %d", e.FailAttempts)
+		}
+	case KindCommand:
+		own = []string{"argv", "env", "pass_env", "dir"}
+		if len(e.Argv) == 0 || strings.TrimSpace(e.Argv[0]) == "" {
+			v.add(id, "executor.argv", "must name a program, e.g. [\"go\", \"test\", \"./...\"]")
+		}
+		for _, k := range sortedKeys(e.Env) {
+			if k == "" || strings.ContainsAny(k, "=\x00") {
+				v.add(id, "executor.env", "invalid variable name %q", k)
+			}
+		}
+		for _, k := range e.PassEnv {
+			if k == "" || strings.ContainsAny(k, "=\x00") {
+				v.add(id, "executor.pass_env", "invalid variable name %q", k)
+			}
+		}
+	case KindHTTP:
+		own = []string{"method", "url", "headers", "body"}
+		if e.URL == "" {
+			v.add(id, "executor.url", "is required")
+		} else if !strings.Contains(e.URL, "{{") {
+			if u, err := url.Parse(e.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.add(id, "executor.url", "%q is not an absolute http or https URL", e.URL)
+			}
+		}
+		if e.Method != "" && !validMethod(e.Method) {
+			v.add(id, "executor.method", "unknown HTTP method %q", e.Method)
+		}
+	default:
+		v.add(id, "executor.kind", "unknown executor kind %q (one of %s)", e.Kind, strings.Join(Kinds, ", "))
+		return
+	}
+	for _, f := range sortedKeys(used) {
+		if used[f] && !slices.Contains(own, f) {
+			v.add(id, "executor."+f, "does not apply to executor kind %q", e.Kind)
+		}
+	}
+}
+
+func validMethod(m string) bool {
+	switch strings.ToUpper(m) {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// cycles returns up to limit dependency cycles, each once, as a path that
+// starts and ends at the same node (a -> b -> c -> a), found in declared
+// order, and how many more it found. Every graph with a cycle yields at least
+// one. Self and unknown dependencies are reported elsewhere and ignored here.
+func (p Pipeline) cycles(limit int) (found [][]string, more int) {
+	idx := p.Index()
+	color := make([]int8, len(p.Nodes)) // 0 white, 1 on stack, 2 done
+	var stack []int
+	seen := map[string]bool{}
+	var visit func(i int)
+	visit = func(i int) {
+		color[i] = 1
+		stack = append(stack, i)
+		for _, dep := range p.Nodes[i].DependsOn {
+			j, ok := idx[dep]
+			if !ok || j == i {
+				continue
+			}
+			switch color[j] {
+			case 0:
+				visit(j)
+			case 1:
+				if len(found) >= limit {
+					more++
+					continue
+				}
+				start := slices.Index(stack, j)
+				// The stack runs from dependents to dependencies; show the
+				// cycle in execution direction: a -> b means b depends on a.
+				var path []string
+				for k := len(stack) - 1; k >= start; k-- {
+					path = append(path, nodeLabel(stack[k], p.Nodes[stack[k]]))
+				}
+				key := canonicalCycle(path)
+				if !seen[key] {
+					seen[key] = true
+					found = append(found, append(path, path[0]))
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[i] = 2
+	}
+	for i := range p.Nodes {
+		if color[i] == 0 {
+			visit(i)
+		}
+	}
+	return found, more
+}
+
+func canonicalCycle(path []string) string {
+	least := 0
+	for i, id := range path {
+		if id < path[least] {
+			least = i
+		}
+	}
+	rot := append(slices.Clone(path[least:]), path[:least]...)
+	return strings.Join(rot, "\x00")
+}

@@ -1,0 +1,435 @@
+package dag
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func noop(id string, deps ...string) Node {
+	return Node{ID: id, DependsOn: deps, Executor: Executor{Kind: KindNoop}}
+}
+
+// validPipeline is a small pipeline that passes validation: a, b after a, c
+// after b.
+func validPipeline() Pipeline {
+	return Pipeline{Name: "p", Nodes: []Node{noop("a"), noop("b", "a"), noop("c", "b")}}
+}
+
+// want is an expected problem: its node and field exactly, and a substring of
+// its message.
+type want struct {
+	node, field, msg string
+}
+
+// problemsOf returns the problems of err, which must be nil or a
+// *ValidationError.
+func problemsOf(t *testing.T, err error) []Problem {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.NotEmpty(t, ve.Problems, "a ValidationError must list at least one problem")
+	return ve.Problems
+}
+
+func assertProblems(t *testing.T, got []Problem, wants []want) {
+	t.Helper()
+	type key struct{ Node, Field string }
+	gotKeys := make([]key, len(got))
+	for i, p := range got {
+		gotKeys[i] = key{p.Node, p.Field}
+	}
+	wantKeys := make([]key, len(wants))
+	for i, w := range wants {
+		wantKeys[i] = key{w.node, w.field}
+	}
+	require.Equal(t, wantKeys, gotKeys, "problems: %v", got)
+	for i, w := range wants {
+		assert.Contains(t, got[i].Message, w.msg, "problem %d: %v", i, got[i])
+	}
+}
+
+func TestValidateProblems(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(p *Pipeline)
+		want   []want
+	}{
+		// Pipeline fields.
+		{"missing name", func(p *Pipeline) { p.Name = "" }, []want{{"", "name", "is required"}}},
+		{"blank name", func(p *Pipeline) { p.Name = " \t" }, []want{{"", "name", "is required"}}},
+		{"empty nodes", func(p *Pipeline) { p.Nodes = nil }, []want{{"", "nodes", "pipeline has no nodes"}}},
+		{"unknown mode", func(p *Pipeline) { p.Mode = "fast" }, []want{{"", "mode", `unknown mode "fast"`}}},
+		{"unknown failure_policy", func(p *Pipeline) { p.FailurePolicy = "ignore" },
+			[]want{{"", "failure_policy", `unknown policy "ignore"`}}},
+		{"max_parallel negative", func(p *Pipeline) { p.MaxParallel = -1 },
+			[]want{{"", "max_parallel", "must not be negative, got -1"}}},
+		{"max_parallel above the limit", func(p *Pipeline) { p.MaxParallel = MaxParallelLimit + 1 },
+			[]want{{"", "max_parallel", fmt.Sprintf("%d exceeds the limit of %d", MaxParallelLimit+1, MaxParallelLimit)}}},
+		{"pipeline timeout unparsable", func(p *Pipeline) { p.Timeout = "soon" },
+			[]want{{"", "timeout", `"soon" is not a duration`}}},
+		{"pipeline timeout without unit", func(p *Pipeline) { p.Timeout = "30" },
+			[]want{{"", "timeout", `"30" is not a duration`}}},
+		{"pipeline timeout negative", func(p *Pipeline) { p.Timeout = "-1h" },
+			[]want{{"", "timeout", "must not be negative, got -1h"}}},
+
+		// Durations of a node.
+		{"node timeout unparsable", func(p *Pipeline) { p.Nodes[0].Timeout = "5 minutes" },
+			[]want{{"a", "timeout", `"5 minutes" is not a duration`}}},
+		{"node timeout negative", func(p *Pipeline) { p.Nodes[0].Timeout = "-5m" },
+			[]want{{"a", "timeout", "must not be negative"}}},
+		{"heartbeat_timeout unparsable", func(p *Pipeline) { p.Nodes[1].HeartbeatTimeout = "x" },
+			[]want{{"b", "heartbeat_timeout", `"x" is not a duration`}}},
+		{"heartbeat_timeout negative", func(p *Pipeline) { p.Nodes[1].HeartbeatTimeout = "-1s" },
+			[]want{{"b", "heartbeat_timeout", "must not be negative"}}},
+		{"retry initial_interval unparsable", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{InitialInterval: "1 s"} },
+			[]want{{"c", "retry.initial_interval", `"1 s" is not a duration`}}},
+		{"retry initial_interval negative", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{InitialInterval: "-1s"} },
+			[]want{{"c", "retry.initial_interval", "must not be negative"}}},
+		{"retry max_interval unparsable", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{MaxInterval: "1d"} },
+			[]want{{"c", "retry.max_interval", `"1d" is not a duration`}}},
+		{"retry max_interval negative", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{MaxInterval: "-2m"} },
+			[]want{{"c", "retry.max_interval", "must not be negative"}}},
+		{"noop duration unparsable", func(p *Pipeline) { p.Nodes[0].Executor.Duration = "long" },
+			[]want{{"a", "executor.duration", `"long" is not a duration`}}},
+		{"noop duration negative", func(p *Pipeline) { p.Nodes[0].Executor.Duration = "-10ms" },
+			[]want{{"a", "executor.duration", "must not be negative"}}},
+
+		// IDs.
+		{"empty id", func(p *Pipeline) { p.Nodes[2].ID = "" }, []want{{"#2", "id", "is required"}}},
+		{"id with a space", func(p *Pipeline) { p.Nodes[2].ID = "bad id" },
+			[]want{{"bad id", "id", "may only contain letters, digits"}}},
+		{"id starting with a dash", func(p *Pipeline) { p.Nodes[2].ID = "-c" },
+			[]want{{"-c", "id", "starting with a letter or digit"}}},
+		{"id with a slash", func(p *Pipeline) { p.Nodes[2].ID = "a/b" }, []want{{"a/b", "id", "may only contain"}}},
+		{"id with a trailing newline", func(p *Pipeline) { p.Nodes[2].ID = "c\n" }, []want{{"c\n", "id", "may only contain"}}},
+		{"id not ASCII", func(p *Pipeline) { p.Nodes[2].ID = "café" }, []want{{"café", "id", "may only contain"}}},
+		{"id too long", func(p *Pipeline) { p.Nodes[2].ID = strings.Repeat("x", MaxIDLength+1) },
+			[]want{{strings.Repeat("x", MaxIDLength+1), "id", fmt.Sprintf("longer than %d characters", MaxIDLength)}}},
+		{"duplicate id", func(p *Pipeline) { p.Nodes = append(p.Nodes, noop("b")) },
+			[]want{{"b", "id", "duplicate id (also node #1)"}}},
+		{"id duplicated twice", func(p *Pipeline) { p.Nodes = append(p.Nodes, noop("a"), noop("a")) },
+			[]want{{"a", "id", "duplicate id (also node #0)"}, {"a", "id", "duplicate id (also node #0)"}}},
+
+		// Dependencies.
+		{"self-dependency", func(p *Pipeline) { p.Nodes[2].DependsOn = []string{"b", "c"} },
+			[]want{{"c", "depends_on", "node depends on itself"}}},
+		{"self-dependency listed twice", func(p *Pipeline) { p.Nodes[2].DependsOn = []string{"c", "c"} },
+			[]want{{"c", "depends_on", "node depends on itself"}, {"c", "depends_on", `"c" is listed twice`}}},
+		{"dependency listed twice", func(p *Pipeline) { p.Nodes[2].DependsOn = []string{"b", "a", "b"} },
+			[]want{{"c", "depends_on", `"b" is listed twice`}}},
+		{"unknown dependency", func(p *Pipeline) { p.Nodes[2].DependsOn = []string{"b", "zz"} },
+			[]want{{"c", "depends_on", `unknown node "zz"`}}},
+		{"empty dependency", func(p *Pipeline) { p.Nodes[2].DependsOn = []string{""} },
+			[]want{{"c", "depends_on", `unknown node ""`}}},
+		{"dependency problems of a node without id are labelled by position", func(p *Pipeline) {
+			p.Nodes[2].ID = ""
+			p.Nodes[2].DependsOn = []string{"zz"}
+		}, []want{{"#2", "id", "is required"}, {"#2", "depends_on", `unknown node "zz"`}}},
+		{"linear mode, dependency declared after", func(p *Pipeline) {
+			p.Mode = ModeLinear
+			p.Nodes = []Node{noop("a"), noop("b", "c"), noop("c", "a")}
+		}, []want{{"b", "depends_on", `"c" is declared after this node; linear mode runs nodes in declared order`}}},
+
+		// Cycles, shown in execution direction: x -> y means y depends on x.
+		{"cycle of 2", func(p *Pipeline) { p.Nodes = []Node{noop("a", "b"), noop("b", "a"), noop("c", "b")} },
+			[]want{{"b", "depends_on", "cycle: b -> a -> b"}}},
+		{"cycle of 3 declared against execution order", func(p *Pipeline) {
+			p.Nodes = []Node{noop("c", "b"), noop("b", "a"), noop("a", "c")}
+		}, []want{{"a", "depends_on", "cycle: a -> b -> c -> a"}}},
+		{"cycle of 3 declared in execution order", func(p *Pipeline) {
+			p.Nodes = []Node{noop("a", "c"), noop("b", "a"), noop("c", "b")}
+		}, []want{{"b", "depends_on", "cycle: b -> c -> a -> b"}}},
+		{"cycle below an acyclic node lists only the cycle", func(p *Pipeline) {
+			p.Nodes = []Node{noop("a"), noop("b", "a", "c"), noop("c", "b"), noop("d", "c")}
+		}, []want{{"c", "depends_on", "cycle: c -> b -> c"}}},
+		{"two disjoint cycles", func(p *Pipeline) {
+			p.Nodes = []Node{noop("a", "b"), noop("b", "a"), noop("c", "d"), noop("d", "c"), noop("e")}
+		}, []want{{"b", "depends_on", "cycle: b -> a -> b"}, {"d", "depends_on", "cycle: d -> c -> d"}}},
+		{"cycle reachable from several entry points", func(p *Pipeline) {
+			p.Nodes = []Node{noop("e1", "a"), noop("e2", "b"), noop("a", "b"), noop("b", "a"), noop("e3", "a", "b")}
+		}, []want{{"b", "depends_on", "cycle: b -> a -> b"}}},
+		{"cycle through a dependency listed twice", func(p *Pipeline) {
+			p.Nodes = []Node{noop("a", "b", "b"), noop("b", "a")}
+		}, []want{{"a", "depends_on", `"b" is listed twice`}, {"b", "depends_on", "cycle: b -> a -> b"}}},
+		{"cycle with a self-dependency", func(p *Pipeline) { p.Nodes = []Node{noop("a", "a", "b"), noop("b", "a")} },
+			[]want{{"a", "depends_on", "depends on itself"}, {"b", "depends_on", "cycle: b -> a -> b"}}},
+
+		// Executors.
+		{"missing executor kind", func(p *Pipeline) { p.Nodes[0].Executor = Executor{} },
+			[]want{{"a", "executor.kind", "is required (one of noop, command, http)"}}},
+		{"unknown executor kind", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: "lambda", URL: "x"} },
+			[]want{{"a", "executor.kind", `unknown executor kind "lambda"`}}},
+		{"command without argv", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindCommand} },
+			[]want{{"a", "executor.argv", "must name a program"}}},
+		{"command with a blank program", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindCommand, Argv: []string{" ", "x"}} },
+			[]want{{"a", "executor.argv", "must name a program"}}},
+		{"command env with an invalid name", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindCommand, Argv: []string{"true"}, Env: map[string]string{"B=C": "x", "": "y", "OK": "z"}}
+		}, []want{{"a", "executor.env", `invalid variable name ""`}, {"a", "executor.env", `invalid variable name "B=C"`}}},
+		{"command pass_env with an invalid name", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindCommand, Argv: []string{"true"}, PassEnv: []string{"TOKEN", "A\x00B"}}
+		}, []want{{"a", "executor.pass_env", `invalid variable name "A\x00B"`}}},
+		{"http without url", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP} },
+			[]want{{"a", "executor.url", "is required"}}},
+		{"http with a relative url", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "/hooks/deploy"} },
+			[]want{{"a", "executor.url", `"/hooks/deploy" is not an absolute http or https URL`}}},
+		{"http with an ftp url", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "ftp://example.com/x"} },
+			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
+		{"http url without host", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "http://"} },
+			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
+		{"http url that does not parse", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "http://[::1"} },
+			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
+		{"http with an unknown method", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "https://example.com", Method: "FETCH"}
+		}, []want{{"a", "executor.method", `unknown HTTP method "FETCH"`}}},
+		{"url on command", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindCommand, Argv: []string{"true"}, URL: "https://example.com"}
+		}, []want{{"a", "executor.url", `does not apply to executor kind "command"`}}},
+		{"argv and dir on noop", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindNoop, Argv: []string{"x"}, Dir: "/tmp"} },
+			[]want{{"a", "executor.argv", `does not apply to executor kind "noop"`}, {"a", "executor.dir", `does not apply to executor kind "noop"`}}},
+		{"noop fields on http", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "https://example.com", Duration: "1s", FailAttempts: 1, Output: "x"}
+		}, []want{
+			{"a", "executor.duration", `does not apply to executor kind "http"`},
+			{"a", "executor.fail_attempts", `does not apply to executor kind "http"`},
+			{"a", "executor.output", `does not apply to executor kind "http"`},
+		}},
+		{"http fields on noop", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindNoop, Method: "GET", Headers: map[string]string{"A": "b"}, Body: "x"}
+		}, []want{
+			{"a", "executor.body", `does not apply to executor kind "noop"`},
+			{"a", "executor.headers", `does not apply to executor kind "noop"`},
+			{"a", "executor.method", `does not apply to executor kind "noop"`},
+		}},
+		{"command fields on http", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "https://example.com", Env: map[string]string{"A": "b"}, PassEnv: []string{"T"}}
+		}, []want{
+			{"a", "executor.env", `does not apply to executor kind "http"`},
+			{"a", "executor.pass_env", `does not apply to executor kind "http"`},
+		}},
+		{"noop fail_attempts negative", func(p *Pipeline) { p.Nodes[0].Executor.FailAttempts = -1 },
+			[]want{{"a", "executor.fail_attempts", "must not be negative, got -1"}}},
+
+		// Retry.
+		{"retry max_attempts negative", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{MaxAttempts: -1} },
+			[]want{{"b", "retry.max_attempts", "must not be negative, got -1"}}},
+		{"retry backoff below 1", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{Backoff: 0.5} },
+			[]want{{"b", "retry.backoff", "must be at least 1, got 0.5"}}},
+		{"retry backoff negative", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{Backoff: -2} },
+			[]want{{"b", "retry.backoff", "must be at least 1, got -2"}}},
+		{"retry backoff NaN", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{Backoff: math.NaN()} },
+			[]want{{"b", "retry.backoff", "must be at least 1, got NaN"}}},
+		{"retry non_retryable blank", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{NonRetryable: []string{"CommandExit", " "}} },
+			[]want{{"b", "retry.non_retryable", "error type must not be empty"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validPipeline()
+			tt.mutate(&p)
+			assertProblems(t, problemsOf(t, p.Validate()), tt.want)
+		})
+	}
+}
+
+func TestValidateValid(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(p *Pipeline)
+	}{
+		{"minimal", func(p *Pipeline) {}},
+		{"single node", func(p *Pipeline) { p.Nodes = []Node{noop("only")} }},
+		{"linear", func(p *Pipeline) { p.Mode = ModeLinear }},
+		{"dag_linear with a dependency declared later", func(p *Pipeline) {
+			p.Mode = ModeDAGLinear
+			p.Nodes = []Node{noop("b", "a"), noop("a")}
+		}},
+		{"dag_parallel with a dependency declared later", func(p *Pipeline) {
+			p.Mode = ModeDAGParallel
+			p.Nodes = []Node{noop("b", "a"), noop("a")}
+		}},
+		{"no mode with a dependency declared later", func(p *Pipeline) { p.Nodes = []Node{noop("b", "a"), noop("a")} }},
+		{"all pipeline fields", func(p *Pipeline) {
+			p.Description = "d"
+			p.MaxParallel = MaxParallelLimit
+			p.Timeout = "1h30m"
+			p.FailurePolicy = Continue
+			p.Params = map[string]any{"requirement": "x"}
+		}},
+		{"fail_fast policy", func(p *Pipeline) { p.FailurePolicy = FailFast }},
+		{"zero durations", func(p *Pipeline) {
+			p.Timeout = "0s"
+			p.Nodes[0].Timeout = "0"
+			p.Nodes[0].Executor.Duration = "0ms"
+		}},
+		{"id of maximum length and punctuation", func(p *Pipeline) {
+			p.Nodes = []Node{noop(strings.Repeat("x", MaxIDLength)), noop("9.b_c-d", strings.Repeat("x", MaxIDLength))}
+		}},
+		{"every executor kind", func(p *Pipeline) {
+			p.Nodes = []Node{
+				{ID: "n", Executor: Executor{Kind: KindNoop, Duration: "10ms", FailAttempts: 2, Output: "out"}},
+				{ID: "c", Executor: Executor{Kind: KindCommand, Argv: []string{"go", "test"}, Env: map[string]string{"A": "1"},
+					PassEnv: []string{"TOKEN"}, Dir: "/tmp"}},
+				{ID: "h", Executor: Executor{Kind: KindHTTP, Method: "post", URL: "https://example.com/hook?x=1",
+					Headers: map[string]string{"Authorization": `{{env "TOKEN"}}`}, Body: "{}"}},
+				{ID: "t", Executor: Executor{Kind: KindHTTP, URL: "{{.Params.base}}/deploy"}},
+			}
+		}},
+		{"every HTTP method", func(p *Pipeline) {
+			p.Nodes = nil
+			for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get"} {
+				p.Nodes = append(p.Nodes, Node{ID: "n" + m, Executor: Executor{Kind: KindHTTP, Method: m, URL: "http://localhost:8080"}})
+			}
+		}},
+		{"full retry", func(p *Pipeline) {
+			p.Nodes[0].Retry = &Retry{MaxAttempts: 5, InitialInterval: "100ms", Backoff: 1, MaxInterval: "1m", NonRetryable: []string{"X"}}
+			p.Nodes[1].Retry = &Retry{}
+			p.Nodes[2].Timeout = "5m"
+			p.Nodes[2].HeartbeatTimeout = "10s"
+		}},
+		{"the limit of nodes", func(p *Pipeline) {
+			p.Nodes = make([]Node, MaxNodes)
+			for i := range p.Nodes {
+				p.Nodes[i] = noop(fmt.Sprint("n", i))
+				if i > 0 {
+					p.Nodes[i].DependsOn = []string{fmt.Sprint("n", i-1)}
+				}
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validPipeline()
+			tt.mutate(&p)
+			require.NoError(t, p.Validate())
+		})
+	}
+}
+
+// A pipeline with many different problems reports all of them at once.
+func TestValidateReportsEveryProblem(t *testing.T) {
+	p := Pipeline{
+		Name:          "",
+		Mode:          "sideways",
+		MaxParallel:   -3,
+		Timeout:       "forever",
+		FailurePolicy: "shrug",
+		Nodes: []Node{
+			{ID: "a", Executor: Executor{Kind: KindNoop, Duration: "-1s"}, Timeout: "x"},
+			{ID: "a", Executor: Executor{Kind: KindCommand}},
+			{ID: "", DependsOn: []string{"a"}, Executor: Executor{Kind: KindHTTP, URL: "relative"}},
+			{ID: "b c", DependsOn: []string{"ghost"}, Executor: Executor{Kind: "ssh"}},
+			{ID: "d", DependsOn: []string{"e"}, Retry: &Retry{MaxAttempts: -1, Backoff: 0.1}, Executor: Executor{Kind: KindNoop, URL: "https://x"}},
+			{ID: "e", DependsOn: []string{"d"}, Executor: Executor{Kind: KindNoop}},
+		},
+	}
+	err := p.Validate()
+	require.Error(t, err)
+	wants := []want{
+		{"", "name", "is required"},
+		{"", "mode", `unknown mode "sideways"`},
+		{"", "failure_policy", `unknown policy "shrug"`},
+		{"", "max_parallel", "must not be negative"},
+		{"", "timeout", `"forever" is not a duration`},
+		{"a", "timeout", `"x" is not a duration`},
+		{"a", "executor.duration", "must not be negative"},
+		{"a", "id", "duplicate id (also node #0)"},
+		{"a", "executor.argv", "must name a program"},
+		{"#2", "id", "is required"},
+		{"#2", "executor.url", `"relative" is not an absolute`},
+		{"b c", "id", "may only contain"},
+		{"b c", "executor.kind", `unknown executor kind "ssh"`},
+		{"d", "retry.max_attempts", "must not be negative"},
+		{"d", "retry.backoff", "must be at least 1"},
+		{"d", "executor.url", `does not apply to executor kind "noop"`},
+		{"b c", "depends_on", `unknown node "ghost"`},
+		{"e", "depends_on", "cycle: e -> d -> e"},
+	}
+	problems := problemsOf(t, err)
+	require.Len(t, problems, 18)
+	assertProblems(t, problems, wants)
+
+	var ve *ValidationError
+	require.True(t, errors.As(err, &ve))
+	msg := err.Error()
+	assert.True(t, strings.HasPrefix(msg, "invalid pipeline (18 problems): "), msg)
+	for _, pr := range ve.Problems {
+		assert.Contains(t, msg, pr.String())
+	}
+	assert.Equal(t, len(ve.Problems)-1, strings.Count(msg, "; "), "problems are joined by '; '")
+}
+
+// A pipeline over the node limit reports the limit and nothing about each of
+// its nodes.
+func TestValidateTooManyNodes(t *testing.T) {
+	p := Pipeline{Name: "", Nodes: make([]Node, MaxNodes+1)}
+	problems := problemsOf(t, p.Validate())
+	assertProblems(t, problems, []want{
+		{"", "name", "is required"},
+		{"", "nodes", fmt.Sprintf("%d nodes exceed the limit of %d", MaxNodes+1, MaxNodes)},
+	})
+}
+
+// Validate lists a bounded number of cycles even when the graph holds many.
+func TestValidateManyCycles(t *testing.T) {
+	const n = 30
+	p := Pipeline{Name: "p"}
+	for i := range n {
+		node := noop(fmt.Sprint("n", i))
+		if i < n-1 {
+			node.DependsOn = []string{fmt.Sprint("n", i+1)}
+		} else {
+			for j := range n - 1 {
+				node.DependsOn = append(node.DependsOn, fmt.Sprint("n", j))
+			}
+		}
+		p.Nodes = append(p.Nodes, node)
+	}
+	problems := problemsOf(t, p.Validate())
+	require.Len(t, problems, maxReportedCycles+1)
+	for _, pr := range problems[:maxReportedCycles] {
+		assert.Equal(t, "n29", pr.Node)
+		assert.Equal(t, "depends_on", pr.Field)
+		assert.True(t, strings.HasPrefix(pr.Message, "cycle: n29 -> "), pr.Message)
+	}
+	// n29 depends on n0: its first cycle runs through every node.
+	assert.Equal(t, 31, strings.Count(problems[0].Message, "n"))
+	last := problems[maxReportedCycles]
+	assert.Equal(t, Problem{Field: "depends_on", Message: fmt.Sprintf("%d more dependency cycles not listed", n-1-maxReportedCycles)}, last)
+}
+
+func TestValidationErrorFormat(t *testing.T) {
+	one := &ValidationError{Problems: []Problem{{Field: "name", Message: "is required"}}}
+	assert.Equal(t, "invalid pipeline (1 problem): name: is required", one.Error())
+
+	two := &ValidationError{Problems: []Problem{
+		{Field: "name", Message: "is required"},
+		{Node: "a", Field: "id", Message: "bad"},
+	}}
+	assert.Equal(t, `invalid pipeline (2 problems): name: is required; node "a": id: bad`, two.Error())
+
+	var err error = fmt.Errorf("start: %w", two)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Same(t, two, ve)
+}
+
+func TestValidateIsDeterministic(t *testing.T) {
+	p := Pipeline{Name: "p", Nodes: []Node{
+		{ID: "a", Executor: Executor{Kind: KindCommand, Argv: []string{"x"}, Env: map[string]string{"=1": "", "=2": "", "=3": ""},
+			URL: "u", Method: "m", Body: "b", Output: "o"}},
+		noop("b", "c"), noop("c", "b"), noop("d", "e"), noop("e", "d"),
+	}}
+	first := p.Validate()
+	for range 20 {
+		require.Equal(t, first, p.Validate())
+	}
+}

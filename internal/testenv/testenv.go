@@ -1,0 +1,104 @@
+// Package testenv starts a real Temporal server in the test process, with
+// real workers running Maestro's workflow and activities, for integration
+// tests.
+package testenv
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporal"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/devserver"
+	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// Server is a running in-process Temporal server shared by a package's tests.
+type Server struct {
+	ts     *temporaltest.TestServer
+	Client client.Client
+	queues atomic.Int64
+}
+
+// Start starts a server; call Stop when done (usually from TestMain).
+func Start() *Server {
+	quiet := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ts := temporaltest.NewServer(
+		temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(devserver.DynamicConfig())),
+		temporaltest.WithBaseClientOptions(client.Options{Logger: quiet}),
+	)
+	return &Server{ts: ts, Client: ts.GetDefaultClient()}
+}
+
+// Stop stops the server and its clients.
+func (s *Server) Stop() { s.ts.Stop() }
+
+// HostPort is the server's frontend address.
+func (s *Server) HostPort() string { return s.ts.GetFrontendHostPort() }
+
+// Namespace is the server's test namespace.
+func (s *Server) Namespace() string { return s.ts.GetDefaultNamespace() }
+
+// Env is one test's view: its own task queue, a worker on it and a runs
+// service starting runs there.
+type Env struct {
+	Server    *Server
+	TaskQueue string
+	Runs      *runs.Service
+	// Worker is the worker New started; stopping it early is fine.
+	Worker worker.Worker
+}
+
+// New gives the test its own task queue and runs service, and starts a worker
+// on that queue that stops when the test ends.
+func (s *Server) New(t testing.TB) *Env {
+	t.Helper()
+	e := &Env{Server: s, TaskQueue: fmt.Sprintf("test-%d", s.queues.Add(1))}
+	e.Runs = runs.New(s.Client, runs.Config{TaskQueue: e.TaskQueue, DefaultMode: dag.ModeDAGParallel})
+	e.Worker = e.StartWorker(t)
+	return e
+}
+
+// StartWorker starts another worker on the test's queue and returns it; it is
+// stopped when the test ends (stopping it earlier is fine).
+func (e *Env) StartWorker(t testing.TB) worker.Worker {
+	t.Helper()
+	w := worker.New(e.Server.Client, e.TaskQueue, worker.Options{WorkerStopTimeout: 2 * time.Second})
+	workflows.Register(w)
+	activities.Register(w, activities.New(activities.Config{
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}))
+	if err := w.Start(); err != nil {
+		t.Fatalf("start worker: %v", err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			w.Stop()
+		}
+	})
+	return &stoppable{Worker: w, stopped: &stopped}
+}
+
+type stoppable struct {
+	worker.Worker
+	stopped *bool
+}
+
+func (s *stoppable) Stop() {
+	if !*s.stopped {
+		*s.stopped = true
+		s.Worker.Stop()
+	}
+}

@@ -1,0 +1,94 @@
+// Package runs is the one place where Maestro builds, starts, inspects and
+// controls pipeline runs. The starter CLI, the REST API and the dev command
+// all call it, so a run started from any of them is the same run.
+package runs
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/templates"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// ErrInvalidRequest marks a start request that is wrong in itself (as opposed
+// to a pipeline with problems, reported as *dag.ValidationError, or an unknown
+// template, reported as templates.ErrUnknown).
+var ErrInvalidRequest = errors.New("invalid request")
+
+// StartRequest asks for a run of a template or of an inline DAG.
+type StartRequest struct {
+	// Template names a built-in template; exclusive with DAG.
+	Template string `json:"template,omitempty"`
+	// DAG is an inline pipeline; exclusive with Template.
+	DAG *dag.Pipeline `json:"dag,omitempty"`
+	// Requirement becomes params.requirement.
+	Requirement string `json:"requirement,omitempty"`
+	// Mode, MaxParallel, Timeout and FailurePolicy override the pipeline's.
+	Mode          dag.Mode          `json:"mode,omitempty"`
+	MaxParallel   int               `json:"max_parallel,omitempty"`
+	Timeout       dag.Duration      `json:"timeout,omitempty"`
+	FailurePolicy dag.FailurePolicy `json:"failure_policy,omitempty"`
+	// Params are merged over the pipeline's params.
+	Params map[string]any `json:"params,omitempty"`
+	// ID is the workflow ID. Starting twice with the same ID returns the
+	// same run, which makes retried requests safe.
+	ID string `json:"id,omitempty"`
+}
+
+// Build turns a request into the workflow input: it picks the template or the
+// DAG, applies overrides and the default mode, and validates the result. It
+// returns every validation problem at once as *dag.ValidationError.
+func Build(req StartRequest, defaultMode dag.Mode) (*workflows.Input, error) {
+	var p *dag.Pipeline
+	switch {
+	case req.Template != "" && req.DAG != nil:
+		return nil, fmt.Errorf("%w: give either template or dag, not both", ErrInvalidRequest)
+	case req.Template != "":
+		t, err := templates.Build(req.Template, req.Requirement)
+		if err != nil {
+			return nil, err
+		}
+		p = t
+	case req.DAG != nil:
+		cp := *req.DAG
+		cp.Nodes = append([]dag.Node(nil), req.DAG.Nodes...)
+		cp.Params = maps.Clone(req.DAG.Params)
+		p = &cp
+	default:
+		return nil, fmt.Errorf("%w: give a template (one of %v) or a dag", ErrInvalidRequest, templates.Names())
+	}
+	if req.Mode != "" {
+		p.Mode = req.Mode
+	}
+	if p.Mode == "" {
+		p.Mode = defaultMode
+	}
+	if p.Mode == "" {
+		p.Mode = dag.ModeLinear
+	}
+	if req.MaxParallel != 0 {
+		p.MaxParallel = req.MaxParallel
+	}
+	if req.Timeout != "" {
+		p.Timeout = req.Timeout
+	}
+	if req.FailurePolicy != "" {
+		p.FailurePolicy = req.FailurePolicy
+	}
+	if len(req.Params) > 0 || req.Requirement != "" {
+		if p.Params == nil {
+			p.Params = map[string]any{}
+		}
+		maps.Copy(p.Params, req.Params)
+		if req.Requirement != "" {
+			p.Params["requirement"] = req.Requirement
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &workflows.Input{Pipeline: *p, Template: req.Template}, nil
+}

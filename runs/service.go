@@ -1,0 +1,349 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// Errors the service returns; match them with errors.Is.
+var (
+	ErrNotFound     = errors.New("run not found")
+	ErrNotRunning   = errors.New("run is not running")
+	ErrNotRetryable = errors.New("run cannot be retried")
+)
+
+// closeGrace is added to the pipeline's timeout for the server-side execution
+// timeout, a safety net: the workflow's own timer normally ends the run first
+// and records every node's state.
+const closeGrace = 10 * time.Minute
+
+// Config configures a Service.
+type Config struct {
+	// TaskQueue is where runs are started; default workflows.DefaultTaskQueue.
+	TaskQueue string
+	// DefaultMode applies to pipelines that name no mode; default linear.
+	DefaultMode dag.Mode
+	// DataConverter must match the client's; nil means the default.
+	DataConverter converter.DataConverter
+}
+
+// Service starts, inspects and controls runs through a Temporal client.
+type Service struct {
+	c   client.Client
+	cfg Config
+}
+
+// New returns a Service using c.
+func New(c client.Client, cfg Config) *Service {
+	if cfg.TaskQueue == "" {
+		cfg.TaskQueue = workflows.DefaultTaskQueue
+	}
+	if cfg.DataConverter == nil {
+		cfg.DataConverter = converter.GetDefaultDataConverter()
+	}
+	return &Service{c: c, cfg: cfg}
+}
+
+// Started identifies a run.
+type Started struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	// Existing says the ID was already in use and this is that run.
+	Existing bool `json:"existing,omitempty"`
+}
+
+var unsafeID = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// Start validates req and starts a run. A request whose ID names an existing
+// run, running or closed, returns that run with Existing set and starts
+// nothing.
+func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error) {
+	in, err := Build(req, s.cfg.DefaultMode)
+	if err != nil {
+		return nil, err
+	}
+	id := strings.TrimSpace(req.ID)
+	if id == "" {
+		id = fmt.Sprintf("maestro-%s-%s", strings.Trim(unsafeID.ReplaceAllString(in.Pipeline.Name, "-"), "-"), uuid.NewString())
+	} else if len(id) > 255 {
+		return nil, fmt.Errorf("%w: id is longer than 255 characters", ErrInvalidRequest)
+	}
+	return s.start(ctx, id, in)
+}
+
+func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*Started, error) {
+	req, _ := in.Pipeline.Params["requirement"].(string)
+	title := in.Pipeline.Name
+	if req != "" {
+		title += ": " + oneLine(req, 200)
+	}
+	run, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                s.cfg.TaskQueue,
+		WorkflowExecutionTimeout:                 in.Pipeline.RunTimeout() + closeGrace,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            title,
+		Memo: map[string]any{
+			"pipeline":    in.Pipeline.Name,
+			"template":    in.Template,
+			"mode":        string(in.Pipeline.Mode),
+			"requirement": oneLine(req, 1000),
+			"retry_of":    in.RetryOf,
+		},
+	}, workflows.WorkflowName, *in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return &Started{WorkflowID: id, RunID: already.RunId, Existing: true}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start run: %w", err)
+	}
+	return &Started{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// Status returns a run's state: live from the status query while it runs,
+// from its recorded result once it closed. The live attempt count and last
+// failure of retrying nodes are merged from the server's pending activities.
+func (s *Service) Status(ctx context.Context, workflowID string) (*workflows.Status, error) {
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return nil, mapNotFound(workflowID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	runID := info.GetExecution().GetRunId()
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return s.closedStatus(ctx, workflowID, runID, info.GetStatus())
+	}
+	st, err := s.query(ctx, workflowID, runID)
+	if err != nil {
+		return nil, err
+	}
+	for _, pa := range desc.GetPendingActivities() {
+		n := st.Node(pa.GetActivityId())
+		if n == nil {
+			continue
+		}
+		n.Attempts = max(n.Attempts, pa.GetAttempt())
+		if f := pa.GetLastFailure(); f != nil {
+			n.LastError = f.GetMessage()
+		}
+	}
+	return st, nil
+}
+
+func (s *Service) query(ctx context.Context, workflowID, runID string) (*workflows.Status, error) {
+	v, err := s.c.QueryWorkflow(ctx, workflowID, runID, workflows.QueryStatus)
+	if err != nil {
+		return nil, fmt.Errorf("query status of %s: %w", workflowID, err)
+	}
+	var st workflows.Status
+	if err := v.Get(&st); err != nil {
+		return nil, fmt.Errorf("decode status of %s: %w", workflowID, err)
+	}
+	return &st, nil
+}
+
+// closedStatus reads the final status from the run's close event: the result
+// of a completed run, the failure details of a failed or timed-out one, the
+// cancellation details of a cancelled one.
+func (s *Service) closedStatus(ctx context.Context, workflowID, runID string, status enumspb.WorkflowExecutionStatus) (*workflows.Status, error) {
+	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	var st workflows.Status
+	found := false
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, mapNotFound(workflowID, err)
+		}
+		if p := closePayloads(ev); p != nil {
+			if err := s.cfg.DataConverter.FromPayloads(p, &st); err == nil && st.TotalNodes > 0 {
+				found = true
+			}
+		}
+	}
+	if !found {
+		// Terminated, or timed out on the server's safety net: nothing was
+		// recorded, so replay the run to its last event.
+		q, err := s.query(ctx, workflowID, runID)
+		if err != nil {
+			return nil, err
+		}
+		st = *q
+		switch status {
+		case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+			st.Status = workflows.RunTerminated
+		case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+			st.Status = workflows.RunTimedOut
+		}
+	}
+	return &st, nil
+}
+
+func closePayloads(ev *historypb.HistoryEvent) *commonpb.Payloads {
+	if a := ev.GetWorkflowExecutionCompletedEventAttributes(); a != nil {
+		return a.GetResult()
+	}
+	if a := ev.GetWorkflowExecutionFailedEventAttributes(); a != nil {
+		return a.GetFailure().GetApplicationFailureInfo().GetDetails()
+	}
+	if a := ev.GetWorkflowExecutionCanceledEventAttributes(); a != nil {
+		return a.GetDetails()
+	}
+	return nil
+}
+
+// Wait blocks until the run closes and returns its final status.
+func (s *Service) Wait(ctx context.Context, workflowID string) (*workflows.Status, error) {
+	err := s.c.GetWorkflow(ctx, workflowID, "").Get(ctx, nil)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil, mapNotFound(workflowID, err)
+	}
+	return s.Status(ctx, workflowID)
+}
+
+// Cancel asks a run to stop: running nodes are cancelled, their processes
+// killed, and every node's final state recorded.
+// Cancelling a run that has closed is ErrNotRunning.
+func (s *Service) Cancel(ctx context.Context, workflowID string) error {
+	// The server accepts a cancellation request for a closed run without
+	// complaint, so look first.
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return mapNotFound(workflowID, err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("%w: %s has already closed", ErrNotRunning, workflowID)
+	}
+	if err := s.c.CancelWorkflow(ctx, workflowID, ""); err != nil {
+		return s.controlError(ctx, workflowID, err)
+	}
+	return nil
+}
+
+// Pause stops a run from starting new nodes; running nodes finish.
+func (s *Service) Pause(ctx context.Context, workflowID string) error {
+	return s.signal(ctx, workflowID, workflows.SignalPause)
+}
+
+// Resume lets a paused run start nodes again.
+func (s *Service) Resume(ctx context.Context, workflowID string) error {
+	return s.signal(ctx, workflowID, workflows.SignalResume)
+}
+
+func (s *Service) signal(ctx context.Context, workflowID, name string) error {
+	if err := s.c.SignalWorkflow(ctx, workflowID, "", name, nil); err != nil {
+		return s.controlError(ctx, workflowID, err)
+	}
+	return nil
+}
+
+// controlError tells a closed run from an unknown one.
+func (s *Service) controlError(ctx context.Context, workflowID string, err error) error {
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		return err
+	}
+	if _, derr := s.c.DescribeWorkflowExecution(ctx, workflowID, ""); derr == nil {
+		return fmt.Errorf("%w: %s has already closed", ErrNotRunning, workflowID)
+	}
+	return mapNotFound(workflowID, err)
+}
+
+func mapNotFound(workflowID string, err error) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("%w: %s", ErrNotFound, workflowID)
+	}
+	return err
+}
+
+// Retry starts a new run of a failed, cancelled, timed-out or terminated run.
+// Nodes that completed in it (or that it had reused itself) are carried over
+// with their outputs and not executed again.
+func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error) {
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return nil, mapNotFound(workflowID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	switch info.GetStatus() {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return nil, fmt.Errorf("%w: %s is still running", ErrNotRetryable, workflowID)
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return nil, fmt.Errorf("%w: %s completed; nothing to retry", ErrNotRetryable, workflowID)
+	}
+	in, err := s.completedWork(ctx, workflowID, info.GetExecution().GetRunId())
+	if err != nil {
+		return nil, err
+	}
+	root, _, _ := strings.Cut(workflowID, "-retry-")
+	return s.start(ctx, root+"-retry-"+uuid.NewString()[:8], in)
+}
+
+// completedWork reads a run's input and the results of its completed nodes
+// from its history, and returns the input for a retry.
+func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (*workflows.Input, error) {
+	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var in workflows.Input
+	scheduled := map[int64]string{}
+	reuse := map[string]activities.NodeResult{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, mapNotFound(workflowID, err)
+		}
+		switch {
+		case ev.GetWorkflowExecutionStartedEventAttributes() != nil:
+			if err := s.cfg.DataConverter.FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil {
+				return nil, fmt.Errorf("decode input of %s: %w", workflowID, err)
+			}
+		case ev.GetActivityTaskScheduledEventAttributes() != nil:
+			scheduled[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityId()
+		case ev.GetActivityTaskCompletedEventAttributes() != nil:
+			a := ev.GetActivityTaskCompletedEventAttributes()
+			var res activities.NodeResult
+			if err := s.cfg.DataConverter.FromPayloads(a.GetResult(), &res); err != nil {
+				return nil, fmt.Errorf("decode result of node %s: %w", scheduled[a.GetScheduledEventId()], err)
+			}
+			reuse[scheduled[a.GetScheduledEventId()]] = res
+		}
+	}
+	for id, res := range in.Reuse {
+		if _, ok := reuse[id]; !ok {
+			reuse[id] = res
+		}
+	}
+	in.Reuse = reuse
+	in.RetryOf = workflowID
+	return &in, nil
+}

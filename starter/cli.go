@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/internal/cli"
+	"github.com/maestrohq/maestro/runs"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the command failed, or the run it waited for did not complete
+	exitUsage = 2 // the command line is wrong
+)
+
+// dialTimeout bounds connecting to Temporal.
+const dialTimeout = 15 * time.Second
+
+// app is what every command runs with.
+type app struct {
+	stdout, stderr io.Writer
+	env            config.Env
+}
+
+// command is one `starter <name>` subcommand.
+type command struct {
+	name    string
+	args    string // synopsis of the arguments and main flags
+	summary string
+	run     func(ctx context.Context, a *app, args []string) error
+}
+
+// commands lists the subcommands in the order usage shows them.
+func commands() []command {
+	return []command{
+		{"start", "(--template name --requirement text | --file dag.yaml) [--wait] [--json]", "start a run of a built-in template or of a pipeline file", cmdStart},
+		{"status", "<workflow-id> [--json]", "show a run's state and every node's state", cmdStatus},
+		{"list", "[--status state] [--limit n] [--json]", "list runs, newest first", cmdList},
+		{"cancel", "<workflow-id> [--wait]", "cancel a run: running nodes are stopped, the rest skipped", cmdCancel},
+		{"pause", "<workflow-id>", "stop a run from starting new nodes; running nodes finish", cmdPause},
+		{"resume", "<workflow-id>", "let a paused run start nodes again", cmdResume},
+		{"retry", "<workflow-id> [--wait] [--json]", "start a new run of a failed run, reusing its completed nodes", cmdRetry},
+		{"validate", "<file> [--mode mode] [--json]", "check a pipeline file and show its execution levels; needs no server", cmdValidate},
+		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
+		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
+		{"help", "[command]", "show this help, or a command's flags", nil},
+	}
+}
+
+// run runs the command line args (without the program name) and returns the
+// exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) int {
+	a := &app{stdout: stdout, stderr: stderr, env: env}
+	if len(args) == 0 {
+		a.usage(stderr)
+		return exitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) == 0 {
+			a.usage(stdout)
+			return exitOK
+		}
+		// A command's help goes to stdout when asked for.
+		name, rest = rest[0], []string{"--help"}
+		a.stderr = stdout
+	}
+	for _, c := range commands() {
+		switch {
+		case c.name != name:
+		case c.run == nil: // help help
+			a.usage(stdout)
+			return exitOK
+		default:
+			return a.exit(c.run(ctx, a, rest))
+		}
+	}
+	fmt.Fprintf(stderr, "starter: unknown command %q\n\n", name)
+	a.usage(stderr)
+	return exitUsage
+}
+
+// exit prints err and returns the exit code for it.
+func (a *app) exit(err error) int {
+	var ue usageError
+	var ve *dag.ValidationError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errUsageShown):
+		return exitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintf(a.stderr, "starter: %s\n", ue.msg)
+		if ue.cmd != "" {
+			fmt.Fprintf(a.stderr, "run 'starter help %s' for usage\n", ue.cmd)
+		}
+		return exitUsage
+	case errors.As(err, &ve):
+		fmt.Fprintf(a.stderr, "starter: %s:\n", strings.TrimSuffix(err.Error(), ": "+problemList(ve)))
+		for _, p := range ve.Problems {
+			fmt.Fprintf(a.stderr, "  %s\n", p)
+		}
+		return exitError
+	default:
+		fmt.Fprintf(a.stderr, "starter: %v\n", err)
+		return exitError
+	}
+}
+
+// problemList is how ValidationError.Error joins the problems, so that exit
+// can print the message's prefix and then one problem per line.
+func problemList(ve *dag.ValidationError) string {
+	parts := make([]string, len(ve.Problems))
+	for i, p := range ve.Problems {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (a *app) usage(w io.Writer) {
+	fmt.Fprint(w, `usage: starter <command> [arguments] [flags]
+
+Starts, inspects and controls Maestro pipeline runs on Temporal.
+
+commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Commands that talk to Temporal take --address, --namespace and --task-queue,
+which override the environment:
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*,
+  TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE  the Temporal connection
+  MAESTRO_TASK_QUEUE                      the task queue (default maestro)
+  MAESTRO_ENABLE_DAG_EXECUTION,
+  MAESTRO_ENABLE_PARALLEL_EXECUTION       the default mode: linear, dag_linear
+                                          or dag_parallel
+  MAESTRO_LOG_LEVEL, MAESTRO_LOG_FORMAT   client logging (default warn, text)
+
+Run 'starter help <command>' for a command's flags.
+`)
+}
+
+// errUsageShown says the flag package already printed the problem and the
+// usage.
+var errUsageShown = errors.New("usage shown")
+
+// usageError is a mistake on the command line; it exits with exitUsage.
+type usageError struct {
+	cmd string
+	msg string
+}
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(cmd, format string, args ...any) error {
+	return usageError{cmd: cmd, msg: fmt.Sprintf(format, args...)}
+}
+
+// newFlags returns a flag set for the named command whose usage names the
+// command's arguments.
+func (a *app) newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.Usage = func() {
+		for _, c := range commands() {
+			if c.name == name {
+				fmt.Fprintf(fs.Output(), "usage: starter %s %s\n\n%s.\n", name, c.args, upperFirst(c.summary))
+			}
+		}
+		var n int
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(fs.Output(), "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// parse parses args allowing flags after positional arguments (`status ID
+// --json`), and checks the number of positional arguments against names.
+func parse(fs *flag.FlagSet, args []string, names ...string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsageShown
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	switch {
+	case len(pos) < len(names):
+		return nil, usagef(fs.Name(), "%s: missing %s", fs.Name(), strings.Join(names[len(pos):], " and "))
+	case len(pos) > len(names):
+		return nil, usagef(fs.Name(), "%s: unexpected argument %q", fs.Name(), pos[len(names)])
+	}
+	return pos, nil
+}
+
+// connFlags are the Temporal connection flags; empty means the environment's
+// value.
+type connFlags struct {
+	address, namespace, taskQueue string
+}
+
+func (c *connFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.address, "address", "", "Temporal frontend `host:port` (default $TEMPORAL_ADDRESS or localhost:7233)")
+	fs.StringVar(&c.namespace, "namespace", "", "Temporal `namespace` (default $TEMPORAL_NAMESPACE or default)")
+	fs.StringVar(&c.taskQueue, "task-queue", "", "task `queue` runs are started on (default $"+config.EnvTaskQueue+" or maestro)")
+}
+
+// config loads the configuration from the environment and applies the flags.
+func (c *connFlags) config(env config.Env) (config.Config, error) {
+	cfg, err := config.Load(env)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if c.address != "" {
+		cfg.Client.HostPort = c.address
+	}
+	if c.namespace != "" {
+		cfg.Client.Namespace = c.namespace
+	}
+	if c.taskQueue != "" {
+		cfg.TaskQueue = c.taskQueue
+	}
+	return cfg, nil
+}
+
+// connect dials Temporal as cfg says and returns a runs service on it; call
+// close when done.
+func (a *app) connect(ctx context.Context, cfg config.Config) (svc *runs.Service, close func(), err error) {
+	logger, err := cli.NewLogger(a.stderr, a.env, slog.LevelWarn)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Client.Logger = sdklog.NewStructuredLogger(logger)
+	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	cl, err := client.DialContext(dialCtx, cfg.Client)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Client.HostPort, cfg.Client.Namespace, err)
+	}
+	return runs.New(cl, runs.Config{
+		TaskQueue:     cfg.TaskQueue,
+		DefaultMode:   cfg.DefaultMode,
+		DataConverter: cfg.Client.DataConverter,
+	}), cl.Close, nil
+}
+
+// dial loads the configuration, applies c and connects.
+func (a *app) dial(ctx context.Context, c *connFlags) (*runs.Service, func(), error) {
+	cfg, err := c.config(a.env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.connect(ctx, cfg)
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/templates"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// resultWidth caps the result column of the node table, in characters.
+const resultWidth = 80
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}
+
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// printStatus prints a run's state and its node table.
+func printStatus(w io.Writer, st *workflows.Status) {
+	fmt.Fprintf(w, "run:       %s (run id %s)\n", st.WorkflowID, st.RunID)
+	pipeline := st.Pipeline
+	if st.Template != "" && st.Template != st.Pipeline {
+		pipeline += " (template " + st.Template + ")"
+	}
+	fmt.Fprintf(w, "pipeline:  %s, mode %s, %s\n", pipeline, st.Mode, st.FailurePolicy)
+	fmt.Fprintf(w, "status:    %s, %d/%d nodes completed%s\n", st.Status, st.CompletedNodes, st.TotalNodes, otherCounts(st))
+	if !st.StartedAt.IsZero() {
+		line := "started:   " + fmtTime(st.StartedAt)
+		if st.EndedAt != nil {
+			line += ", ended " + fmtTime(*st.EndedAt) + ", took " + fmtDuration(st.EndedAt.Sub(st.StartedAt))
+		}
+		fmt.Fprintln(w, line)
+	}
+	if st.RetryOf != "" {
+		fmt.Fprintf(w, "retry of:  %s\n", st.RetryOf)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(w, "error:     %s\n", oneLine(st.Error))
+	}
+	fmt.Fprintln(w)
+	printNodes(w, st.Nodes)
+}
+
+// otherCounts lists the non-zero counts of states other than completed.
+func otherCounts(st *workflows.Status) string {
+	var parts []string
+	for _, s := range workflows.NodeStates {
+		if s != workflows.NodeCompleted && st.Counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", s, st.Counts[s]))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// printNodes prints one line per node: id, phase, status, attempts, duration
+// and the error or output summary.
+func printNodes(w io.Writer, nodes []workflows.NodeStatus) {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "NODE\tPHASE\tSTATUS\tATTEMPTS\tDURATION\tRESULT")
+	for _, n := range nodes {
+		phase := n.Phase
+		if phase == "" {
+			phase = "-"
+		}
+		attempts := "-"
+		if n.Attempts > 0 {
+			attempts = strconv.Itoa(int(n.Attempts))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, phase, n.Status, attempts, nodeDuration(n), nodeResult(n))
+	}
+	tw.Flush()
+}
+
+func nodeDuration(n workflows.NodeStatus) string {
+	switch {
+	case n.StartedAt == nil:
+		return "-"
+	case n.EndedAt == nil:
+		return fmtDuration(time.Since(*n.StartedAt)) + "…"
+	default:
+		return fmtDuration(n.EndedAt.Sub(*n.StartedAt))
+	}
+}
+
+func nodeResult(n workflows.NodeStatus) string {
+	var s string
+	switch {
+	case n.Error != "":
+		s = n.Error
+	case n.LastError != "":
+		s = "retrying after: " + n.LastError
+	default:
+		s = n.Output
+	}
+	if n.Reused {
+		s = "(reused) " + s
+	}
+	return clip(oneLine(s), resultWidth)
+}
+
+// printRuns prints the run list.
+func printRuns(w io.Writer, list []runs.RunSummary) {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "no runs")
+		return
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "WORKFLOW ID\tPIPELINE\tSTATUS\tSTARTED\tDURATION")
+	for _, r := range list {
+		pipeline := r.Pipeline
+		if pipeline == "" {
+			pipeline = "-"
+		}
+		if r.Template != "" && r.Template != r.Pipeline {
+			pipeline += " (template " + r.Template + ")"
+		}
+		took := "-"
+		if r.EndedAt != nil {
+			took = fmtDuration(r.EndedAt.Sub(r.StartedAt))
+		} else if !r.StartedAt.IsZero() {
+			took = fmtDuration(time.Since(r.StartedAt)) + "…"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.WorkflowID, pipeline, r.Status, fmtTime(r.StartedAt), took)
+	}
+	tw.Flush()
+}
+
+// printValidation prints a valid pipeline's settings and execution levels.
+func printValidation(w io.Writer, v validation) {
+	fmt.Fprintf(w, "%s: pipeline %q is valid (%d nodes)\n", v.File, v.Pipeline, v.Nodes)
+	fmt.Fprintf(w, "mode:           %s (from %s)\n", v.Mode, v.ModeSource)
+	fmt.Fprintf(w, "parallelism:    %d\n", v.Parallelism)
+	fmt.Fprintf(w, "timeout:        %s\n", v.Timeout)
+	fmt.Fprintf(w, "failure policy: %s\n", v.FailurePolicy)
+	fmt.Fprintln(w, "levels:")
+	for i, level := range v.Levels {
+		fmt.Fprintf(w, "  %d: %s\n", i, strings.Join(level, ", "))
+	}
+	if len(v.Order) > 0 {
+		fmt.Fprintf(w, "order (one at a time): %s\n", strings.Join(v.Order, " → "))
+	}
+}
+
+// printTemplates prints the built-in templates with their levels.
+func printTemplates(w io.Writer, list []templates.Info) {
+	for i, t := range list {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s (mode %s)\n  %s\n", t.Name, t.Mode, t.Description)
+		for j, level := range t.Levels {
+			fmt.Fprintf(w, "  level %d: %s\n", j, strings.Join(level, ", "))
+		}
+	}
+}
+
+// printConfig prints the effective configuration.
+func printConfig(w io.Writer, e config.Effective) {
+	apiKey := "not set"
+	if e.APIKeySet {
+		apiKey = "set"
+	}
+	tw := newTable(w)
+	fmt.Fprintf(tw, "temporal address:\t%s\n", e.TemporalAddress)
+	fmt.Fprintf(tw, "namespace:\t%s\n", e.Namespace)
+	fmt.Fprintf(tw, "task queue:\t%s\n", e.TaskQueue)
+	fmt.Fprintf(tw, "default mode:\t%s\n", e.DefaultMode)
+	fmt.Fprintf(tw, "  MAESTRO_ENABLE_DAG_EXECUTION:\t%s\n", e.DAGExecution)
+	fmt.Fprintf(tw, "  MAESTRO_ENABLE_PARALLEL_EXECUTION:\t%s\n", e.Parallel)
+	fmt.Fprintf(tw, "tls:\t%t\n", e.TLS)
+	fmt.Fprintf(tw, "api key:\t%s\n", apiKey)
+	tw.Flush()
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.RFC3339)
+}
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+// oneLine collapses whitespace, newlines included, to single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// clip cuts s to at most n characters, marking the cut with "…".
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

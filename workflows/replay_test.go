@@ -1,0 +1,129 @@
+package workflows_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/templates"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+var record = flag.Bool("record", false, "record the replay histories in testdata/histories from a real server")
+
+const historiesDir = "testdata/histories"
+
+// TestReplayRecordedHistories replays histories recorded by earlier versions
+// of DAGWorkflow. A change that makes the workflow issue different commands
+// for the same history fails here: guard it with workflow.GetVersion.
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no recorded histories; run go test ./workflows -run TestRecordHistories -record")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			workflows.Register(r)
+			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+		})
+	}
+}
+
+// TestRecordHistories runs one scenario per workflow path on the real server
+// and writes their histories for TestReplayRecordedHistories. It only runs
+// with -record.
+func TestRecordHistories(t *testing.T) {
+	if !*record {
+		t.Skip("run with -record to re-record histories")
+	}
+	require.NoError(t, os.MkdirAll(historiesDir, 0o755))
+	ctx := context.Background()
+	sdlc, err := templates.Build(templates.SDLCParallel, "Build a todo app")
+	require.NoError(t, err)
+	withContinue := pipeline("continue", dag.ModeDAGParallel, failing("bad"), noop("good", 0), noop("after-bad", 0, "bad"), noop("after-good", 0, "good"))
+	withContinue.FailurePolicy = dag.Continue
+	slow := noop("slow", 30*time.Second)
+	slow.HeartbeatTimeout = "2s"
+	flaky := noop("flaky", 0)
+	flaky.Executor.FailAttempts = 1
+	flaky.Retry = &dag.Retry{InitialInterval: "50ms"}
+	timedOut := pipeline("timeout", dag.ModeDAGParallel, noop("quick", 0), slow, noop("next", 0, "slow"))
+	timedOut.Timeout = "1s"
+
+	scenarios := []struct {
+		name    string
+		req     runs.StartRequest
+		control func(e *envT, id string)
+	}{
+		{name: "sdlc_parallel_completed", req: runs.StartRequest{DAG: sdlc}},
+		{name: "sdlc_linear_completed", req: runs.StartRequest{Template: templates.SDLCLinear, Requirement: "x"}},
+		{name: "retry_then_success", req: runs.StartRequest{DAG: pipeline("flaky", dag.ModeDAGLinear, flaky, noop("after", 0, "flaky"))}},
+		{name: "continue_with_failure", req: runs.StartRequest{DAG: withContinue}},
+		{name: "fail_fast_cancels", req: runs.StartRequest{DAG: pipeline("failfast", dag.ModeDAGParallel, failing("bad"), slow, noop("after", 0, "bad"))}},
+		{name: "timed_out", req: runs.StartRequest{DAG: timedOut}},
+		{name: "cancelled", req: runs.StartRequest{DAG: pipeline("cancel", dag.ModeDAGParallel, slow, noop("after", 0, "slow"))},
+			control: func(e *envT, id string) {
+				waitFor(e.t, e.Env, id, "slow running", nodeState("slow", workflows.NodeRunning))
+				require.NoError(e.t, e.Runs.Cancel(ctx, id))
+			}},
+		{name: "paused_resumed", req: runs.StartRequest{DAG: pipeline("pause", dag.ModeDAGParallel, noop("first", 500*time.Millisecond), noop("second", 0, "first"))},
+			control: func(e *envT, id string) {
+				waitFor(e.t, e.Env, id, "first running", nodeState("first", workflows.NodeRunning))
+				require.NoError(e.t, e.Runs.Pause(ctx, id))
+				waitFor(e.t, e.Env, id, "first completed", nodeState("first", workflows.NodeCompleted))
+				require.NoError(e.t, e.Runs.Resume(ctx, id))
+			}},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			e := &envT{Env: server.New(t), t: t}
+			started, err := e.Runs.Start(ctx, sc.req)
+			require.NoError(t, err)
+			if sc.control != nil {
+				sc.control(e, started.WorkflowID)
+			}
+			_, err = e.Runs.Wait(ctx, started.WorkflowID)
+			require.NoError(t, err)
+			if sc.name == "continue_with_failure" {
+				// Also record a retry that reuses completed nodes.
+				retried, err := e.Runs.Retry(ctx, started.WorkflowID)
+				require.NoError(t, err)
+				_, err = e.Runs.Wait(ctx, retried.WorkflowID)
+				require.NoError(t, err)
+				writeHistory(t, retried.WorkflowID, "retry_reuses_completed")
+			}
+			writeHistory(t, started.WorkflowID, sc.name)
+		})
+	}
+}
+
+type envT struct {
+	*testenv.Env
+	t *testing.T
+}
+
+func writeHistory(t *testing.T, workflowID, name string) {
+	t.Helper()
+	it := server.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		hist.Events = append(hist.Events, ev)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(historiesDir, name+".json"), b, 0o644))
+}

@@ -1,0 +1,107 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/maestrohq/maestro/dag"
+)
+
+// Run states, as reported in Status.Status.
+const (
+	RunRunning    = "running"
+	RunPaused     = "paused"
+	RunCompleted  = "completed"
+	RunFailed     = "failed"
+	RunCancelled  = "cancelled"
+	RunTimedOut   = "timed_out"
+	RunTerminated = "terminated" // set by clients: a terminated workflow records nothing itself
+)
+
+// Node states, as reported in NodeStatus.Status.
+const (
+	NodePending   = "pending"
+	NodeRunning   = "running"
+	NodeCompleted = "completed"
+	NodeFailed    = "failed"
+	NodeSkipped   = "skipped"
+	NodeCancelled = "cancelled"
+)
+
+// NodeStates lists the node states in display order.
+var NodeStates = []string{NodePending, NodeRunning, NodeCompleted, NodeFailed, NodeSkipped, NodeCancelled}
+
+// OutputSummaryBytes caps the output shown per node in Status; the full
+// (capped) output stays in the activity's result in history.
+const OutputSummaryBytes = 512
+
+// NodeStatus is one node's live or final state.
+type NodeStatus struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Phase     string   `json:"phase,omitempty"`
+	Executor  string   `json:"executor"`
+	DependsOn []string `json:"depends_on,omitempty"`
+	Status    string   `json:"status"`
+	// Attempts counts attempts made (for a running node, as far as the
+	// workflow knows; clients merge the live attempt from the server).
+	Attempts  int32      `json:"attempts"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	ErrorType string     `json:"error_type,omitempty"`
+	// LastError is the failure of the previous attempt of a node that is
+	// being retried (merged from the server's pending activities).
+	LastError string `json:"last_error,omitempty"`
+	// Output is a summary of the node's output (at most OutputSummaryBytes).
+	Output          string `json:"output,omitempty"`
+	OutputBytes     int    `json:"output_bytes,omitempty"`
+	OutputTruncated bool   `json:"output_truncated,omitempty"`
+	// Reused says the node completed in an earlier run that this run retries.
+	Reused bool `json:"reused,omitempty"`
+}
+
+// Status is a run's live or final state: the answer of the status query and
+// the run's result.
+type Status struct {
+	WorkflowID    string            `json:"workflow_id"`
+	RunID         string            `json:"run_id"`
+	Pipeline      string            `json:"pipeline"`
+	Template      string            `json:"template,omitempty"`
+	Mode          dag.Mode          `json:"mode"`
+	FailurePolicy dag.FailurePolicy `json:"failure_policy"`
+	Status        string            `json:"status"`
+	Error         string            `json:"error,omitempty"`
+	StartedAt     time.Time         `json:"started_at"`
+	EndedAt       *time.Time        `json:"ended_at,omitempty"`
+	RetryOf       string            `json:"retry_of,omitempty"`
+	Nodes         []NodeStatus      `json:"nodes"`
+	// CompletedNodes and TotalNodes give progress at a glance.
+	CompletedNodes int `json:"completed_nodes"`
+	TotalNodes     int `json:"total_nodes"`
+	// Counts has the number of nodes in each state.
+	Counts map[string]int `json:"counts"`
+}
+
+// Node returns the status of the node with the given ID, or nil.
+func (s *Status) Node(id string) *NodeStatus {
+	for i := range s.Nodes {
+		if s.Nodes[i].ID == id {
+			return &s.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// Closed reports whether the run has finished.
+func (s *Status) Closed() bool {
+	switch s.Status {
+	case RunRunning, RunPaused, "":
+		return false
+	}
+	return true
+}
+
+// Terminal reports whether a node state is final.
+func Terminal(state string) bool {
+	return state != NodePending && state != NodeRunning
+}
