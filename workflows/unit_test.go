@@ -64,7 +64,7 @@ func TestDefaultRunTimeoutIsTwoHours(t *testing.T) {
 	}
 	env.OnActivity(activities.ExecuteNodeName, mock.Anything, isNode("quick")).
 		Return(activities.NodeResult{Output: "quick", Attempt: 1}, nil)
-	env.OnActivity(activities.ExecuteNodeName, mock.Anything, isNode("forever")).After(3*time.Hour).
+	env.OnActivity(activities.ExecuteNodeName, mock.Anything, isNode("forever")).After(3 * time.Hour).
 		Return(func(ctx context.Context, _ activities.NodeInput) (activities.NodeResult, error) {
 			return activities.NodeResult{}, ctx.Err()
 		})
