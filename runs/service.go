@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
@@ -101,6 +102,7 @@ func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*S
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            title,
+		TypedSearchAttributes:                    searchAttributes(in),
 		Memo: map[string]any{
 			"pipeline":    in.Pipeline.Name,
 			"template":    in.Template,
@@ -117,6 +119,20 @@ func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*S
 		return nil, fmt.Errorf("start run: %w", err)
 	}
 	return &Started{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+// searchAttributes are the typed search attributes a run starts with; the
+// workflow keeps MaestroStatus up to date.
+func searchAttributes(in *workflows.Input) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{
+		workflows.SearchAttrPipeline.ValueSet(in.Pipeline.Name),
+		workflows.SearchAttrMode.ValueSet(string(in.Pipeline.Mode)),
+		workflows.SearchAttrStatus.ValueSet(workflows.RunRunning),
+	}
+	if in.Template != "" {
+		updates = append(updates, workflows.SearchAttrTemplate.ValueSet(in.Template))
+	}
+	return temporal.NewSearchAttributes(updates...)
 }
 
 func oneLine(s string, n int) string {

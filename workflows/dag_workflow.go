@@ -103,6 +103,9 @@ type run struct {
 	stopping string // "", RunFailed (fail_fast), RunTimedOut, RunCancelled
 	logger   log.Logger
 	info     *workflow.Info
+	// indexed is the MaestroStatus search attribute's value, when the run
+	// was started with it (runs started without it never set it).
+	indexed string
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
@@ -119,6 +122,9 @@ func newRun(ctx workflow.Context, in Input) *run {
 		started: workflow.Now(ctx),
 		logger:  workflow.GetLogger(ctx),
 		info:    workflow.GetInfo(ctx),
+	}
+	if v, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(SearchAttrStatus); ok {
+		r.indexed = v
 	}
 	for _, d := range p.Nodes {
 		n := &node{def: d, status: NodeStatus{
@@ -487,6 +493,20 @@ func (r *run) publish(ctx workflow.Context) {
 		details += "\n\n" + st.Error
 	}
 	workflow.SetCurrentDetails(ctx, details)
+	r.index(ctx, st.Status)
+}
+
+// index keeps the MaestroStatus search attribute equal to the run's state, so
+// that visibility queries can tell paused and timed-out runs apart.
+func (r *run) index(ctx workflow.Context, state string) {
+	if r.indexed == "" || r.indexed == state {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrStatus.ValueSet(state)); err != nil {
+		r.logger.Warn("cannot update search attribute", "name", SearchAttrStatus.GetName(), "error", err)
+		return
+	}
+	r.indexed = state
 }
 
 func truncate(s string, n int) string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/testenv"
@@ -506,4 +507,32 @@ func TestSameIDReturnsTheSameRun(t *testing.T) {
 	closed, err := e.Runs.Start(ctx, req)
 	require.NoError(t, err)
 	assert.Equal(t, first.RunID, closed.RunID, "a closed run's id is not reused either")
+}
+
+// visible lists the runs that query matches among those with workflow ID id.
+func visible(t *testing.T, id, query string) bool {
+	t.Helper()
+	resp, err := server.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowId = '%s' AND %s", id, query),
+	})
+	require.NoError(t, err)
+	return len(resp.GetExecutions()) == 1
+}
+
+func TestSearchAttributesFollowTheRun(t *testing.T) {
+	t.Parallel()
+	e := server.New(t)
+	ctx := context.Background()
+	started, err := e.Runs.Start(ctx, runs.StartRequest{Template: templates.SDLCParallel, Requirement: "x"})
+	require.NoError(t, err)
+	id := started.WorkflowID
+	require.NoError(t, e.Runs.Pause(ctx, id))
+	base := "MaestroTemplate = 'sdlc-parallel' AND MaestroPipeline = 'sdlc-parallel' AND MaestroMode = 'dag_parallel'"
+	assert.Eventually(t, func() bool { return visible(t, id, base+" AND MaestroStatus = 'paused'") },
+		10*time.Second, 50*time.Millisecond, "a paused run is found by MaestroStatus = 'paused'")
+	require.NoError(t, e.Runs.Resume(ctx, id))
+	_, err = e.Runs.Wait(ctx, id)
+	require.NoError(t, err)
+	assert.Eventually(t, func() bool { return visible(t, id, base+" AND MaestroStatus = 'completed'") },
+		10*time.Second, 50*time.Millisecond, "a completed run is found by MaestroStatus = 'completed'")
 }

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -38,7 +39,14 @@ func Start() *Server {
 		temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(devserver.DynamicConfig())),
 		temporaltest.WithBaseClientOptions(client.Options{Logger: quiet}),
 	)
-	return &Server{ts: ts, Client: ts.GetDefaultClient()}
+	c := ts.GetDefaultClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := runs.EnsureSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
+		ts.Stop()
+		panic(fmt.Sprintf("testenv: %v", err))
+	}
+	return &Server{ts: ts, Client: c}
 }
 
 // Stop stops the server and its clients.
