@@ -1,0 +1,159 @@
+package devmode_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/devserver"
+	"github.com/maestrohq/maestro/internal/devmode"
+	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// childEnv marks the test binary re-executed as the dev process; its value is
+// the space-separated dev flags.
+const childEnv = "MAESTRO_DEVMODE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(childEnv); ok {
+		os.Exit(child(strings.Fields(args)))
+	}
+	os.Exit(m.Run())
+}
+
+// child runs the dev mode as `maestro dev` would.
+func child(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	opts, err := devmode.ParseOptions(args, config.OSEnv, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := devmode.Run(ctx, opts, logger, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// devProcess is a running dev mode in a child process.
+type devProcess struct {
+	cmd *exec.Cmd
+	out strings.Builder
+}
+
+// startDev starts the dev mode and waits until it says it is ready.
+func startDev(t *testing.T, args ...string) *devProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, " "))
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	p := &devProcess{cmd: cmd}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.out.WriteString(sc.Text() + "\n")
+			if strings.HasPrefix(sc.Text(), "ready") {
+				ready <- nil
+				_, _ = io.Copy(io.Discard, stdout)
+				return
+			}
+		}
+		ready <- fmt.Errorf("dev mode exited before it was ready:\n%s", p.out.String())
+	}()
+	select {
+	case err := <-ready:
+		require.NoError(t, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("dev mode not ready after 60s:\n%s", p.out.String())
+	}
+	return p
+}
+
+func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
+	dataDir := t.TempDir()
+	temporalAddr, err := devserver.FreeAddr()
+	require.NoError(t, err)
+	uiAddr, err := devserver.FreeAddr()
+	require.NoError(t, err)
+	args := []string{"--data-dir", dataDir, "--temporal-listen", temporalAddr, "--ui-listen", uiAddr, "--api-listen="}
+
+	dev := startDev(t, args...)
+	assert.Contains(t, dev.out.String(), temporalAddr)
+	assert.Contains(t, dev.out.String(), "http://"+uiAddr)
+	resp, err := http.Get("http://" + uiAddr + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the Web UI is served")
+
+	c, err := client.Dial(client.Options{HostPort: temporalAddr})
+	require.NoError(t, err)
+	defer c.Close()
+	svc := runs.New(c, runs.Config{})
+	missing, err := runs.MissingSearchAttributes(context.Background(), c, "default")
+	require.NoError(t, err)
+	assert.Empty(t, missing, "Maestro's search attributes are registered on start")
+
+	// a and c log each execution; slow runs long enough to be killed.
+	logFile := filepath.Join(t.TempDir(), "log")
+	logNode := func(id string, deps ...string) dag.Node {
+		return dag.Node{ID: id, DependsOn: deps, Executor: dag.Executor{Kind: dag.KindCommand,
+			Argv: []string{"sh", "-c", `echo "$1" >> "$0"`, logFile, id}}}
+	}
+	slow := dag.Node{ID: "slow", DependsOn: []string{"a"}, HeartbeatTimeout: "1s",
+		Retry:    &dag.Retry{InitialInterval: "100ms"},
+		Executor: dag.Executor{Kind: dag.KindNoop, Duration: "4s"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	started, err := svc.Start(ctx, runs.StartRequest{DAG: &dag.Pipeline{
+		Name: "crash", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{logNode("a"), slow, logNode("c", "slow")},
+	}})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		st, err := svc.Status(ctx, started.WorkflowID)
+		return err == nil && st.Node("slow").Status == workflows.NodeRunning
+	}, 30*time.Second, 50*time.Millisecond)
+
+	require.NoError(t, dev.cmd.Process.Signal(syscall.SIGKILL))
+	_ = dev.cmd.Wait()
+	c.Close()
+
+	startDev(t, args...)
+	c2, err := client.Dial(client.Options{HostPort: temporalAddr})
+	require.NoError(t, err)
+	defer c2.Close()
+	svc = runs.New(c2, runs.Config{})
+	st, err := svc.Wait(ctx, started.WorkflowID)
+	require.NoError(t, err)
+	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	b, err := os.ReadFile(logFile)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "c"}, strings.Fields(string(b)), "a ran once before the kill and was not run again")
+	assert.GreaterOrEqual(t, st.Node("slow").Attempts, int32(2), "slow was interrupted and retried")
+}
