@@ -68,7 +68,9 @@ func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult,
 	default:
 		err = configError("unknown executor kind %q (one of %s)", kind, strings.Join(dag.Kinds, ", "))
 	}
-	elapsed := slog.Duration("duration", time.Since(start))
+	took := time.Since(start)
+	recordAttempt(ctx, in.Node.Phase, kind, took, err, ctx.Err())
+	elapsed := slog.Duration("duration", took)
 
 	if err == nil {
 		res.Attempt = attempt

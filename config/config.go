@@ -21,7 +21,23 @@ import (
 const (
 	EnvTaskQueue = "MAESTRO_TASK_QUEUE"
 	EnvLogLevel  = "MAESTRO_LOG_LEVEL"
+	// EnvMetricsAddr is the host:port a process serves Prometheus metrics
+	// on at /metrics; set but empty disables the endpoint.
+	EnvMetricsAddr = "MAESTRO_METRICS_ADDR"
 )
+
+// DefaultMetricsAddr is the worker's metrics address when EnvMetricsAddr is
+// unset: loopback only, so that nothing is exposed unless asked for.
+const DefaultMetricsAddr = "127.0.0.1:9090"
+
+// MetricsAddr returns the metrics address env asks for: def when
+// EnvMetricsAddr is unset, "" (disabled) when it is set but empty.
+func MetricsAddr(env Env, def string) string {
+	if v, ok := env.LookupEnv(EnvMetricsAddr); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
 
 // Config is the effective configuration of a Maestro process.
 type Config struct {

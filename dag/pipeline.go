@@ -42,10 +42,36 @@ const (
 	KindNoop    = "noop"
 	KindCommand = "command"
 	KindHTTP    = "http"
+	// KindAgent runs an AI agent: a model API or an agent CLI.
+	KindAgent = "agent"
+	// KindApproval waits for a person to approve or reject; it runs no
+	// activity.
+	KindApproval = "approval"
 )
 
 // Kinds lists the executor kinds a node may use.
-var Kinds = []string{KindNoop, KindCommand, KindHTTP}
+var Kinds = []string{KindNoop, KindCommand, KindHTTP, KindAgent, KindApproval}
+
+// The agent providers.
+const (
+	// ProviderAnthropic calls the Anthropic Messages API.
+	ProviderAnthropic = "anthropic"
+	// ProviderOpenAI calls any OpenAI-compatible Chat Completions API
+	// (OpenAI, Ollama, vLLM, LM Studio, ...).
+	ProviderOpenAI = "openai"
+	// ProviderCommand runs an agent CLI (argv, no shell) with the prompt on
+	// stdin, or as an argument where argv has a "{{prompt}}" element.
+	ProviderCommand = "command"
+)
+
+// Providers lists the agent providers.
+var Providers = []string{ProviderAnthropic, ProviderOpenAI, ProviderCommand}
+
+// What an approval node does when its timeout passes without a decision.
+const (
+	OnTimeoutReject  = "reject"
+	OnTimeoutApprove = "approve"
+)
 
 // The well-known SDLC phases. A node may also name a custom phase.
 var Phases = []string{"requirements", "design", "backend", "frontend", "testing", "review", "deployment"}
@@ -180,6 +206,31 @@ type Executor struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	// Body (http) is the request body, templated.
 	Body string `json:"body,omitempty"`
+
+	// Provider (agent) is anthropic, openai or command; empty means the
+	// worker's default (MAESTRO_AGENT_PROVIDER). A command provider uses
+	// argv, env, pass_env and dir as the command kind does.
+	Provider string `json:"provider,omitempty"`
+	// Model (agent) names the model; empty means the worker's default.
+	Model string `json:"model,omitempty"`
+	// BaseURL (agent) is the API's base URL; empty means the provider's
+	// default or the worker's.
+	BaseURL string `json:"base_url,omitempty"`
+	// MaxTokens (agent) caps the answer's length.
+	MaxTokens int `json:"max_tokens,omitempty"`
+	// Temperature (agent) is the sampling temperature, 0 to 2.
+	Temperature *float64 `json:"temperature,omitempty"`
+	// APIKeyEnv (agent) names the worker variable holding the API key.
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	// SystemPrompt (agent) replaces the phase's built-in role prompt.
+	SystemPrompt string `json:"system_prompt,omitempty"`
+	// Prompt (agent) replaces the phase's built-in prompt template (Go
+	// text/template over .Requirement, .Params, .Inputs, .Node, .Phase).
+	Prompt string `json:"prompt,omitempty"`
+
+	// OnTimeout (approval) is reject (default) or approve: what happens
+	// when the node's timeout passes without a decision.
+	OnTimeout string `json:"on_timeout,omitempty"`
 }
 
 // DisplayName returns the node's name, or its ID.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"text/template"
 )
 
 // Problem is one thing wrong with a pipeline, naming the node (if any) and the
@@ -190,6 +191,9 @@ func (v *validator) executor(id string, e Executor) {
 		"duration": e.Duration != "", "fail_attempts": e.FailAttempts != 0, "output": e.Output != "",
 		"argv": len(e.Argv) > 0, "env": len(e.Env) > 0, "pass_env": len(e.PassEnv) > 0, "dir": e.Dir != "",
 		"method": e.Method != "", "url": e.URL != "", "headers": len(e.Headers) > 0, "body": e.Body != "",
+		"provider": e.Provider != "", "model": e.Model != "", "base_url": e.BaseURL != "",
+		"max_tokens": e.MaxTokens != 0, "temperature": e.Temperature != nil, "api_key_env": e.APIKeyEnv != "",
+		"system_prompt": e.SystemPrompt != "", "prompt": e.Prompt != "", "on_timeout": e.OnTimeout != "",
 	}
 	var own []string
 	switch e.Kind {
@@ -207,16 +211,7 @@ func (v *validator) executor(id string, e Executor) {
 		if len(e.Argv) == 0 || strings.TrimSpace(e.Argv[0]) == "" {
 			v.add(id, "executor.argv", "must name a program, e.g. [\"go\", \"test\", \"./...\"]")
 		}
-		for _, k := range sortedKeys(e.Env) {
-			if k == "" || strings.ContainsAny(k, "=\x00") {
-				v.add(id, "executor.env", "invalid variable name %q", k)
-			}
-		}
-		for _, k := range e.PassEnv {
-			if k == "" || strings.ContainsAny(k, "=\x00") {
-				v.add(id, "executor.pass_env", "invalid variable name %q", k)
-			}
-		}
+		v.envNames(id, e)
 	case KindHTTP:
 		own = []string{"method", "url", "headers", "body"}
 		if e.URL == "" {
@@ -229,6 +224,40 @@ func (v *validator) executor(id string, e Executor) {
 		if e.Method != "" && !validMethod(e.Method) {
 			v.add(id, "executor.method", "unknown HTTP method %q", e.Method)
 		}
+	case KindAgent:
+		own = []string{"provider", "model", "base_url", "max_tokens", "temperature", "api_key_env", "system_prompt", "prompt"}
+		switch e.Provider {
+		case "", ProviderAnthropic, ProviderOpenAI:
+		case ProviderCommand:
+			own = append(own, "argv", "env", "pass_env", "dir")
+			if len(e.Argv) == 0 || strings.TrimSpace(e.Argv[0]) == "" {
+				v.add(id, "executor.argv", "must name the agent program, e.g. [\"claude\", \"-p\"]")
+			}
+			v.envNames(id, e)
+		default:
+			v.add(id, "executor.provider", "unknown provider %q (one of %s)", e.Provider, strings.Join(Providers, ", "))
+		}
+		if e.BaseURL != "" {
+			if u, err := url.Parse(e.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.add(id, "executor.base_url", "%q is not an absolute http or https URL", e.BaseURL)
+			}
+		}
+		if e.MaxTokens < 0 {
+			v.add(id, "executor.max_tokens", "must not be negative, got %d", e.MaxTokens)
+		}
+		if t := e.Temperature; t != nil && (*t < 0 || *t > 2 || math.IsNaN(*t)) {
+			v.add(id, "executor.temperature", "must be between 0 and 2, got %g", *t)
+		}
+		if e.APIKeyEnv != "" && strings.ContainsAny(e.APIKeyEnv, "=\x00") {
+			v.add(id, "executor.api_key_env", "invalid variable name %q", e.APIKeyEnv)
+		}
+		v.template(id, "executor.prompt", e.Prompt)
+		v.template(id, "executor.system_prompt", e.SystemPrompt)
+	case KindApproval:
+		own = []string{"on_timeout"}
+		if e.OnTimeout != "" && e.OnTimeout != OnTimeoutReject && e.OnTimeout != OnTimeoutApprove {
+			v.add(id, "executor.on_timeout", "unknown action %q (want reject or approve)", e.OnTimeout)
+		}
 	default:
 		v.add(id, "executor.kind", "unknown executor kind %q (one of %s)", e.Kind, strings.Join(Kinds, ", "))
 		return
@@ -237,6 +266,30 @@ func (v *validator) executor(id string, e Executor) {
 		if used[f] && !slices.Contains(own, f) {
 			v.add(id, "executor."+f, "does not apply to executor kind %q", e.Kind)
 		}
+	}
+}
+
+// envNames checks the variable names of env and pass_env.
+func (v *validator) envNames(id string, e Executor) {
+	for _, k := range sortedKeys(e.Env) {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			v.add(id, "executor.env", "invalid variable name %q", k)
+		}
+	}
+	for _, k := range e.PassEnv {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			v.add(id, "executor.pass_env", "invalid variable name %q", k)
+		}
+	}
+}
+
+// template checks that text parses as a Go template.
+func (v *validator) template(id, field, text string) {
+	if text == "" {
+		return
+	}
+	if _, err := template.New(field).Option("missingkey=error").Funcs(PromptFuncs()).Parse(text); err != nil {
+		v.add(id, field, "invalid template: %v", err)
 	}
 }
 

@@ -165,7 +165,29 @@ func TestValidateProblems(t *testing.T) {
 
 		// Executors.
 		{"missing executor kind", func(p *Pipeline) { p.Nodes[0].Executor = Executor{} },
-			[]want{{"a", "executor.kind", "is required (one of noop, command, http)"}}},
+			[]want{{"a", "executor.kind", "is required (one of noop, command, http, agent, approval)"}}},
+		{"agent with an unknown provider", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindAgent, Provider: "gemini"} },
+			[]want{{"a", "executor.provider", `unknown provider "gemini"`}}},
+		{"agent command without argv", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindAgent, Provider: ProviderCommand} },
+			[]want{{"a", "executor.argv", "must name the agent program"}}},
+		{"agent api provider with argv", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindAgent, Provider: ProviderOpenAI, Argv: []string{"x"}}
+		}, []want{{"a", "executor.argv", `does not apply to executor kind "agent"`}}},
+		{"agent with bad settings", func(p *Pipeline) {
+			hot := 3.0
+			p.Nodes[0].Executor = Executor{Kind: KindAgent, BaseURL: "localhost:11434", MaxTokens: -1, Temperature: &hot,
+				APIKeyEnv: "A=B", Prompt: "{{.Requirement", SystemPrompt: "{{nosuchfunc .X}}"}
+		}, []want{
+			{"a", "executor.base_url", `"localhost:11434" is not an absolute http or https URL`},
+			{"a", "executor.max_tokens", "must not be negative"},
+			{"a", "executor.temperature", "must be between 0 and 2, got 3"},
+			{"a", "executor.api_key_env", `invalid variable name "A=B"`},
+			{"a", "executor.prompt", "invalid template"},
+			{"a", "executor.system_prompt", "invalid template"},
+		}},
+		{"approval with an unknown timeout action", func(p *Pipeline) {
+			p.Nodes[0].Executor = Executor{Kind: KindApproval, OnTimeout: "escalate", Argv: []string{"x"}}
+		}, []want{{"a", "executor.on_timeout", `unknown action "escalate"`}, {"a", "executor.argv", `does not apply to executor kind "approval"`}}},
 		{"unknown executor kind", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: "lambda", URL: "x"} },
 			[]want{{"a", "executor.kind", `unknown executor kind "lambda"`}}},
 		{"command without argv", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindCommand} },
@@ -281,6 +303,14 @@ func TestValidateValid(t *testing.T) {
 				{ID: "h", Executor: Executor{Kind: KindHTTP, Method: "post", URL: "https://example.com/hook?x=1",
 					Headers: map[string]string{"Authorization": `{{env "TOKEN"}}`}, Body: "{}"}},
 				{ID: "t", Executor: Executor{Kind: KindHTTP, URL: "{{.Params.base}}/deploy"}},
+				{ID: "ag", Executor: Executor{Kind: KindAgent}},
+				{ID: "an", Executor: Executor{Kind: KindAgent, Provider: ProviderAnthropic, Model: "claude-x", BaseURL: "https://api.example.com",
+					MaxTokens: 1000, Temperature: new(0.2), APIKeyEnv: "KEY", SystemPrompt: "You are QA.",
+					Prompt: "{{.Requirement}} {{json .Params}} {{trim (index .Inputs \"design\")}}"}},
+				{ID: "ac", Executor: Executor{Kind: KindAgent, Provider: ProviderCommand, Argv: []string{"agent", "-p"},
+					Env: map[string]string{"A": "1"}, PassEnv: []string{"TOKEN"}, Dir: "/tmp"}},
+				{ID: "ap", Executor: Executor{Kind: KindApproval}},
+				{ID: "ap2", Executor: Executor{Kind: KindApproval, OnTimeout: OnTimeoutApprove}},
 			}
 		}},
 		{"every HTTP method", func(p *Pipeline) {

@@ -3,8 +3,11 @@
 // package config) and flags that override it:
 //
 //	worker [--address host:port] [--namespace ns] [--task-queue q]
-//	       [--workdir dir] [--max-output-bytes n]
+//	       [--workdir dir] [--max-output-bytes n] [--metrics-listen host:port]
 //
+// It serves Prometheus metrics (the Temporal SDK's and Maestro's, see package
+// metrics) on http://<metrics-listen>/metrics, 127.0.0.1:9090 unless
+// MAESTRO_METRICS_ADDR or the flag says otherwise; empty disables them.
 // It stops gracefully on SIGINT or SIGTERM.
 package main
 
@@ -19,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -27,6 +31,7 @@ import (
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/internal/cli"
+	"github.com/maestrohq/maestro/metrics"
 	"github.com/maestrohq/maestro/workflows"
 )
 
@@ -60,6 +65,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env) e
 	fs.StringVar(&cfg.TaskQueue, "task-queue", cfg.TaskQueue, "task `queue` to poll (env "+config.EnvTaskQueue+")")
 	workDir := fs.String("workdir", "", "default working `dir`ectory of command nodes (default: the worker's)")
 	maxOutput := fs.Int("max-output-bytes", activities.DefaultMaxOutputBytes, "cap on a node's output kept in history, in `bytes`")
+	metricsAddr := fs.String("metrics-listen", config.MetricsAddr(env, config.DefaultMetricsAddr),
+		"serve Prometheus metrics on `host:port` at /metrics; empty disables (env "+config.EnvMetricsAddr+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +83,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env) e
 	}
 
 	cfg.Client.Logger = sdklog.NewStructuredLogger(logger)
+	if *metricsAddr != "" {
+		stop, err := serveMetrics(*metricsAddr, logger, &cfg.Client)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	c, err := client.DialContext(ctx, cfg.Client)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Client.HostPort, cfg.Client.Namespace, err)
@@ -100,6 +114,31 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env) e
 	}
 	logger.Info("worker stopped")
 	return nil
+}
+
+// serveMetrics serves metrics on addr and sets the SDK's metrics handler on
+// opts; stop shuts the endpoint down.
+func serveMetrics(addr string, logger *slog.Logger, opts *client.Options) (stop func(), err error) {
+	m, err := metrics.New(metrics.Options{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := m.Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-listen %s: %w", addr, err)
+	}
+	opts.MetricsHandler = m.SDKHandler()
+	logger.Info("metrics served", "url", srv.URL())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			logger.Warn("metrics endpoint", "error", err)
+		}
+		if err := m.Shutdown(ctx); err != nil {
+			logger.Warn("metrics", "error", err)
+		}
+	}, nil
 }
 
 // interruptCh adapts ctx to worker.Run: the channel is closed when ctx is done.

@@ -428,6 +428,7 @@ func (r *run) finish(ctx workflow.Context) (*Status, error) {
 		r.state = RunCompleted
 	}
 	r.publish(ctx)
+	recordRunFinished(ctx, r.in.Template, r.state)
 	st := r.snapshot()
 	switch r.state {
 	case RunCompleted:
