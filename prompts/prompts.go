@@ -1,0 +1,175 @@
+// Package prompts holds the built-in SDLC role prompts of agent nodes: for
+// each phase a system prompt (who the agent is) and a Go text/template user
+// prompt (what to do) over the run's requirement, the pipeline's params and
+// the outputs of the node's dependencies. A node may replace either with
+// executor.system_prompt and executor.prompt. It knows nothing of Temporal.
+package prompts
+
+import (
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/maestrohq/maestro/dag"
+)
+
+// Data is what prompt templates see.
+type Data struct {
+	// Requirement is params.requirement (empty when unset).
+	Requirement string
+	// Params are the pipeline's params.
+	Params map[string]any
+	// Inputs are the full outputs of the node's dependencies by node ID.
+	Inputs map[string]string
+	// Node is the node's ID, Name its display name.
+	Node string
+	Name string
+	// Phase is the node's phase ("" for none).
+	Phase string
+}
+
+// Role is a phase's built-in prompt.
+type Role struct {
+	// Title names the role, e.g. "Software architect".
+	Title string
+	// System is the system prompt.
+	System string
+	// Prompt is the user prompt template.
+	Prompt string
+}
+
+// common is the part of every built-in system prompt after the role's own.
+const common = ` You work in an automated software-delivery pipeline: your answer is saved
+as this phase's artifact and given verbatim to the phases that depend on it.
+Answer with the deliverable itself in Markdown, with no preamble and no
+questions back: where something is unclear, state your assumption and go on.`
+
+// preamble is the part of every built-in user prompt before the task.
+const preamble = `# Requirement
+
+{{if .Requirement}}{{.Requirement}}{{else}}(none given){{end}}
+{{- with .Params}}
+
+# Pipeline parameters
+
+{{json .}}
+{{- end}}
+{{- range $dep, $out := .Inputs}}
+
+# Output of the {{$dep}} phase
+
+{{trim $out}}
+{{- end}}
+
+# Your task
+`
+
+func role(title, system, task string) Role {
+	return Role{Title: title, System: system + common, Prompt: preamble + "\n" + task + "\n"}
+}
+
+var roles = map[string]Role{
+	"requirements": role("Requirements analyst",
+		`You are a senior requirements analyst.`,
+		`Turn the requirement into a requirements specification: goal and scope,
+user stories with acceptance criteria, non-functional requirements, what is
+out of scope, and open assumptions.`),
+	"design": role("Software architect",
+		`You are a senior software architect and designer.`,
+		`Design the solution for the requirements above: architecture and
+components, data model, API contracts between backend and frontend, key
+technical decisions with their reasons, and risks.`),
+	"backend": role("Backend engineer",
+		`You are a senior backend engineer.`,
+		`Implement the backend described by the design above: the code (files with
+their paths), the data storage, the API endpoints and their unit tests.`),
+	"frontend": role("Frontend engineer",
+		`You are a senior frontend engineer.`,
+		`Implement the frontend described by the design above: the code (files with
+their paths), the components and screens, the calls to the backend's API and
+their tests.`),
+	"testing": role("QA and test engineer",
+		`You are a senior QA and test engineer.`,
+		`Test the implementation above against the requirements: a test plan,
+integration and end-to-end tests (code), the defects and gaps you find, and
+whether the acceptance criteria are met.`),
+	"review": role("Code reviewer",
+		`You are a senior code reviewer.`,
+		`Review the work above for correctness, security, maintainability and
+fidelity to the requirements and design. List findings by severity with the
+fix for each, and end with a verdict: approve or request changes.`),
+	"deployment": role("Release and deployment engineer",
+		`You are a senior release and deployment engineer.`,
+		`Prepare the release of the reviewed work: build and deployment steps,
+configuration and secrets needed, database migrations, a rollout and
+rollback plan, monitoring, and release notes.`),
+}
+
+// generic is the role of a node with a custom phase (or none).
+var generic = role("Engineer",
+	`You are a senior software engineer.`,
+	`Carry out the "{{.Name}}" phase{{if .Phase}} ({{.Phase}}){{end}} of this pipeline for
+the requirement, building on the outputs above.`)
+
+// RoleFor returns the built-in role of a phase; a custom phase gets the
+// generic engineer role.
+func RoleFor(phase string) Role {
+	if r, ok := roles[phase]; ok {
+		return r
+	}
+	return generic
+}
+
+// Render returns the system prompt and the user prompt of an agent node:
+// the node's executor.system_prompt and executor.prompt when set, otherwise
+// its phase's role. Both are templates over data with dag.PromptFuncs; a key
+// missing from a map is an error.
+func Render(node dag.Node, data Data) (system, user string, err error) {
+	r := RoleFor(node.Phase)
+	if node.Executor.SystemPrompt != "" {
+		r.System = node.Executor.SystemPrompt
+	}
+	if node.Executor.Prompt != "" {
+		r.Prompt = node.Executor.Prompt
+	}
+	if data.Node == "" {
+		data.Node = node.ID
+	}
+	if data.Name == "" {
+		data.Name = node.DisplayName()
+	}
+	if data.Phase == "" {
+		data.Phase = node.Phase
+	}
+	if data.Params == nil {
+		data.Params = map[string]any{}
+	}
+	if data.Inputs == nil {
+		data.Inputs = map[string]string{}
+	}
+	if data.Requirement == "" {
+		data.Requirement, _ = data.Params["requirement"].(string)
+	}
+	if system, err = execute("system_prompt", r.System, data); err != nil {
+		return "", "", err
+	}
+	if user, err = execute("prompt", r.Prompt, data); err != nil {
+		return "", "", err
+	}
+	return system, user, nil
+}
+
+func execute(field, text string, data Data) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return text, nil
+	}
+	t, err := template.New(field).Option("missingkey=error").Funcs(dag.PromptFuncs()).Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("executor.%s: invalid template: %w", field, err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("executor.%s: %w", field, err)
+	}
+	return b.String(), nil
+}
