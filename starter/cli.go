@@ -56,6 +56,7 @@ func commands() []command {
 		{"validate", "<file> [--mode mode] [--json]", "check a pipeline file and show its execution levels; needs no server", cmdValidate},
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
+		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue and the search attributes", cmdDoctor},
 		{"help", "[command]", "show this help, or a command's flags", nil},
 	}
 }
