@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -18,6 +19,9 @@ type ListFilter struct {
 	// Status keeps runs in one state: running, completed, failed,
 	// cancelled, terminated or timed_out; empty keeps all.
 	Status string `json:"status,omitempty"`
+	// Template keeps runs of one built-in template (the MaestroTemplate
+	// search attribute); empty keeps all.
+	Template string `json:"template,omitempty"`
 	// PageSize caps the runs returned at once; 0 lets the server choose.
 	PageSize int `json:"page_size,omitempty"`
 	// NextPageToken continues a previous List.
@@ -76,6 +80,12 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 		}
 		query += fmt.Sprintf(" AND ExecutionStatus = '%s'", st)
 	}
+	if t := strings.TrimSpace(f.Template); t != "" {
+		if strings.ContainsFunc(t, unicode.IsControl) {
+			return nil, nil, fmt.Errorf("%w: template must not contain control characters", ErrInvalidRequest)
+		}
+		query += fmt.Sprintf(" AND %s = %s", workflows.SearchAttrTemplate.GetName(), quoteQuery(t))
+	}
 	if f.PageSize < 0 {
 		return nil, nil, fmt.Errorf("%w: page size must not be negative, got %d", ErrInvalidRequest, f.PageSize)
 	}
@@ -113,6 +123,13 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 		next = nil
 	}
 	return out, next, nil
+}
+
+// quoteQuery returns s as a string literal of Temporal's visibility query
+// language: in single quotes, with backslashes and quotes escaped, so that a
+// value can never change the query's structure.
+func quoteQuery(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
 }
 
 // runState translates a Temporal execution status into a run-state word.
