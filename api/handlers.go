@@ -1,0 +1,441 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/templates"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+const headerIdempotencyKey = "Idempotency-Key"
+
+// headerReplayed is set on a start response that returns an existing run.
+const headerReplayed = "Idempotent-Replayed"
+
+// WorkflowTypes maps the original system's workflow_type values onto
+// built-in templates.
+var WorkflowTypes = map[string]string{
+	"parallel": templates.SDLCParallel,
+	"linear":   templates.SDLCLinear,
+}
+
+// StartRequest is the body of POST /api/workflows: the run service's request
+// plus the original system's workflow_type.
+type StartRequest struct {
+	runs.StartRequest
+	// WorkflowType is "parallel" (template sdlc-parallel) or "linear"
+	// (sdlc-linear); exclusive with template and dag.
+	WorkflowType string `json:"workflow_type,omitempty"`
+}
+
+// StartResponse answers POST /api/workflows and /retry.
+type StartResponse struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Status     string `json:"status"`
+	// Existing says the request's id or Idempotency-Key named a run that
+	// already existed; that run is returned and nothing was started.
+	Existing bool   `json:"existing,omitempty"`
+	RetryOf  string `json:"retry_of,omitempty"`
+}
+
+// readBody reads the request body; a body over the limit is 413, an empty one
+// 400.
+func readBody(c echo.Context) ([]byte, error) {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body is empty; send a JSON object"}
+	}
+	return data, nil
+}
+
+// decodeStrict decodes one JSON object into v, rejecting unknown fields and
+// trailing data, and describes what is wrong naming the field.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "unexpected data after the JSON object"}
+	}
+	return nil
+}
+
+func jsonError(err error) *Error {
+	var typeErr *json.UnmarshalTypeError
+	var synErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON,
+			Message: fmt.Sprintf("%s: expected %s, got %s", field, typeErr.Type.Kind(), typeErr.Value),
+			Details: FieldDetails{Field: field}, Err: err}
+	case errors.As(err, &synErr):
+		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON,
+			Message: fmt.Sprintf("malformed JSON at byte %d: %s", synErr.Offset, strings.TrimPrefix(err.Error(), "json: ")), Err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "malformed JSON: unexpected end of the body", Err: err}
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	e := &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: msg, Err: err}
+	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		e.Details = FieldDetails{Field: strings.Trim(f, `"`)}
+	}
+	return e
+}
+
+// startRequest reads and checks the body of a start request. Everything that
+// can be checked without Temporal is checked here or by runs.Build inside
+// runs.Service.Start, before anything is started.
+func (s *Server) startRequest(c echo.Context) (runs.StartRequest, error) {
+	data, err := readBody(c)
+	if err != nil {
+		return runs.StartRequest{}, err
+	}
+	var body StartRequest
+	if err := decodeStrict(data, &body); err != nil {
+		return runs.StartRequest{}, err
+	}
+	req := body.StartRequest
+	if wt := strings.TrimSpace(body.WorkflowType); wt != "" {
+		if req.Template != "" || req.DAG != nil {
+			return req, badField(CodeInvalidRequest, "workflow_type", "give one of workflow_type, template or dag, not several")
+		}
+		t, ok := WorkflowTypes[strings.ToLower(wt)]
+		if !ok {
+			return req, &Error{Status: http.StatusUnprocessableEntity, Code: CodeUnknownTemplate,
+				Message: fmt.Sprintf("unknown workflow_type %q (want linear or parallel)", wt),
+				Details: FieldDetails{Field: "workflow_type", Allowed: []string{"linear", "parallel"}}}
+		}
+		req.Template = t
+	}
+	if key := c.Request().Header.Get(headerIdempotencyKey); key != "" && strings.TrimSpace(req.ID) == "" {
+		id, err := runs.IdempotentID(key)
+		if err != nil {
+			return req, badField(CodeInvalidRequest, headerIdempotencyKey, err.Error())
+		}
+		req.ID = id
+	}
+	return req, nil
+}
+
+// startRun is POST /api/workflows.
+func (s *Server) startRun(c echo.Context) error {
+	req, err := s.startRequest(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	started, err := s.cfg.Runs.Start(ctx, req)
+	if err != nil {
+		return err
+	}
+	resp := StartResponse{WorkflowID: started.WorkflowID, RunID: started.RunID, Status: workflows.RunRunning, Existing: started.Existing}
+	if !started.Existing {
+		s.metrics.runStarted(req.Template)
+		return c.JSON(http.StatusCreated, resp)
+	}
+	if desc, err := s.cfg.Client.DescribeWorkflowExecution(ctx, started.WorkflowID, started.RunID); err == nil {
+		resp.Status = runs.RunState(desc.GetWorkflowExecutionInfo().GetStatus())
+	}
+	c.Response().Header().Set(headerReplayed, "true")
+	return c.JSON(http.StatusOK, resp)
+}
+
+// runStatus is GET /api/workflows/:id.
+func (s *Server) runStatus(c echo.Context) error {
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	st, err := s.cfg.Runs.Status(ctx, c.Param("id"))
+	if err != nil {
+		return s.statusError(ctx, err)
+	}
+	return c.JSON(http.StatusOK, NewRunView(st))
+}
+
+// statusError explains a status query that timed out: the run exists but no
+// worker answered.
+func (s *Server) statusError(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, runs.ErrNotFound) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeWorkerUnavailable,
+			Message: "no worker answered the run's status query in time; is a worker polling the task queue?", Err: err}
+	}
+	return err
+}
+
+// ListResponse answers GET /api/workflows.
+type ListResponse struct {
+	Workflows []runs.RunSummary `json:"workflows"`
+	// NextPageToken, when set, fetches the next page (?page_token=).
+	NextPageToken string `json:"next_page_token,omitempty"`
+}
+
+// MaxPageSize caps ?page_size.
+const MaxPageSize = 1000
+
+func (s *Server) listRuns(c echo.Context) error {
+	return s.list(c, c.QueryParam("status"))
+}
+
+func (s *Server) listActive(c echo.Context) error {
+	return s.list(c, workflows.RunRunning)
+}
+
+func (s *Server) list(c echo.Context, status string) error {
+	f := runs.ListFilter{Status: status, Template: c.QueryParam("template")}
+	if f.Status != "" && !validStatus(f.Status) {
+		return badField(CodeInvalidRequest, "status", fmt.Sprintf("unknown status %q", f.Status), runs.ListStatuses()...)
+	}
+	if v := c.QueryParam("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPageSize {
+			return badField(CodeInvalidRequest, "page_size", fmt.Sprintf("page_size must be an integer from 1 to %d, got %q", MaxPageSize, v))
+		}
+		f.PageSize = n
+	}
+	if v := c.QueryParam("page_token"); v != "" {
+		tok, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil {
+			return badField(CodeInvalidRequest, "page_token", "page_token is not a token this API returned")
+		}
+		f.NextPageToken = tok
+	}
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	list, next, err := s.cfg.Runs.List(ctx, f)
+	if err != nil {
+		if len(f.NextPageToken) > 0 && toError(err).Status == http.StatusInternalServerError {
+			return badField(CodeInvalidRequest, "page_token", "page_token is not valid (any more)")
+		}
+		return err
+	}
+	resp := ListResponse{Workflows: list}
+	if resp.Workflows == nil {
+		resp.Workflows = []runs.RunSummary{}
+	}
+	if len(next) > 0 {
+		resp.NextPageToken = base64.RawURLEncoding.EncodeToString(next)
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+func validStatus(st string) bool {
+	st = strings.ToLower(strings.TrimSpace(st))
+	for _, s := range runs.ListStatuses() {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+// ControlResponse answers cancel, pause and resume.
+type ControlResponse struct {
+	WorkflowID string `json:"workflow_id"`
+	// Action is what was asked: cancel, pause or resume.
+	Action string `json:"action"`
+	// Accepted is always true: the run acts on the request asynchronously;
+	// follow GET /api/workflows/{id} or the events stream.
+	Accepted bool `json:"accepted"`
+}
+
+func (s *Server) control(c echo.Context, action string, do func(context.Context, string) error) error {
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	id := c.Param("id")
+	if err := do(ctx, id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, ControlResponse{WorkflowID: id, Action: action, Accepted: true})
+}
+
+func (s *Server) cancelRun(c echo.Context) error { return s.control(c, "cancel", s.cfg.Runs.Cancel) }
+func (s *Server) pauseRun(c echo.Context) error  { return s.control(c, "pause", s.cfg.Runs.Pause) }
+func (s *Server) resumeRun(c echo.Context) error { return s.control(c, "resume", s.cfg.Runs.Resume) }
+
+// retryRun is POST /api/workflows/:id/retry: a new run reusing the completed
+// nodes' outputs.
+func (s *Server) retryRun(c echo.Context) error {
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	id := c.Param("id")
+	started, err := s.cfg.Runs.Retry(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, StartResponse{WorkflowID: started.WorkflowID, RunID: started.RunID,
+		Status: workflows.RunRunning, RetryOf: id})
+}
+
+// Validation answers POST /api/dags/validate for a valid pipeline.
+type Validation struct {
+	Valid         bool              `json:"valid"`
+	Pipeline      string            `json:"pipeline"`
+	Nodes         int               `json:"nodes"`
+	Mode          dag.Mode          `json:"mode"`
+	Parallelism   int               `json:"parallelism"`
+	Timeout       string            `json:"timeout"`
+	FailurePolicy dag.FailurePolicy `json:"failure_policy"`
+	// Levels groups node IDs by depth: each level's nodes depend only on
+	// nodes of earlier levels.
+	Levels [][]string `json:"levels"`
+	// Order is the one-at-a-time order of the linear modes.
+	Order []string `json:"order,omitempty"`
+}
+
+// validate is POST /api/dags/validate. The body is a pipeline (JSON or YAML)
+// or a start request ({"dag": …} or {"template": …} with overrides), checked
+// exactly as a start would check it; nothing is started.
+func (s *Server) validate(c echo.Context) error {
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var req runs.StartRequest
+	if isStartRequest(data) {
+		var body StartRequest
+		if err := decodeStrict(data, &body); err != nil {
+			return err
+		}
+		req = body.StartRequest
+		if body.WorkflowType != "" {
+			t, ok := WorkflowTypes[strings.ToLower(strings.TrimSpace(body.WorkflowType))]
+			if !ok || req.Template != "" || req.DAG != nil {
+				return badField(CodeInvalidRequest, "workflow_type", "workflow_type must be linear or parallel, without template or dag")
+			}
+			req.Template = t
+		}
+	} else {
+		p, err := dag.Parse(data)
+		if err != nil {
+			return err
+		}
+		req.DAG = p
+	}
+	in, err := runs.Build(req, s.cfg.Runs.Config().DefaultMode)
+	if err != nil {
+		return err
+	}
+	p := in.Pipeline
+	v := Validation{Valid: true, Pipeline: p.Name, Nodes: len(p.Nodes), Mode: p.Mode, Parallelism: p.Parallelism(),
+		Timeout: p.RunTimeout().String(), FailurePolicy: p.Policy(), Levels: p.Levels()}
+	if p.Mode != dag.ModeDAGParallel {
+		v.Order = p.Order(p.Mode)
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// isStartRequest tells a start-request-shaped body ({"dag": …},
+// {"template": …}, {"workflow_type": …}) from a bare pipeline, which has none
+// of these fields.
+func isStartRequest(data []byte) bool {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(data, &probe) != nil {
+		return false
+	}
+	for _, k := range []string{"dag", "template", "workflow_type"} {
+		if _, ok := probe[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// listTemplates is GET /api/templates.
+func (s *Server) listTemplates(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"templates": templates.List()})
+}
+
+// NodeView is one node in GET /api/workflows/{id}; every field is always
+// present (null or empty when not applicable).
+type NodeView struct {
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	Phase           string     `json:"phase"`
+	Executor        string     `json:"executor"`
+	DependsOn       []string   `json:"depends_on"`
+	Status          string     `json:"status"`
+	Attempts        int32      `json:"attempts"`
+	StartedAt       *time.Time `json:"started_at"`
+	EndedAt         *time.Time `json:"ended_at"`
+	Error           string     `json:"error"`
+	ErrorType       string     `json:"error_type,omitempty"`
+	LastError       string     `json:"last_error,omitempty"`
+	Output          string     `json:"output"`
+	OutputBytes     int        `json:"output_bytes"`
+	OutputTruncated bool       `json:"output_truncated"`
+	Reused          bool       `json:"reused"`
+}
+
+// RunView is GET /api/workflows/{id}: the run's state and every node's.
+type RunView struct {
+	WorkflowID     string            `json:"workflow_id"`
+	RunID          string            `json:"run_id"`
+	Pipeline       string            `json:"pipeline"`
+	Template       string            `json:"template"`
+	Mode           dag.Mode          `json:"mode"`
+	FailurePolicy  dag.FailurePolicy `json:"failure_policy"`
+	Status         string            `json:"status"`
+	Error          string            `json:"error"`
+	StartedAt      time.Time         `json:"started_at"`
+	EndedAt        *time.Time        `json:"ended_at"`
+	RetryOf        string            `json:"retry_of,omitempty"`
+	Nodes          []NodeView        `json:"nodes"`
+	CompletedNodes int               `json:"completed_nodes"`
+	TotalNodes     int               `json:"total_nodes"`
+	Counts         map[string]int    `json:"counts"`
+}
+
+// NewRunView converts a run's status for the API.
+func NewRunView(st *workflows.Status) *RunView {
+	v := &RunView{
+		WorkflowID: st.WorkflowID, RunID: st.RunID, Pipeline: st.Pipeline, Template: st.Template,
+		Mode: st.Mode, FailurePolicy: st.FailurePolicy, Status: st.Status, Error: st.Error,
+		StartedAt: st.StartedAt, EndedAt: st.EndedAt, RetryOf: st.RetryOf,
+		Nodes:          make([]NodeView, len(st.Nodes)),
+		CompletedNodes: st.CompletedNodes, TotalNodes: st.TotalNodes, Counts: st.Counts,
+	}
+	for i, n := range st.Nodes {
+		deps := n.DependsOn
+		if deps == nil {
+			deps = []string{}
+		}
+		v.Nodes[i] = NodeView{
+			ID: n.ID, Name: n.Name, Phase: n.Phase, Executor: n.Executor, DependsOn: deps,
+			Status: n.Status, Attempts: n.Attempts, StartedAt: n.StartedAt, EndedAt: n.EndedAt,
+			Error: n.Error, ErrorType: n.ErrorType, LastError: n.LastError,
+			Output: n.Output, OutputBytes: n.OutputBytes, OutputTruncated: n.OutputTruncated, Reused: n.Reused,
+		}
+	}
+	if v.Counts == nil {
+		v.Counts = map[string]int{}
+	}
+	return v
+}

@@ -1,0 +1,299 @@
+// Package api is Maestro's REST API: an Echo server that starts, inspects,
+// controls and streams pipeline runs. It is thin: it validates requests and
+// talks to Temporal through package runs (the same code the starter CLI
+// uses); it keeps no state of its own beyond open WebSocket streams.
+//
+// Construct a Server with New, then either serve it (Start, Serve) or mount
+// its Handler in another server; Shutdown stops it gracefully.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
+
+	"github.com/maestrohq/maestro/runs"
+)
+
+// Defaults applied to a zero Config.
+const (
+	// DefaultBodyLimit caps request bodies: a pipeline definition
+	// (dag.MaxDefinitionBytes) with room for the request around it.
+	DefaultBodyLimit = 4<<20 + 64<<10
+	// DefaultRateLimit is the sustained requests per second allowed per
+	// client IP; DefaultRateBurst is the burst above it.
+	DefaultRateLimit = 50
+	DefaultRateBurst = 200
+	// DefaultMaxStreams caps open event streams in total, and
+	// DefaultMaxStreamsPerRun per run.
+	DefaultMaxStreams       = 1000
+	DefaultMaxStreamsPerRun = 100
+	// DefaultStreamPollInterval is how often a stream re-reads a run's state
+	// when its history is quiet (node retries add no history events).
+	DefaultStreamPollInterval = time.Second
+	// DefaultTemporalTimeout bounds each call to Temporal made for a
+	// request (a status query waits at most this long for a worker).
+	DefaultTemporalTimeout = 10 * time.Second
+	// DefaultHealthTimeout bounds /health's calls to Temporal.
+	DefaultHealthTimeout = 3 * time.Second
+)
+
+// Config configures a Server. Client and Runs are required.
+type Config struct {
+	// Client is the Temporal client; /health and event streams use it.
+	Client client.Client
+	// Runs starts, inspects and controls runs; it must use Client.
+	Runs *runs.Service
+	// Namespace is the Temporal namespace, shown by /health.
+	Namespace string
+	// Logger receives request logs and errors; nil means slog.Default().
+	Logger *slog.Logger
+	// Token, when set, is the bearer token every endpoint but /health
+	// requires (Authorization: Bearer <token>).
+	Token string
+	// CORSOrigins, when set, enables CORS for these origins ("*" for any).
+	CORSOrigins []string
+	// BodyLimit caps request bodies in bytes; 0 means DefaultBodyLimit.
+	BodyLimit int64
+	// RateLimit is the sustained requests per second allowed per client
+	// IP and RateBurst the burst; 0 means the defaults, a negative
+	// RateLimit disables rate limiting.
+	RateLimit float64
+	RateBurst int
+	// MaxStreams and MaxStreamsPerRun cap open WebSocket event streams;
+	// 0 means the defaults.
+	MaxStreams       int
+	MaxStreamsPerRun int
+	// StreamPollInterval: see DefaultStreamPollInterval.
+	StreamPollInterval time.Duration
+	// TemporalTimeout: see DefaultTemporalTimeout.
+	TemporalTimeout time.Duration
+	// HealthTimeout: see DefaultHealthTimeout.
+	HealthTimeout time.Duration
+	// Registerer receives the API's metrics and Gatherer is what /metrics
+	// serves. Both nil: a new registry with Go and process collectors. Pass
+	// a shared *prometheus.Registry as both to expose other metrics (the
+	// Temporal SDK's, say) on the same endpoint.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+}
+
+// Server is the REST API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	echo    *echo.Echo
+	metrics *metrics
+	streams *streamLimiter
+
+	// streamCtx is cancelled by Shutdown; open streams then send a close
+	// frame and end. streamWG counts them.
+	streamCtx    context.Context
+	stopStreams  context.CancelFunc
+	streamWG     sync.WaitGroup
+	shutdownOnce sync.Once
+}
+
+// New checks cfg, applies defaults and returns a Server with every route
+// registered. It starts nothing.
+func New(cfg Config) (*Server, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("api: Config.Client is required")
+	}
+	if cfg.Runs == nil {
+		return nil, errors.New("api: Config.Runs is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.MaxStreamsPerRun <= 0 {
+		cfg.MaxStreamsPerRun = DefaultMaxStreamsPerRun
+	}
+	if cfg.StreamPollInterval <= 0 {
+		cfg.StreamPollInterval = DefaultStreamPollInterval
+	}
+	if cfg.TemporalTimeout <= 0 {
+		cfg.TemporalTimeout = DefaultTemporalTimeout
+	}
+	if cfg.HealthTimeout <= 0 {
+		cfg.HealthTimeout = DefaultHealthTimeout
+	}
+	m, err := newMetrics(cfg.Registerer, cfg.Gatherer)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		metrics:     m,
+		streams:     newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerRun),
+		streamCtx:   ctx,
+		stopStreams: cancel,
+	}
+	s.echo = s.newEcho()
+	return s, nil
+}
+
+// Handler returns the API as an http.Handler, to serve or mount elsewhere.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo returns the underlying Echo instance (to add routes, say).
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Start listens on addr and serves until Shutdown; it then returns
+// http.ErrServerClosed.
+func (s *Server) Start(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", addr, err)
+	}
+	return s.Serve(l)
+}
+
+// Serve serves on l until Shutdown; it then returns http.ErrServerClosed.
+func (s *Server) Serve(l net.Listener) error {
+	s.echo.Listener = l
+	return s.echo.Start("")
+}
+
+// Shutdown stops the server gracefully: it stops accepting connections, sends
+// every open event stream a close frame (1001, going away), and waits for
+// in-flight requests and streams to finish or for ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(s.stopStreams)
+	err := s.echo.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() { s.streamWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return errors.Join(err, fmt.Errorf("api: event streams still open: %w", ctx.Err()))
+	}
+	if err != nil {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	return nil
+}
+
+// newEcho builds the Echo instance: middleware, error handler and routes.
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.JSONSerializer = jsonSerializer{}
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+
+	e.Use(middleware.RequestID())
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod:    true,
+		LogURI:       true,
+		LogStatus:    true,
+		LogLatency:   true,
+		LogRequestID: true,
+		LogRemoteIP:  true,
+		LogError:     true,
+		HandleError:  true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			attrs := []slog.Attr{
+				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID), slog.String("remote_ip", v.RemoteIP),
+			}
+			if v.Error != nil {
+				attrs = append(attrs, slog.String("error", v.Error.Error()))
+			}
+			s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		},
+	}))
+	e.Use(s.metrics.middleware)
+	e.Use(middleware.Recover())
+	if len(s.cfg.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  s.cfg.CORSOrigins,
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, headerIdempotencyKey},
+			ExposeHeaders: []string{echo.HeaderXRequestID},
+		}))
+	}
+	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.BodyLimit)))
+	if s.cfg.RateLimit > 0 {
+		e.Use(middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+			Skipper: isHealth,
+			Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+				Rate: rate.Limit(s.cfg.RateLimit), Burst: s.cfg.RateBurst, ExpiresIn: 3 * time.Minute,
+			}),
+		}))
+	}
+	if s.cfg.Token != "" {
+		token := []byte(s.cfg.Token)
+		e.Use(middleware.KeyAuthWithConfig(middleware.KeyAuthConfig{
+			Skipper:   func(c echo.Context) bool { return isHealth(c) || c.Request().Method == http.MethodOptions },
+			KeyLookup: "header:" + echo.HeaderAuthorization,
+			Validator: func(key string, _ echo.Context) (bool, error) {
+				return subtle.ConstantTimeCompare([]byte(key), token) == 1, nil
+			},
+			ErrorHandler: func(err error, _ echo.Context) error {
+				return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+					Message: "a valid bearer token is required (Authorization: Bearer <token>)"}
+			},
+		}))
+	}
+
+	e.GET("/health", s.health)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	e.GET("/openapi.json", s.openAPIJSON)
+	e.GET("/openapi.yaml", s.openAPIYAML)
+
+	g := e.Group("/api")
+	g.POST("/workflows", s.startRun)
+	g.GET("/workflows", s.listRuns)
+	g.GET("/workflows/active", s.listActive)
+	g.GET("/workflows/:id", s.runStatus)
+	g.POST("/workflows/:id/cancel", s.cancelRun)
+	g.POST("/workflows/:id/pause", s.pauseRun)
+	g.POST("/workflows/:id/resume", s.resumeRun)
+	g.POST("/workflows/:id/retry", s.retryRun)
+	g.GET("/workflows/:id/events", s.events)
+	g.POST("/dags/validate", s.validate)
+	g.GET("/templates", s.listTemplates)
+	return e
+}
+
+func isHealth(c echo.Context) bool {
+	return c.Path() == "/health" || strings.TrimSuffix(c.Request().URL.Path, "/") == "/health"
+}
+
+// temporalCtx bounds a request's calls to Temporal.
+func (s *Server) temporalCtx(c echo.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request().Context(), s.cfg.TemporalTimeout)
+}
