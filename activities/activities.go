@@ -1,5 +1,5 @@
 // Package activities runs one pipeline node as a Temporal activity: it picks
-// the executor by kind (noop, command, http), heartbeats while the node runs,
+// the executor by kind (noop, command, http, agent), heartbeats while the node runs,
 // caps what it writes to history and marks errors retryable or not.
 package activities
 
@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/dag"
 )
 
@@ -29,12 +30,23 @@ const (
 	ErrTypeHTTPServer   = "HTTPServerError"  // a 5xx answer; retryable
 	ErrTypeHTTPNetwork  = "HTTPNetworkError" // no answer; retryable
 	ErrTypeInjected     = "InjectedFailure"  // noop fail_attempts; retryable
+
+	ErrTypeAgentAuth      = "AgentAuthError"     // the model API refused the key (401, 403); non-retryable
+	ErrTypeAgentRequest   = "AgentRequestError"  // the model API refused the request (400, 404, 422, ...); non-retryable
+	ErrTypeAgentRateLimit = "AgentRateLimited"   // 429; retryable, after Retry-After when given
+	ErrTypeAgentServer    = "AgentServerError"   // 5xx, 529 overloaded; retryable, after Retry-After when given
+	ErrTypeAgentNetwork   = "AgentNetworkError"  // no answer; retryable
+	ErrTypeAgentResponse  = "AgentResponseError" // a 2xx answer that is not the API's shape; non-retryable
+	ErrTypeArtifact       = "ArtifactStoreError" // the artifact store failed; retryable
 )
 
 // Defaults for Config.
 const (
 	DefaultMaxOutputBytes = 32 << 10
 	DefaultMaxErrorBytes  = 4 << 10
+	// DefaultMaxArtifactBytes caps a node's full output kept in the
+	// artifact store.
+	DefaultMaxArtifactBytes = 64 << 20
 )
 
 // NodeInput is what the workflow hands the activity for one node.
@@ -56,6 +68,22 @@ type NodeResult struct {
 	Attempt     int32 `json:"attempt"`
 	ExitCode    *int  `json:"exit_code,omitempty"`
 	HTTPStatus  int   `json:"http_status,omitempty"`
+	// Artifact refers to the full output in the artifact store, when the
+	// worker has one (Config.ArtifactStore).
+	Artifact string `json:"artifact,omitempty"`
+	// Usage is an agent node's model and token usage.
+	Usage *Usage `json:"usage,omitempty"`
+
+	// full is the whole output (up to Config.MaxArtifactBytes) for the
+	// artifact store; it never reaches history.
+	full []byte
+}
+
+// Usage is the model an agent node used and the tokens it consumed.
+type Usage struct {
+	Model        string `json:"model,omitempty"`
+	InputTokens  int    `json:"input_tokens"`
+	OutputTokens int    `json:"output_tokens"`
 }
 
 // Failure is attached as the details of every application error an executor
@@ -84,6 +112,16 @@ type Config struct {
 	Getenv func(string) string
 	// Logger logs node execution; nil means slog.Default().
 	Logger *slog.Logger
+	// Agent holds the worker's defaults for agent nodes (see
+	// AgentDefaultsFromEnv).
+	Agent AgentDefaults
+	// ArtifactStore, when set, receives every completed node's full output
+	// (NodeResult.Artifact refers to it), and agent nodes read their
+	// dependencies' full outputs from it (see resolveInputs).
+	ArtifactStore artifacts.Store
+	// MaxArtifactBytes caps the output captured for the artifact store; 0
+	// means DefaultMaxArtifactBytes.
+	MaxArtifactBytes int
 }
 
 // Activities executes pipeline nodes. Create it with New.
@@ -107,6 +145,9 @@ func New(cfg Config) *Activities {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxArtifactBytes <= 0 {
+		cfg.MaxArtifactBytes = DefaultMaxArtifactBytes
 	}
 	return &Activities{cfg: cfg}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -27,15 +28,26 @@ var baseEnv = []string{"PATH", "HOME", "LANG", "TMPDIR"}
 // with a minimal environment, capturing bounded stdout (the output) and a
 // stderr tail. A cancelled or timed-out attempt kills the whole group.
 func (a *Activities) runCommand(ctx context.Context, in NodeInput) (NodeResult, error) {
+	in, err := a.withFullInputs(ctx, in)
+	if err != nil {
+		return NodeResult{}, err
+	}
+	return a.runArgv(ctx, in, in.Node.Executor.Argv, nil)
+}
+
+// runArgv runs argv as runCommand describes, with the node's env, pass_env
+// and dir, and stdin as the process's standard input (nil: none). The agent
+// executor's command provider uses it too.
+func (a *Activities) runArgv(ctx context.Context, in NodeInput, argv []string, stdin io.Reader) (NodeResult, error) {
 	e := in.Node.Executor
-	if len(e.Argv) == 0 || e.Argv[0] == "" {
+	if len(argv) == 0 || argv[0] == "" {
 		return NodeResult{}, configError("executor.argv must name a program")
 	}
 	env, err := a.commandEnv(in)
 	if err != nil {
 		return NodeResult{}, err
 	}
-	prog := e.Argv[0]
+	prog := argv[0]
 	path, err := lookPath(prog, env["PATH"])
 	if err != nil {
 		return NodeResult{}, startError(prog, err)
@@ -51,12 +63,13 @@ func (a *Activities) runCommand(ctx context.Context, in NodeInput) (NodeResult, 
 		}
 	}
 
-	cmd := exec.CommandContext(ctx, path, e.Argv[1:]...)
+	cmd := exec.CommandContext(ctx, path, argv[1:]...)
 	cmd.Args[0] = prog
 	cmd.Env = envList(env)
 	cmd.Dir = dir
+	cmd.Stdin = stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout := &headBuffer{max: a.cfg.MaxOutputBytes}
+	stdout := &headBuffer{max: a.captureBytes()}
 	stderr := &tailBuffer{max: a.cfg.MaxErrorBytes}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// On ctx done: SIGTERM the group now, SIGKILL it after the grace.

@@ -65,8 +65,13 @@ func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult,
 		res, err = a.runCommand(ctx, in)
 	case dag.KindHTTP:
 		res, err = a.runHTTP(ctx, in)
+	case dag.KindAgent:
+		res, err = a.runAgent(ctx, in)
 	default:
 		err = configError("unknown executor kind %q (one of %s)", kind, strings.Join(dag.Kinds, ", "))
+	}
+	if err == nil {
+		err = a.storeArtifact(ctx, in, &res)
 	}
 	took := time.Since(start)
 	recordAttempt(ctx, in.Node.Phase, kind, took, err, ctx.Err())
@@ -117,10 +122,11 @@ func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult,
 		})
 }
 
-// output caps a node's output for history.
+// output caps a node's output for history; head (the output's first bytes,
+// up to captureBytes) is kept whole for the artifact store.
 func (a *Activities) output(head []byte, total int) NodeResult {
 	out, truncated := capHead(head, total, a.cfg.MaxOutputBytes)
-	return NodeResult{Output: out, Truncated: truncated, OutputBytes: total}
+	return NodeResult{Output: out, Truncated: truncated, OutputBytes: total, full: head}
 }
 
 // heartbeat records a heartbeat every heartbeatEvery(ctx) until the returned

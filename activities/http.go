@@ -31,6 +31,10 @@ type templateData struct {
 // reads a bounded response. 2xx and 3xx succeed; 4xx fail for good except
 // 429, which retries like a 5xx; no answer retries.
 func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, error) {
+	in, err := a.withFullInputs(ctx, in)
+	if err != nil {
+		return NodeResult{}, err
+	}
 	e := in.Node.Executor
 	data := templateData{Params: in.Params, Inputs: in.Inputs, Node: in.Node.ID, WorkflowID: in.WorkflowID}
 	if data.Params == nil {
@@ -105,7 +109,7 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 		}
 	}
 	defer resp.Body.Close()
-	buf := &headBuffer{max: max(a.cfg.MaxOutputBytes, a.cfg.MaxErrorBytes)}
+	buf := &headBuffer{max: max(a.captureBytes(), a.cfg.MaxErrorBytes)}
 	if _, err := io.Copy(buf, resp.Body); err != nil {
 		if ctx.Err() != nil {
 			return NodeResult{}, ctx.Err()

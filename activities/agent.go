@@ -1,0 +1,480 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/prompts"
+)
+
+// The worker environment variables that set the agent defaults (read once,
+// by AgentDefaultsFromEnv).
+const (
+	EnvAgentProvider  = "MAESTRO_AGENT_PROVIDER"    // anthropic, openai or command; empty: agent nodes must name one
+	EnvAgentModel     = "MAESTRO_AGENT_MODEL"       // model name; required for anthropic and openai
+	EnvAgentBaseURL   = "MAESTRO_AGENT_BASE_URL"    // API base URL; default per provider
+	EnvAgentAPIKeyEnv = "MAESTRO_AGENT_API_KEY_ENV" // name of the variable holding the key; default per provider
+	EnvAgentMaxTokens = "MAESTRO_AGENT_MAX_TOKENS"  // answer length cap; default DefaultAgentMaxTokens
+	EnvAgentCommand   = "MAESTRO_AGENT_COMMAND"     // argv of the command provider, split on white space (no shell)
+)
+
+// Agent defaults that apply when neither the node nor the worker sets one.
+const (
+	DefaultAgentMaxTokens = 4096
+	DefaultAnthropicURL   = "https://api.anthropic.com"
+	DefaultOpenAIURL      = "https://api.openai.com"
+	DefaultAnthropicKey   = "ANTHROPIC_API_KEY"
+	DefaultOpenAIKey      = "OPENAI_API_KEY"
+	// AnthropicVersion is the anthropic-version header sent.
+	AnthropicVersion = "2023-06-01"
+	// PromptArg is the argv element of the command provider replaced by the
+	// prompt; without one, the prompt goes to the program's stdin.
+	PromptArg = "{{prompt}}"
+)
+
+// maxAgentResponse caps a model API's answer read into memory.
+const maxAgentResponse = 64 << 20
+
+// maxPromptArg is the longest prompt passed as an argument (Linux refuses a
+// single argument over 128 KiB).
+const maxPromptArg = 120 << 10
+
+// AgentDefaults are the worker's defaults for agent nodes. A node's own
+// executor fields win; the model, base URL and key variable apply only to
+// nodes of the default provider.
+type AgentDefaults struct {
+	Provider  string   `json:"provider,omitempty"`
+	Model     string   `json:"model,omitempty"`
+	BaseURL   string   `json:"base_url,omitempty"`
+	APIKeyEnv string   `json:"api_key_env,omitempty"`
+	MaxTokens int      `json:"max_tokens,omitempty"`
+	Command   []string `json:"command,omitempty"`
+}
+
+// Configured reports whether agent nodes without a provider of their own can
+// run: the built-in templates use the agent executor only then.
+func (d AgentDefaults) Configured() bool { return d.Provider != "" }
+
+// AgentDefaultsFromEnv reads the MAESTRO_AGENT_* variables (call it once,
+// when the worker starts). It reads the name of the API key's variable, never
+// the key: the key is read from the environment at each call and is never
+// logged or written to history.
+func AgentDefaultsFromEnv(getenv func(string) string) (AgentDefaults, error) {
+	d := AgentDefaults{
+		Provider:  strings.ToLower(strings.TrimSpace(getenv(EnvAgentProvider))),
+		Model:     strings.TrimSpace(getenv(EnvAgentModel)),
+		BaseURL:   strings.TrimSpace(getenv(EnvAgentBaseURL)),
+		APIKeyEnv: strings.TrimSpace(getenv(EnvAgentAPIKeyEnv)),
+	}
+	if argv := strings.Fields(getenv(EnvAgentCommand)); len(argv) > 0 {
+		d.Command = argv
+	}
+	var errs []error
+	if v := strings.TrimSpace(getenv(EnvAgentMaxTokens)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive number", EnvAgentMaxTokens, v))
+		}
+		d.MaxTokens = n
+	}
+	switch d.Provider {
+	case "":
+	case dag.ProviderAnthropic, dag.ProviderOpenAI:
+		if d.Model == "" {
+			errs = append(errs, fmt.Errorf("%s=%s needs %s (the model to call)", EnvAgentProvider, d.Provider, EnvAgentModel))
+		}
+		if d.BaseURL != "" {
+			if _, err := baseURL(d.BaseURL); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvAgentBaseURL, err))
+			}
+		}
+	case dag.ProviderCommand:
+		if len(d.Command) == 0 {
+			errs = append(errs, fmt.Errorf("%s=command needs %s (the agent program and its arguments, e.g. \"claude -p\")", EnvAgentProvider, EnvAgentCommand))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s=%q: unknown provider (one of %s)", EnvAgentProvider, d.Provider, strings.Join(dag.Providers, ", ")))
+	}
+	return d, errors.Join(errs...)
+}
+
+// agentCall is one agent node's resolved configuration.
+type agentCall struct {
+	provider    string
+	model       string
+	base        *url.URL
+	keyEnv      string
+	maxTokens   int
+	temperature *float64
+	argv        []string
+}
+
+// agentConfig merges the node's executor fields over the worker's defaults.
+func (a *Activities) agentConfig(e dag.Executor) (agentCall, error) {
+	d := a.cfg.Agent
+	c := agentCall{provider: e.Provider, model: e.Model, keyEnv: e.APIKeyEnv, maxTokens: e.MaxTokens, temperature: e.Temperature, argv: e.Argv}
+	if c.provider == "" {
+		c.provider = d.Provider
+	}
+	if c.provider == "" {
+		return c, configError("agent: no provider: set executor.provider or %s on the worker", EnvAgentProvider)
+	}
+	rawBase := e.BaseURL
+	if c.provider == d.Provider {
+		c.model = cmpOr(c.model, d.Model)
+		c.keyEnv = cmpOr(c.keyEnv, d.APIKeyEnv)
+		rawBase = cmpOr(rawBase, d.BaseURL)
+		if len(c.argv) == 0 {
+			c.argv = d.Command
+		}
+	}
+	if c.maxTokens <= 0 {
+		c.maxTokens = d.MaxTokens
+	}
+	if c.maxTokens <= 0 {
+		c.maxTokens = DefaultAgentMaxTokens
+	}
+	switch c.provider {
+	case dag.ProviderAnthropic:
+		rawBase = cmpOr(rawBase, DefaultAnthropicURL)
+		c.keyEnv = cmpOr(c.keyEnv, DefaultAnthropicKey)
+	case dag.ProviderOpenAI:
+		rawBase = cmpOr(rawBase, DefaultOpenAIURL)
+		c.keyEnv = cmpOr(c.keyEnv, DefaultOpenAIKey)
+	case dag.ProviderCommand:
+		if len(c.argv) == 0 || c.argv[0] == "" {
+			return c, configError("agent: the command provider needs executor.argv or %s on the worker", EnvAgentCommand)
+		}
+		return c, nil
+	default:
+		return c, configError("agent: unknown provider %q (one of %s)", c.provider, strings.Join(dag.Providers, ", "))
+	}
+	if c.model == "" {
+		return c, configError("agent: no model: set executor.model or %s on the worker", EnvAgentModel)
+	}
+	u, err := baseURL(rawBase)
+	if err != nil {
+		return c, configError("agent: executor.base_url: %v", err)
+	}
+	c.base = u
+	return c, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// baseURL parses an API base URL: absolute http or https.
+func baseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL: %v", errors.Unwrap(err))
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s is not an absolute http or https URL", redactURL(u))
+	}
+	return u, nil
+}
+
+// endpoint joins the base URL and an API path under /v1, accepting a base
+// that already ends in /v1 (as OpenAI-compatible servers often document it).
+func endpoint(base *url.URL, path string) string {
+	u := *base
+	p := strings.TrimRight(u.Path, "/")
+	p = strings.TrimSuffix(p, "/v1")
+	u.Path = p + "/v1/" + path
+	u.RawPath = ""
+	return u.String()
+}
+
+// runAgent renders the node's prompts (its phase's role, or its overrides)
+// over the requirement, the params and its dependencies' full outputs, and
+// asks the provider. The answer is the node's output.
+func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, error) {
+	c, err := a.agentConfig(in.Node.Executor)
+	if err != nil {
+		return NodeResult{}, err
+	}
+	inputs, err := a.dependencyInputs(ctx, in, true)
+	if err != nil {
+		return NodeResult{}, err
+	}
+	req, _ := in.Params["requirement"].(string)
+	system, user, err := prompts.Render(in.Node, prompts.Data{
+		Requirement: req, Params: in.Params, Inputs: inputs,
+		Node: in.Node.ID, Name: in.Node.DisplayName(), Phase: in.Node.Phase,
+	})
+	if err != nil {
+		return NodeResult{}, configError("agent: %v", err)
+	}
+	switch c.provider {
+	case dag.ProviderCommand:
+		return a.runAgentCommand(ctx, in, c, system, user)
+	default:
+		return a.callModel(ctx, in, c, system, user)
+	}
+}
+
+// runAgentCommand runs an agent CLI as the command executor runs a program
+// (no shell, own process group, minimal environment, killed on cancel), in
+// the node's dir or the worker's work directory, with the prompt (system
+// prompt, a blank line, user prompt) on stdin or in place of a "{{prompt}}"
+// argument. Its stdout is the answer.
+func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, c agentCall, system, user string) (NodeResult, error) {
+	prompt := user
+	if system != "" {
+		prompt = system + "\n\n" + user
+	}
+	argv := slices.Clone(c.argv)
+	asArg := false
+	for i, arg := range argv {
+		if i > 0 && arg == PromptArg {
+			argv[i] = prompt
+			asArg = true
+		}
+	}
+	if asArg && len(prompt) > maxPromptArg {
+		return NodeResult{}, configError("agent: the prompt is %d bytes, too long to pass as an argument (at most %d); drop %q from argv to pass it on stdin", len(prompt), maxPromptArg, PromptArg)
+	}
+	var stdin io.Reader
+	if !asArg {
+		stdin = strings.NewReader(prompt)
+	}
+	return a.runArgv(ctx, in, argv, stdin)
+}
+
+// callModel sends one request to the provider's API and maps its answer.
+func (a *Activities) callModel(ctx context.Context, in NodeInput, c agentCall, system, user string) (NodeResult, error) {
+	key := a.cfg.Getenv(c.keyEnv)
+	if key == "" && (c.provider == dag.ProviderAnthropic || c.base.Host == "api.openai.com") {
+		return NodeResult{}, configError("agent: the API key variable %s is not set on the worker", c.keyEnv)
+	}
+	var (
+		target string
+		body   any
+	)
+	header := http.Header{"Content-Type": {"application/json"}}
+	switch c.provider {
+	case dag.ProviderAnthropic:
+		target = endpoint(c.base, "messages")
+		header.Set("x-api-key", key)
+		header.Set("anthropic-version", AnthropicVersion)
+		body = anthropicRequest{Model: c.model, MaxTokens: c.maxTokens, System: system, Temperature: c.temperature,
+			Messages: []chatMessage{{Role: "user", Content: user}}}
+	default:
+		target = endpoint(c.base, "chat/completions")
+		if key != "" {
+			header.Set("Authorization", "Bearer "+key)
+		}
+		msgs := []chatMessage{{Role: "user", Content: user}}
+		if system != "" {
+			msgs = append([]chatMessage{{Role: "system", Content: system}}, msgs...)
+		}
+		body = openAIRequest{Model: c.model, MaxTokens: c.maxTokens, Temperature: c.temperature, Messages: msgs}
+	}
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return NodeResult{}, configError("agent: encode the request: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
+	if err != nil {
+		return NodeResult{}, configError("agent: cannot build the request: %v", errors.Unwrap(err))
+	}
+	req.Header = header
+	tu, _ := url.Parse(target)
+	where := fmt.Sprintf("%s POST %s", c.provider, redactURL(tu))
+	// The key never appears in a message, even if a server echoes it.
+	redact := func(s string) string {
+		if len(key) >= 4 {
+			s = strings.ReplaceAll(s, key, "[redacted]")
+		}
+		return s
+	}
+
+	stop := heartbeat(ctx)
+	defer stop()
+	start := time.Now()
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return NodeResult{}, ctx.Err()
+		}
+		return NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, msg: redact(fmt.Sprintf("%s: %v", where, unwrapURLError(err)))}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAgentResponse))
+	if err != nil {
+		if ctx.Err() != nil {
+			return NodeResult{}, ctx.Err()
+		}
+		return NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, failure: Failure{HTTPStatus: resp.StatusCode},
+			msg: redact(fmt.Sprintf("%s: HTTP %s, then reading the answer failed: %v", where, statusText(resp), unwrapURLError(err)))}
+	}
+	if resp.StatusCode >= 300 {
+		return NodeResult{}, a.agentHTTPError(resp, raw, where, c, redact)
+	}
+
+	var text, model, stopReason string
+	var usage Usage
+	switch c.provider {
+	case dag.ProviderAnthropic:
+		var r anthropicResponse
+		if err := json.Unmarshal(raw, &r); err != nil || r.Type != "message" {
+			return NodeResult{}, a.shapeError(where, "a Messages API answer", raw, resp.StatusCode, redact)
+		}
+		var parts []string
+		for _, b := range r.Content {
+			if b.Type == "text" {
+				parts = append(parts, b.Text)
+			}
+		}
+		text, model, stopReason = strings.Join(parts, ""), r.Model, r.StopReason
+		usage = Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens}
+	default:
+		var r openAIResponse
+		if err := json.Unmarshal(raw, &r); err != nil || len(r.Choices) == 0 {
+			return NodeResult{}, a.shapeError(where, "a Chat Completions answer", raw, resp.StatusCode, redact)
+		}
+		text, model, stopReason = r.Choices[0].Message.Content, r.Model, r.Choices[0].FinishReason
+		usage = Usage{InputTokens: r.Usage.PromptTokens, OutputTokens: r.Usage.CompletionTokens}
+	}
+	usage.Model = cmpOr(model, c.model)
+	attrs := []any{slog.String("workflow_id", in.WorkflowID), slog.String("node", in.Node.ID),
+		slog.String("provider", c.provider), slog.String("model", usage.Model), slog.String("stop_reason", stopReason),
+		slog.Int("input_tokens", usage.InputTokens), slog.Int("output_tokens", usage.OutputTokens),
+		slog.Duration("took", time.Since(start))}
+	if stopReason == "max_tokens" || stopReason == "length" {
+		a.cfg.Logger.WarnContext(ctx, "agent answer cut at max_tokens", attrs...)
+	} else {
+		a.cfg.Logger.InfoContext(ctx, "agent answered", attrs...)
+	}
+	if strings.TrimSpace(text) == "" {
+		return NodeResult{}, &nodeError{typ: ErrTypeAgentResponse, failure: Failure{HTTPStatus: resp.StatusCode},
+			msg: fmt.Sprintf("%s: the model returned no text (stop reason %q)", where, stopReason)}
+	}
+	res := a.output([]byte(text), len(text))
+	res.HTTPStatus = resp.StatusCode
+	res.Usage = &usage
+	return res, nil
+}
+
+// agentHTTPError classifies a model API's error answer: the key refused
+// (401, 403) and invalid requests (other 4xx) fail for good; 408, 409, 429
+// and 5xx (529 is Anthropic's "overloaded") retry, after Retry-After when
+// the server sends one.
+func (a *Activities) agentHTTPError(resp *http.Response, raw []byte, where string, c agentCall, redact func(string) string) error {
+	detail := apiErrorMessage(raw)
+	msg := fmt.Sprintf("%s: HTTP %s", where, statusText(resp))
+	ne := &nodeError{failure: Failure{HTTPStatus: resp.StatusCode}}
+	code := resp.StatusCode
+	switch {
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		ne.typ, ne.nonRetryable = ErrTypeAgentAuth, true
+		msg += fmt.Sprintf(" (the API key from %s was refused)", c.keyEnv)
+	case code == http.StatusTooManyRequests:
+		ne.typ = ErrTypeAgentRateLimit
+	case code >= 500, code == http.StatusRequestTimeout, code == http.StatusConflict:
+		ne.typ = ErrTypeAgentServer
+	default:
+		ne.typ, ne.nonRetryable = ErrTypeAgentRequest, true
+		if code == http.StatusNotFound {
+			msg += fmt.Sprintf(" (check the base URL and the model %q)", c.model)
+		}
+	}
+	if !ne.nonRetryable {
+		ne.nextDelay = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	ne.msg = redact(withDetail(msg, []byte(detail), len(detail), a.cfg.MaxErrorBytes, false))
+	return ne
+}
+
+func (a *Activities) shapeError(where, want string, raw []byte, status int, redact func(string) string) error {
+	return &nodeError{typ: ErrTypeAgentResponse, failure: Failure{HTTPStatus: status},
+		msg: redact(withDetail(fmt.Sprintf("%s: the answer is not %s (check the provider and base URL)", where, want), raw, len(raw), a.cfg.MaxErrorBytes, false))}
+}
+
+// apiErrorMessage extracts "type: message" from either API's error body
+// ({"error": {"type", "message"}}), or returns the body.
+func apiErrorMessage(raw []byte) string {
+	var e struct {
+		Error struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
+		if e.Error.Type != "" {
+			return e.Error.Type + ": " + e.Error.Message
+		}
+		return e.Error.Message
+	}
+	return string(raw)
+}
+
+// chatMessage is a message of either API.
+type chatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// anthropicRequest is the body of POST /v1/messages.
+type anthropicRequest struct {
+	Model       string        `json:"model"`
+	MaxTokens   int           `json:"max_tokens"`
+	System      string        `json:"system,omitempty"`
+	Messages    []chatMessage `json:"messages"`
+	Temperature *float64      `json:"temperature,omitempty"`
+}
+
+// anthropicResponse is the part of a Messages API answer Maestro reads.
+type anthropicResponse struct {
+	Type    string `json:"type"`
+	Model   string `json:"model"`
+	Content []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	} `json:"content"`
+	StopReason string `json:"stop_reason"`
+	Usage      struct {
+		InputTokens  int `json:"input_tokens"`
+		OutputTokens int `json:"output_tokens"`
+	} `json:"usage"`
+}
+
+// openAIRequest is the body of POST /v1/chat/completions.
+type openAIRequest struct {
+	Model       string        `json:"model"`
+	Messages    []chatMessage `json:"messages"`
+	MaxTokens   int           `json:"max_tokens"`
+	Temperature *float64      `json:"temperature,omitempty"`
+}
+
+// openAIResponse is the part of a Chat Completions answer Maestro reads.
+type openAIResponse struct {
+	Model   string `json:"model"`
+	Choices []struct {
+		Message struct {
+			Content string `json:"content"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+	} `json:"usage"`
+}

@@ -1,0 +1,103 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+
+	"github.com/maestrohq/maestro/artifacts"
+)
+
+// maxInlineInput caps a dependency's full output given to a command or http
+// node in place of its truncated output: a command gets inputs in its
+// environment, where Linux refuses any one string over 128 KiB.
+const maxInlineInput = 96 << 10
+
+// truncatedOutput matches the marker capHead ends a truncated output with.
+var truncatedOutput = regexp.MustCompile(`\n…\[truncated: \d+ of \d+ bytes shown\]$`)
+
+// captureBytes is how much of an executor's output is kept in memory: the
+// history cap, or the artifact cap when the worker stores artifacts.
+func (a *Activities) captureBytes() int {
+	if a.cfg.ArtifactStore == nil {
+		return a.cfg.MaxOutputBytes
+	}
+	return max(a.cfg.MaxArtifactBytes, a.cfg.MaxOutputBytes)
+}
+
+// storeArtifact writes a completed node's full output to the artifact store
+// (when the worker has one) and sets res.Artifact. The workflow then keeps
+// only the capped Output and the reference in history.
+func (a *Activities) storeArtifact(ctx context.Context, in NodeInput, res *NodeResult) error {
+	if a.cfg.ArtifactStore == nil {
+		return nil
+	}
+	full := res.full
+	if full == nil {
+		full = []byte(res.Output)
+	}
+	ref, err := a.cfg.ArtifactStore.Put(ctx, in.WorkflowID, in.Node.ID, full)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ne := &nodeError{typ: ErrTypeArtifact, msg: fmt.Sprintf("store the output as an artifact: %v", err)}
+		if errors.Is(err, artifacts.ErrInvalidKey) {
+			ne.nonRetryable = true
+		}
+		return ne
+	}
+	res.Artifact = ref.String()
+	return nil
+}
+
+// dependencyInputs returns the node's inputs with dependencies' outputs
+// replaced by their full artifacts, read from the store by (workflow ID,
+// dependency ID) — the workflow hands over only the capped outputs it keeps
+// in history. An agent node (all is true) gets every dependency's full
+// artifact; other nodes only replace an output that was truncated, and only
+// by an artifact of at most maxInlineInput bytes. A dependency without an
+// artifact (no store, another worker without one, or a node reused from the
+// run this one retries, whose artifact is filed under that run) keeps its
+// capped output.
+func (a *Activities) dependencyInputs(ctx context.Context, in NodeInput, all bool) (map[string]string, error) {
+	if a.cfg.ArtifactStore == nil || len(in.Inputs) == 0 {
+		return in.Inputs, nil
+	}
+	out := maps.Clone(in.Inputs)
+	for dep, capped := range in.Inputs {
+		if !all && !truncatedOutput.MatchString(capped) {
+			continue
+		}
+		full, err := a.cfg.ArtifactStore.Get(ctx, in.WorkflowID, dep)
+		switch {
+		case errors.Is(err, artifacts.ErrNotFound):
+			a.cfg.Logger.DebugContext(ctx, "dependency has no artifact; using its output from history",
+				slog.String("workflow_id", in.WorkflowID), slog.String("node", in.Node.ID), slog.String("dependency", dep))
+			continue
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &nodeError{typ: ErrTypeArtifact, msg: fmt.Sprintf("read the artifact of dependency %q: %v", dep, err)}
+		case !all && len(full) > maxInlineInput:
+			continue
+		}
+		out[dep] = string(full)
+	}
+	return out, nil
+}
+
+// withFullInputs applies dependencyInputs for command and http nodes (agent
+// nodes read every dependency's artifact when they build their prompt).
+func (a *Activities) withFullInputs(ctx context.Context, in NodeInput) (NodeInput, error) {
+	inputs, err := a.dependencyInputs(ctx, in, false)
+	if err != nil {
+		return in, err
+	}
+	in.Inputs = inputs
+	return in, nil
+}
