@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -281,17 +282,18 @@ func TestComposeFiles(t *testing.T) {
 	}
 }
 
-// sourceStrings returns every string literal in the module's non-test Go
-// files: the names of environment variables the code reads are among them.
-func sourceStrings(t *testing.T) map[string]bool {
+// sourceStrings returns every string literal in the non-test Go files
+// under dir: the names of environment variables the code reads are among
+// them.
+func sourceStrings(t *testing.T, dir string) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
 	fset := token.NewFileSet()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != root || d.Name() == "testdata") {
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != dir || d.Name() == "testdata") {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -315,6 +317,17 @@ func sourceStrings(t *testing.T) map[string]bool {
 	return out
 }
 
+// envconfigStrings returns the string literals of the SDK's envconfig
+// module, which reads the TEMPORAL_* variables for config.Load.
+func envconfigStrings(t *testing.T) map[string]bool {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/sdk/contrib/envconfig").Output()
+	require.NoError(t, err, "go list envconfig")
+	dir := strings.TrimSpace(string(out))
+	require.NotEmpty(t, dir)
+	return sourceStrings(t, dir)
+}
+
 // TestComposeMaestroEnv checks the environment of Maestro's services: the
 // Temporal address is the compose service, every variable is one the code
 // reads (Temporal's through the SDK's envconfig, Maestro's by name), and
@@ -322,7 +335,8 @@ func sourceStrings(t *testing.T) map[string]bool {
 // artifacts live on the shared volume, logs are JSON.
 func TestComposeMaestroEnv(t *testing.T) {
 	c := loadCompose(t)
-	literals := sourceStrings(t)
+	literals := sourceStrings(t, root)
+	temporalNames := envconfigStrings(t)
 	for _, name := range []string{svcWorker, svcAPI} {
 		s := c.Services[name]
 		env := config.MapEnv{"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml")}
@@ -336,7 +350,7 @@ func TestComposeMaestroEnv(t *testing.T) {
 			case strings.HasPrefix(k, "MAESTRO_"):
 				assert.True(t, literals[k], "%s sets %s, which no Maestro code reads", name, k)
 			case strings.HasPrefix(k, "TEMPORAL_"):
-				// Checked through config.Load below.
+				assert.True(t, temporalNames[k], "%s sets %s, which the SDK's envconfig does not read", name, k)
 			default:
 				t.Errorf("%s sets %s, neither a TEMPORAL_ nor a MAESTRO_ variable", name, k)
 			}
@@ -491,7 +505,7 @@ func TestDockerfile(t *testing.T) {
 		assert.True(t, have[ep[0]], "%s runs %s, which the image does not have", name, ep[0])
 	}
 	assert.True(t, have[c.Services[svcWorker].Healthcheck.Test[1]])
-	literals := sourceStrings(t)
+	literals := sourceStrings(t, root)
 	for k := range d.env {
 		assert.True(t, literals[k], "the Dockerfile sets %s, which no Maestro code reads", k)
 	}
