@@ -52,10 +52,25 @@ var descriptions = map[string]string{
 // Names lists the built-in templates in a stable order.
 func Names() []string { return []string{SDLCParallel, SDLCLinear} }
 
+// Options choose how a template is built.
+type Options struct {
+	// Agent makes every phase an agent node (kind agent, with the worker's
+	// default provider and the phase's built-in role prompt). Set it when an
+	// agent provider is configured (MAESTRO_AGENT_PROVIDER); without it the
+	// phases use the noop executor and are simulated.
+	Agent bool
+}
+
 // Build returns the named template as a pipeline whose params carry the
-// requirement. Phases use the noop executor until an agent executor is
-// configured.
+// requirement, with simulated (noop) phases: BuildWith with no options.
 func Build(name, requirement string) (*dag.Pipeline, error) {
+	return BuildWith(name, requirement, Options{})
+}
+
+// BuildWith returns the named template as a pipeline whose params carry the
+// requirement. Its phases are agent nodes when opts.Agent is set, and noop
+// nodes whose output says "(simulated)" otherwise.
+func BuildWith(name, requirement string, opts Options) (*dag.Pipeline, error) {
 	if !slices.Contains(Names(), name) {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
 	}
@@ -72,6 +87,9 @@ func Build(name, requirement string) (*dag.Pipeline, error) {
 			Name:     ph.name,
 			Phase:    ph.id,
 			Executor: dag.Executor{Kind: dag.KindNoop, Output: ph.name + " done (simulated)"},
+		}
+		if opts.Agent {
+			n.Executor = dag.Executor{Kind: dag.KindAgent}
 		}
 		if name == SDLCLinear {
 			if prev != "" {

@@ -116,3 +116,22 @@ func TestList(t *testing.T) {
 		assert.NotEmpty(t, info.Description, info.Name)
 	}
 }
+
+func TestBuildWithAgent(t *testing.T) {
+	for _, name := range Names() {
+		p, err := BuildWith(name, "add a login page", Options{Agent: true})
+		require.NoError(t, err)
+		require.NoError(t, p.Validate())
+		sim, err := Build(name, "add a login page")
+		require.NoError(t, err)
+		require.Len(t, p.Nodes, len(sim.Nodes))
+		for i, n := range p.Nodes {
+			assert.Equal(t, dag.Executor{Kind: dag.KindAgent}, n.Executor, "phase %s: the worker's provider, the phase's role prompt", n.ID)
+			// Everything but the executor is the simulated template's.
+			n.Executor = sim.Nodes[i].Executor
+			assert.Equal(t, sim.Nodes[i], n)
+		}
+		assert.Equal(t, sim.Params, p.Params)
+		assert.Equal(t, sim.Mode, p.Mode)
+	}
+}

@@ -389,6 +389,7 @@ func (n *node) setOutput(res activities.NodeResult) {
 	out := res.Output
 	n.status.OutputBytes = res.OutputBytes
 	n.status.OutputTruncated = res.Truncated
+	n.status.Usage = res.Usage
 	if len(out) > OutputSummaryBytes {
 		cut := OutputSummaryBytes
 		for cut > 0 && !utf8.RuneStart(out[cut]) {
@@ -471,6 +472,8 @@ func (r *run) snapshot() *Status {
 		st.Counts[n.status.Status]++
 	}
 	st.CompletedNodes = st.Counts[NodeCompleted]
+	st.Usage = totalUsage(st.Nodes)
+	st.Simulated = simulated(r.in)
 	return st
 }
 

@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
 )
 
@@ -58,6 +59,8 @@ type NodeStatus struct {
 	OutputTruncated bool   `json:"output_truncated,omitempty"`
 	// Reused says the node completed in an earlier run that this run retries.
 	Reused bool `json:"reused,omitempty"`
+	// Usage is an agent node's model and token usage.
+	Usage *activities.Usage `json:"usage,omitempty"`
 }
 
 // Status is a run's live or final state: the answer of the status query and
@@ -80,6 +83,12 @@ type Status struct {
 	TotalNodes     int `json:"total_nodes"`
 	// Counts has the number of nodes in each state.
 	Counts map[string]int `json:"counts"`
+	// Usage sums the token usage of the run's agent nodes (its Model is set
+	// when they all used the same one); nil when none reported any.
+	Usage *activities.Usage `json:"usage,omitempty"`
+	// Simulated says the run is a built-in template whose phases are
+	// simulated (noop): no agent provider was configured when it started.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // Node returns the status of the node with the given ID, or nil.
