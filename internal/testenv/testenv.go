@@ -66,13 +66,30 @@ type Env struct {
 	Runs      *runs.Service
 	// Worker is the worker New started; stopping it early is fine.
 	Worker worker.Worker
+
+	activities activities.Config
+}
+
+// Option configures an Env.
+type Option func(*Env)
+
+// WithActivities makes the Env's workers run activities with cfg (e.g. an
+// agent provider or an artifact store); a nil Logger stays quiet.
+func WithActivities(cfg activities.Config) Option {
+	return func(e *Env) { e.activities = cfg }
 }
 
 // New gives the test its own task queue and runs service, and starts a worker
 // on that queue that stops when the test ends.
-func (s *Server) New(t testing.TB) *Env {
+func (s *Server) New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	e := &Env{Server: s, TaskQueue: fmt.Sprintf("test-%d", s.queues.Add(1))}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.activities.Logger == nil {
+		e.activities.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	e.Runs = runs.New(s.Client, runs.Config{TaskQueue: e.TaskQueue, DefaultMode: dag.ModeDAGParallel})
 	e.Worker = e.StartWorker(t)
 	return e
@@ -84,9 +101,7 @@ func (e *Env) StartWorker(t testing.TB) worker.Worker {
 	t.Helper()
 	w := worker.New(e.Server.Client, e.TaskQueue, worker.Options{WorkerStopTimeout: 2 * time.Second})
 	workflows.Register(w)
-	activities.Register(w, activities.New(activities.Config{
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}))
+	activities.Register(w, activities.New(e.activities))
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
