@@ -195,10 +195,18 @@ func diagnose(ctx context.Context, cfg config.Config, timeout time.Duration) *di
 		switch {
 		case err1 != nil || err2 != nil:
 			d.add(checkWorker, checkFail, fmt.Sprintf("cannot describe task queue %q: %v", queue, errors.Join(err1, err2)))
-		case wf == 0 || act == 0:
+		case wf == 0 && act == 0:
 			d.add(checkWorker, checkFail,
-				fmt.Sprintf("no worker polls task queue %q (%d workflow and %d activity pollers)", queue, wf, act),
+				fmt.Sprintf("no worker polls task queue %q (0 workflow and 0 activity pollers)", queue),
 				fmt.Sprintf("start a worker on it: worker --task-queue %s (env %s), or use the queue your workers poll", queue, config.EnvTaskQueue))
+		case wf == 0 || act == 0:
+			missing := "workflow"
+			if act == 0 {
+				missing = "activity"
+			}
+			d.add(checkWorker, checkFail,
+				fmt.Sprintf("task queue %q has %d workflow and %d activity pollers: nothing polls it for %s tasks", queue, wf, act, missing),
+				"a worker that is starting polls both within seconds; otherwise run Maestro's worker, which registers the workflow and the activities")
 		default:
 			d.add(checkWorker, checkOK, fmt.Sprintf("task queue %q has %d workflow and %d activity pollers", queue, wf, act))
 		}

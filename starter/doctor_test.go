@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/maestrohq/maestro/workflows"
@@ -70,7 +72,12 @@ func TestDoctor(t *testing.T) {
 	env := temporalServer().New(t)
 	addr, ns := server.HostPort(), server.Namespace()
 
-	r := runCLI(t, nil, "doctor", "--address", addr, "--namespace", ns, "--task-queue", env.TaskQueue)
+	// The worker has just started: its pollers show once they have polled.
+	var r result
+	assert.Eventually(t, func() bool {
+		r = runCLI(t, nil, "doctor", "--address", addr, "--namespace", ns, "--task-queue", env.TaskQueue)
+		return r.code == exitOK
+	}, 10*time.Second, 100*time.Millisecond)
 	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	assert.Regexp(t, `(?m)^\[ok\] +temporal +reachable at `+regexp.QuoteMeta(addr)+`, server \d+\.\d+\.\d+`, r.stdout)
 	assert.Regexp(t, `(?m)^\[ok\] +namespace +"`+regexp.QuoteMeta(ns)+`" exists$`, r.stdout)
@@ -96,6 +103,19 @@ func TestDoctor(t *testing.T) {
 	r = runCLI(t, nil, "doctor", "--address", addr, "--namespace", ns, "--task-queue", "nobody-polls-this")
 	assert.Equal(t, exitError, r.code)
 	assert.Regexp(t, `(?m)^\[FAIL\] +worker +no worker polls task queue "nobody-polls-this"`, r.stdout)
+
+	// A worker that polls for workflow tasks only.
+	const wfOnly = "workflow-tasks-only"
+	w := worker.New(server.Client, wfOnly, worker.Options{LocalActivityWorkerOnly: true})
+	workflows.Register(w)
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	assert.Eventually(t, func() bool {
+		r, d = doctorJSON(t, "--address", addr, "--namespace", ns, "--task-queue", wfOnly)
+		return strings.Contains(d.Checks[2].Detail, "nothing polls it")
+	}, 10*time.Second, 100*time.Millisecond)
+	assert.Equal(t, exitError, r.code)
+	assert.Regexp(t, `^task queue "`+wfOnly+`" has [1-9]\d* workflow and 0 activity pollers: nothing polls it for activity tasks$`, d.Checks[2].Detail)
 
 	// An unknown namespace: the checks that need it are skipped.
 	r, d = doctorJSON(t, "--address", addr, "--namespace", "no-such-namespace", "--task-queue", env.TaskQueue)
