@@ -77,6 +77,12 @@ func DAGWorkflow(ctx workflow.Context, in Input) (*Status, error) {
 	}, workflow.QueryHandlerOptions{Description: "The run's state and every node's state"}); err != nil {
 		return nil, err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, ApproveName, r.approveUpdate, workflow.UpdateHandlerOptions{
+		Validator:   func(a Approval) error { return r.checkApproval(a) },
+		Description: "Approve or reject an approval node; returns the node's state",
+	}); err != nil {
+		return nil, err
+	}
 	return r.execute(ctx)
 }
 
@@ -85,6 +91,7 @@ type node struct {
 	def    dag.Node
 	status NodeStatus
 	result *activities.NodeResult // set when completed
+	gate   *gate                  // set while an approval node waits
 }
 
 type run struct {
@@ -106,6 +113,10 @@ type run struct {
 	// indexed is the MaestroStatus search attribute's value, when the run
 	// was started with it (runs started without it never set it).
 	indexed string
+	// approvals carries decisions from the approve update to the loop.
+	approvals workflow.Channel
+	// early holds decisions for approval nodes that are not waiting yet.
+	early map[string]Approval
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
@@ -123,6 +134,7 @@ func newRun(ctx workflow.Context, in Input) *run {
 		logger:  workflow.GetLogger(ctx),
 		info:    workflow.GetInfo(ctx),
 	}
+	r.approvals = workflow.NewBufferedChannel(ctx, 10)
 	if v, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(SearchAttrStatus); ok {
 		r.indexed = v
 	}
@@ -184,10 +196,21 @@ func (r *run) execute(ctx workflow.Context) (*Status, error) {
 		r.paused = false
 	})
 
+	receiveApproval := func(c workflow.ReceiveChannel, _ bool) {
+		var a Approval
+		c.Receive(ctx, &a)
+		r.receiveApproval(ctx, a)
+	}
+	sel.AddReceive(workflow.GetSignalChannel(ctx, ApproveName), receiveApproval)
+	sel.AddReceive(r.approvals, receiveApproval)
+
 	for {
 		r.propagateSkips()
 		if r.stopping == "" && !r.paused {
 			r.startReady(ctx, nodesCtx, sel)
+		}
+		if r.stopping != "" {
+			r.cancelApprovals(ctx) // they have nothing to wait for
 		}
 		r.publish(ctx)
 		if r.running == 0 && (r.stopping != "" || r.allTerminal()) {
@@ -270,6 +293,10 @@ func (r *run) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) 
 }
 
 func (r *run) start(ctx, nodesCtx workflow.Context, sel workflow.Selector, n *node) {
+	if n.def.Executor.Kind == dag.KindApproval {
+		r.startApproval(ctx, nodesCtx, sel, n)
+		return
+	}
 	d := n.def
 	inputs := make(map[string]string, len(d.DependsOn))
 	for _, dep := range d.DependsOn {

@@ -78,6 +78,13 @@ func TestRecordHistories(t *testing.T) {
 				waitFor(e.t, e.Env, id, "slow running", nodeState("slow", workflows.NodeRunning))
 				require.NoError(e.t, e.Runs.Cancel(ctx, id))
 			}},
+		{name: "approval_approved", req: runs.StartRequest{DAG: gated(gateNode("gate", "", "", "build"))},
+			control: func(e *envT, id string) {
+				waitFor(e.t, e.Env, id, "gate waiting", nodeState("gate", workflows.NodeWaitingApproval))
+				_, err := e.Runs.Approve(ctx, id, workflows.Approval{Node: "gate", Approved: true, By: "ana"})
+				require.NoError(e.t, err)
+			}},
+		{name: "approval_timed_out", req: runs.StartRequest{DAG: gated(gateNode("gate", "200ms", ""))}},
 		{name: "paused_resumed", req: runs.StartRequest{DAG: pipeline("pause", dag.ModeDAGParallel, noop("first", 500*time.Millisecond), noop("second", 0, "first"))},
 			control: func(e *envT, id string) {
 				waitFor(e.t, e.Env, id, "first running", nodeState("first", workflows.NodeRunning))

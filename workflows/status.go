@@ -26,10 +26,12 @@ const (
 	NodeFailed    = "failed"
 	NodeSkipped   = "skipped"
 	NodeCancelled = "cancelled"
+	// NodeWaitingApproval is an approval node waiting for a decision.
+	NodeWaitingApproval = "waiting_approval"
 )
 
 // NodeStates lists the node states in display order.
-var NodeStates = []string{NodePending, NodeRunning, NodeCompleted, NodeFailed, NodeSkipped, NodeCancelled}
+var NodeStates = []string{NodePending, NodeRunning, NodeWaitingApproval, NodeCompleted, NodeFailed, NodeSkipped, NodeCancelled}
 
 // OutputSummaryBytes caps the output shown per node in Status; the full
 // (capped) output stays in the activity's result in history.
@@ -61,6 +63,8 @@ type NodeStatus struct {
 	Reused bool `json:"reused,omitempty"`
 	// Usage is an agent node's model and token usage.
 	Usage *activities.Usage `json:"usage,omitempty"`
+	// Approval is the decision on an approval node.
+	Approval *Approval `json:"approval,omitempty"`
 }
 
 // Status is a run's live or final state: the answer of the status query and
@@ -112,5 +116,5 @@ func (s *Status) Closed() bool {
 
 // Terminal reports whether a node state is final.
 func Terminal(state string) bool {
-	return state != NodePending && state != NodeRunning
+	return state != NodePending && state != NodeRunning && state != NodeWaitingApproval
 }
