@@ -28,6 +28,7 @@ const (
 	CodeMethodNotAllowed  = "method_not_allowed"
 	CodeRunNotRunning     = "run_not_running"
 	CodeRunNotRetryable   = "run_not_retryable"
+	CodeApprovalRefused   = "approval_refused"
 	CodeRateLimited       = "rate_limited"
 	CodeTooManyStreams    = "too_many_streams"
 	CodeTemporalDown      = "temporal_unavailable"
@@ -104,6 +105,8 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusConflict, Code: CodeRunNotRunning, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrNotRetryable):
 		return &Error{Status: http.StatusConflict, Code: CodeRunNotRetryable, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrApprovalRefused):
+		return &Error{Status: http.StatusConflict, Code: CodeApprovalRefused, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrInvalidRequest):
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: err.Error(), Err: err}
 	}

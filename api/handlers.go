@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -373,69 +372,27 @@ func (s *Server) listTemplates(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"templates": templates.List()})
 }
 
-// NodeView is one node in GET /api/workflows/{id}; every field is always
-// present (null or empty when not applicable).
-type NodeView struct {
-	ID              string     `json:"id"`
-	Name            string     `json:"name"`
-	Phase           string     `json:"phase"`
-	Executor        string     `json:"executor"`
-	DependsOn       []string   `json:"depends_on"`
-	Status          string     `json:"status"`
-	Attempts        int32      `json:"attempts"`
-	StartedAt       *time.Time `json:"started_at"`
-	EndedAt         *time.Time `json:"ended_at"`
-	Error           string     `json:"error"`
-	ErrorType       string     `json:"error_type,omitempty"`
-	LastError       string     `json:"last_error,omitempty"`
-	Output          string     `json:"output"`
-	OutputBytes     int        `json:"output_bytes"`
-	OutputTruncated bool       `json:"output_truncated"`
-	Reused          bool       `json:"reused"`
-}
+// NodeView is one node in GET /api/workflows/{id}: the workflow's own node
+// status, whose client-facing fields are always present.
+type NodeView = workflows.NodeStatus
 
-// RunView is GET /api/workflows/{id}: the run's state and every node's.
-type RunView struct {
-	WorkflowID     string            `json:"workflow_id"`
-	RunID          string            `json:"run_id"`
-	Pipeline       string            `json:"pipeline"`
-	Template       string            `json:"template"`
-	Mode           dag.Mode          `json:"mode"`
-	FailurePolicy  dag.FailurePolicy `json:"failure_policy"`
-	Status         string            `json:"status"`
-	Error          string            `json:"error"`
-	StartedAt      time.Time         `json:"started_at"`
-	EndedAt        *time.Time        `json:"ended_at"`
-	RetryOf        string            `json:"retry_of,omitempty"`
-	Nodes          []NodeView        `json:"nodes"`
-	CompletedNodes int               `json:"completed_nodes"`
-	TotalNodes     int               `json:"total_nodes"`
-	Counts         map[string]int    `json:"counts"`
-}
+// RunView is GET /api/workflows/{id}: the run's state and every node's, as
+// the workflow's status query and result give it.
+type RunView = workflows.Status
 
-// NewRunView converts a run's status for the API.
+// NewRunView prepares a run's status for the API: counts and dependency lists
+// are never null.
 func NewRunView(st *workflows.Status) *RunView {
-	v := &RunView{
-		WorkflowID: st.WorkflowID, RunID: st.RunID, Pipeline: st.Pipeline, Template: st.Template,
-		Mode: st.Mode, FailurePolicy: st.FailurePolicy, Status: st.Status, Error: st.Error,
-		StartedAt: st.StartedAt, EndedAt: st.EndedAt, RetryOf: st.RetryOf,
-		Nodes:          make([]NodeView, len(st.Nodes)),
-		CompletedNodes: st.CompletedNodes, TotalNodes: st.TotalNodes, Counts: st.Counts,
+	if st.Counts == nil {
+		st.Counts = map[string]int{}
 	}
-	for i, n := range st.Nodes {
-		deps := n.DependsOn
-		if deps == nil {
-			deps = []string{}
-		}
-		v.Nodes[i] = NodeView{
-			ID: n.ID, Name: n.Name, Phase: n.Phase, Executor: n.Executor, DependsOn: deps,
-			Status: n.Status, Attempts: n.Attempts, StartedAt: n.StartedAt, EndedAt: n.EndedAt,
-			Error: n.Error, ErrorType: n.ErrorType, LastError: n.LastError,
-			Output: n.Output, OutputBytes: n.OutputBytes, OutputTruncated: n.OutputTruncated, Reused: n.Reused,
+	if st.Nodes == nil {
+		st.Nodes = []workflows.NodeStatus{}
+	}
+	for i := range st.Nodes {
+		if st.Nodes[i].DependsOn == nil {
+			st.Nodes[i].DependsOn = []string{}
 		}
 	}
-	if v.Counts == nil {
-		v.Counts = map[string]int{}
-	}
-	return v
+	return st
 }

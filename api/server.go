@@ -284,6 +284,7 @@ func (s *Server) newEcho() *echo.Echo {
 	g.POST("/workflows/:id/resume", s.resumeRun)
 	g.POST("/workflows/:id/retry", s.retryRun)
 	g.GET("/workflows/:id/events", s.events)
+	g.POST("/workflows/:id/approve/:node", s.approveNode)
 	g.POST("/dags/validate", s.validate)
 	g.GET("/templates", s.listTemplates)
 	return e

@@ -141,7 +141,7 @@ func newRun(ctx workflow.Context, in Input) *run {
 	for _, d := range p.Nodes {
 		n := &node{def: d, status: NodeStatus{
 			ID: d.ID, Name: d.DisplayName(), Phase: d.Phase, Executor: d.Executor.Kind,
-			DependsOn: d.DependsOn, Status: NodePending,
+			DependsOn: append([]string{}, d.DependsOn...), Status: NodePending,
 		}}
 		if res, ok := in.Reuse[d.ID]; ok {
 			res := res

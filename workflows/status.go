@@ -37,30 +37,31 @@ var NodeStates = []string{NodePending, NodeRunning, NodeWaitingApproval, NodeCom
 // (capped) output stays in the activity's result in history.
 const OutputSummaryBytes = 512
 
-// NodeStatus is one node's live or final state.
+// NodeStatus is one node's live or final state. The fields clients rely on
+// are always present in JSON (null or empty when they do not apply).
 type NodeStatus struct {
 	ID        string   `json:"id"`
 	Name      string   `json:"name"`
-	Phase     string   `json:"phase,omitempty"`
+	Phase     string   `json:"phase"`
 	Executor  string   `json:"executor"`
-	DependsOn []string `json:"depends_on,omitempty"`
+	DependsOn []string `json:"depends_on"`
 	Status    string   `json:"status"`
 	// Attempts counts attempts made (for a running node, as far as the
 	// workflow knows; clients merge the live attempt from the server).
 	Attempts  int32      `json:"attempts"`
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	EndedAt   *time.Time `json:"ended_at,omitempty"`
-	Error     string     `json:"error,omitempty"`
+	StartedAt *time.Time `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at"`
+	Error     string     `json:"error"`
 	ErrorType string     `json:"error_type,omitempty"`
 	// LastError is the failure of the previous attempt of a node that is
 	// being retried (merged from the server's pending activities).
 	LastError string `json:"last_error,omitempty"`
 	// Output is a summary of the node's output (at most OutputSummaryBytes).
-	Output          string `json:"output,omitempty"`
-	OutputBytes     int    `json:"output_bytes,omitempty"`
-	OutputTruncated bool   `json:"output_truncated,omitempty"`
+	Output          string `json:"output"`
+	OutputBytes     int    `json:"output_bytes"`
+	OutputTruncated bool   `json:"output_truncated"`
 	// Reused says the node completed in an earlier run that this run retries.
-	Reused bool `json:"reused,omitempty"`
+	Reused bool `json:"reused"`
 	// Usage is an agent node's model and token usage.
 	Usage *activities.Usage `json:"usage,omitempty"`
 	// Approval is the decision on an approval node.
@@ -73,13 +74,13 @@ type Status struct {
 	WorkflowID    string            `json:"workflow_id"`
 	RunID         string            `json:"run_id"`
 	Pipeline      string            `json:"pipeline"`
-	Template      string            `json:"template,omitempty"`
+	Template      string            `json:"template"`
 	Mode          dag.Mode          `json:"mode"`
 	FailurePolicy dag.FailurePolicy `json:"failure_policy"`
 	Status        string            `json:"status"`
-	Error         string            `json:"error,omitempty"`
+	Error         string            `json:"error"`
 	StartedAt     time.Time         `json:"started_at"`
-	EndedAt       *time.Time        `json:"ended_at,omitempty"`
+	EndedAt       *time.Time        `json:"ended_at"`
 	RetryOf       string            `json:"retry_of,omitempty"`
 	Nodes         []NodeStatus      `json:"nodes"`
 	// CompletedNodes and TotalNodes give progress at a glance.

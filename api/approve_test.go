@@ -1,0 +1,54 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/maestrohq/maestro/api"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+func TestApproveNode(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gate := map[string]any{"id": "gate", "depends_on": []string{"build"}, "executor": map[string]any{"kind": "approval"}}
+	id := h.start(map[string]any{"dag": inlineDAG("gated", noopNode("build", ""), gate, noopNode("deploy", "", "gate"))})
+	v := h.waitFor(id, "gate waiting", nodeIs("gate", workflows.NodeWaitingApproval))
+	assert.Equal(t, "pending", node(v, "deploy").Status)
+
+	bad := []struct {
+		name, path string
+		body       any
+		code       int
+		errCode    string
+	}{
+		{"approved missing", "/approve/gate", map[string]any{"comment": "x"}, http.StatusBadRequest, api.CodeInvalidRequest},
+		{"unknown field", "/approve/gate", map[string]any{"approved": true, "approver": "x"}, http.StatusBadRequest, api.CodeMalformedJSON},
+		{"not an approval node", "/approve/build", map[string]any{"approved": true}, http.StatusConflict, api.CodeApprovalRefused},
+		{"no such node", "/approve/nope", map[string]any{"approved": true}, http.StatusConflict, api.CodeApprovalRefused},
+	}
+	for _, b := range bad {
+		r := h.do(http.MethodPost, "/api/workflows/"+id+b.path, b.body)
+		assert.Equal(t, b.code, r.code, "%s: %s", b.name, r.body)
+		assert.Equal(t, b.errCode, r.apiError(t).Code, b.name)
+	}
+	r := h.do(http.MethodPost, "/api/workflows/no-such-run/approve/gate", map[string]any{"approved": true})
+	assert.Equal(t, http.StatusNotFound, r.code, "body: %s", r.body)
+
+	r = h.do(http.MethodPost, "/api/workflows/"+id+"/approve/gate", map[string]any{"approved": true, "by": "ana", "comment": "lgtm"})
+	require.Equal(t, http.StatusOK, r.code, "body: %s", r.body)
+	var n api.NodeView
+	r.json(t, &n)
+	assert.Equal(t, workflows.NodeCompleted, n.Status)
+	require.NotNil(t, n.Approval)
+	assert.Equal(t, "ana", n.Approval.By)
+
+	v = h.waitFor(id, "completed", closed)
+	assert.Equal(t, workflows.RunCompleted, v.Status)
+	assert.Equal(t, "approved by ana: lgtm", node(v, "gate").Output)
+	again := h.do(http.MethodPost, "/api/workflows/"+id+"/approve/gate", map[string]any{"approved": false})
+	assert.Equal(t, http.StatusConflict, again.code, "body: %s", again.body)
+}
