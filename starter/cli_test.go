@@ -96,7 +96,7 @@ nodes:
 var invalidYAMLProblems = []string{
 	`name: is required`,
 	`node "a": executor.argv: does not apply to executor kind "noop"`,
-	`node "b": executor.kind: unknown executor kind "bogus" (one of noop, command, http)`,
+	`node "b": executor.kind: unknown executor kind "bogus" (one of noop, command, http, agent, approval)`,
 	`node "c": executor.argv: must name a program, e.g. ["go", "test", "./..."]`,
 	`node "a": depends_on: unknown node "zz"`,
 	`node "c": depends_on: cycle: c -> b -> c`,
