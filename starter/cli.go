@@ -53,6 +53,7 @@ func commands() []command {
 		{"pause", "<workflow-id>", "stop a run from starting new nodes; running nodes finish", cmdPause},
 		{"resume", "<workflow-id>", "let a paused run start nodes again", cmdResume},
 		{"retry", "<workflow-id> [--wait] [--json]", "start a new run of a failed run, reusing its completed nodes", cmdRetry},
+		{"approve", "<workflow-id> <node> [--reject] [--comment text] [--by name] [--json]", "approve (or reject) an approval node", cmdApprove},
 		{"validate", "<file> [--mode mode] [--json]", "check a pipeline file and show its execution levels; needs no server", cmdValidate},
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},

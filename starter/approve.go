@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// cmdApprove decides an approval node.
+func cmdApprove(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("approve")
+	var conn connFlags
+	conn.register(fs)
+	reject := fs.Bool("reject", false, "reject the node instead (it fails and the failure policy applies)")
+	comment := fs.String("comment", "", "comment `text` recorded with the decision")
+	user, _ := a.env.LookupEnv("USER")
+	by := fs.String("by", user, "`name` of who decides (default $USER)")
+	asJSON := fs.Bool("json", false, "print the node's state as JSON")
+	pos, err := parse(fs, args, "workflow-id", "node")
+	if err != nil {
+		return err
+	}
+	svc, closeClient, err := a.dial(ctx, &conn)
+	if err != nil {
+		return err
+	}
+	defer closeClient()
+	st, err := svc.Approve(ctx, pos[0], workflows.Approval{Node: pos[1], Approved: !*reject, Comment: *comment, By: *by})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(a.stdout, st)
+	}
+	switch {
+	case st.Status == workflows.NodePending:
+		fmt.Fprintf(a.stdout, "decision recorded for %s; it applies when the node starts waiting\n", pos[1])
+	case st.Approval != nil:
+		fmt.Fprintf(a.stdout, "%s: %s (%s)\n", pos[1], st.Status, oneLine(st.Output+st.Error))
+	default:
+		fmt.Fprintf(a.stdout, "%s: %s\n", pos[1], st.Status)
+	}
+	return nil
+}
