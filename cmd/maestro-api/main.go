@@ -39,16 +39,16 @@ import (
 	"github.com/maestrohq/maestro/runs"
 )
 
-// Environment variables of the API process.
+// Environment variables of the API process (see package api).
 const (
-	EnvAddr        = "MAESTRO_API_ADDR"
-	EnvToken       = "MAESTRO_API_TOKEN"
-	EnvCORSOrigins = "MAESTRO_API_CORS_ORIGINS"
-	EnvRateLimit   = "MAESTRO_API_RATE_LIMIT"
+	EnvAddr        = api.EnvAddr
+	EnvToken       = api.EnvToken
+	EnvCORSOrigins = api.EnvCORSOrigins
+	EnvRateLimit   = api.EnvRateLimit
 )
 
 // DefaultAddr is the listen address unless configured.
-const DefaultAddr = "127.0.0.1:8080"
+const DefaultAddr = api.DefaultAddr
 
 // shutdownTimeout bounds the graceful shutdown.
 const shutdownTimeout = 15 * time.Second

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,8 +21,11 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/api"
 	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/devserver"
+	"github.com/maestrohq/maestro/metrics"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/workflows"
 )
@@ -30,7 +35,7 @@ const (
 	EnvDataDir     = "MAESTRO_DATA_DIR"
 	EnvTemporalAdd = "MAESTRO_TEMPORAL_LISTEN"
 	EnvUIAddr      = "MAESTRO_UI_LISTEN"
-	EnvAPIAddr     = "MAESTRO_API_ADDR"
+	EnvAPIAddr     = api.EnvAddr
 )
 
 // Defaults, as the temporal CLI's dev server uses them.
@@ -38,7 +43,7 @@ const (
 	DefaultDataDir      = ".maestro"
 	DefaultTemporalAddr = "127.0.0.1:7233"
 	DefaultUIAddr       = "127.0.0.1:8233"
-	DefaultAPIAddr      = "127.0.0.1:8080"
+	DefaultAPIAddr      = api.DefaultAddr
 )
 
 // Options configures Run.
@@ -49,7 +54,10 @@ type Options struct {
 	APIAddr      string // "" disables the API
 	Namespace    string
 	TaskQueue    string
-	DefaultMode  string
+	DefaultMode  dag.Mode
+	// APIToken, when set, is the bearer token the API requires (env
+	// MAESTRO_API_TOKEN).
+	APIToken string
 }
 
 // ParseOptions reads the dev command's flags over the environment's values.
@@ -64,7 +72,7 @@ func ParseOptions(args []string, env config.Env, stderr io.Writer) (Options, err
 	if err != nil {
 		return Options{}, err
 	}
-	o := Options{TaskQueue: cfg.TaskQueue, DefaultMode: string(cfg.DefaultMode)}
+	o := Options{TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode, APIToken: get(api.EnvToken, "")}
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.DataDir, "data-dir", get(EnvDataDir, DefaultDataDir), "`dir`ectory of the Temporal database (env "+EnvDataDir+")")
@@ -106,10 +114,17 @@ func Run(ctx context.Context, o Options, logger *slog.Logger, out io.Writer) err
 	}
 	defer srv.Stop()
 
+	// One registry for the SDK's metrics (worker and client) and the API's.
+	m, err := metrics.New(metrics.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = m.Shutdown(context.Background()) }()
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  srv.FrontendAddr(),
-		Namespace: o.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
+		HostPort:       srv.FrontendAddr(),
+		Namespace:      o.Namespace,
+		Logger:         sdklog.NewStructuredLogger(logger),
+		MetricsHandler: m.SDKHandler(),
 	})
 	if err != nil {
 		return fmt.Errorf("connect to the embedded Temporal server: %w", err)
@@ -134,10 +149,23 @@ func Run(ctx context.Context, o Options, logger *slog.Logger, out io.Writer) err
 	}
 	defer w.Stop()
 
+	var apiURL string
+	if o.APIAddr != "" {
+		stop, url, err := serveAPI(c, o, m, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		apiURL = url
+	}
+
 	fmt.Fprintf(out, "Maestro dev mode\n")
 	fmt.Fprintf(out, "  Temporal:   %s (namespace %s)\n", srv.FrontendAddr(), o.Namespace)
 	if srv.UIURL() != "" {
 		fmt.Fprintf(out, "  Web UI:     %s\n", srv.UIURL())
+	}
+	if apiURL != "" {
+		fmt.Fprintf(out, "  API:        %s (OpenAPI at %[1]s/openapi.yaml, metrics at %[1]s/metrics)\n", apiURL)
 	}
 	fmt.Fprintf(out, "  Task queue: %s\n", o.TaskQueue)
 	fmt.Fprintf(out, "  Data:       %s\n", o.DataDir)
@@ -146,4 +174,36 @@ func Run(ctx context.Context, o Options, logger *slog.Logger, out io.Writer) err
 	<-ctx.Done()
 	logger.Info("stopping")
 	return nil
+}
+
+// serveAPI serves the REST API on o.APIAddr until stop is called.
+func serveAPI(c client.Client, o Options, m *metrics.Metrics, logger *slog.Logger) (stop func(), url string, err error) {
+	srv, err := api.New(api.Config{
+		Client:     c,
+		Runs:       runs.New(c, runs.Config{TaskQueue: o.TaskQueue, DefaultMode: o.DefaultMode}),
+		Namespace:  o.Namespace,
+		Logger:     logger,
+		Token:      o.APIToken,
+		Registerer: m.Registerer(),
+		Gatherer:   m.Gatherer(),
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	l, err := net.Listen("tcp", o.APIAddr)
+	if err != nil {
+		return nil, "", fmt.Errorf("API: listen on %s: %w", o.APIAddr, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			logger.Warn("API shutdown", "error", err)
+		}
+		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("API", "error", err)
+		}
+	}, "http://" + l.Addr().String(), nil
 }

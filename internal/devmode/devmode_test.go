@@ -3,6 +3,7 @@ package devmode_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -102,7 +103,9 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	uiAddr, err := devserver.FreeAddr()
 	require.NoError(t, err)
-	args := []string{"--data-dir", dataDir, "--temporal-listen", temporalAddr, "--ui-listen", uiAddr, "--api-listen="}
+	apiAddr, err := devserver.FreeAddr()
+	require.NoError(t, err)
+	args := []string{"--data-dir", dataDir, "--temporal-listen", temporalAddr, "--ui-listen", uiAddr, "--api-listen", apiAddr}
 
 	dev := startDev(t, args...)
 	assert.Contains(t, dev.out.String(), temporalAddr)
@@ -111,6 +114,16 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the Web UI is served")
+	assert.Contains(t, dev.out.String(), "http://"+apiAddr)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + apiAddr + "/health")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h struct{ Status string }
+		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "ok"
+	}, 20*time.Second, 100*time.Millisecond, "the API answers /health: Temporal up, the worker polling")
 
 	c, err := client.Dial(client.Options{HostPort: temporalAddr})
 	require.NoError(t, err)
@@ -139,6 +152,14 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 		st, err := svc.Status(ctx, started.WorkflowID)
 		return err == nil && st.Node("slow").Status == workflows.NodeRunning
 	}, 30*time.Second, 50*time.Millisecond)
+
+	// The worker's and the API's metrics share one registry.
+	resp, err = http.Get("http://" + apiAddr + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(body), "temporal_", "the SDK's metrics are served")
+	assert.Contains(t, string(body), "maestro_", "Maestro's metrics are served")
 
 	require.NoError(t, dev.cmd.Process.Signal(syscall.SIGKILL))
 	_ = dev.cmd.Wait()
