@@ -36,6 +36,7 @@ import (
 	"github.com/maestrohq/maestro/api"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/internal/cli"
+	"github.com/maestrohq/maestro/metrics"
 	"github.com/maestrohq/maestro/runs"
 )
 
@@ -111,7 +112,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env, r
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 
+	// One registry for the SDK client's metrics and the API's, on /metrics.
+	m, err := metrics.New(metrics.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = m.Shutdown(context.Background()) }()
 	cfg.Client.Logger = sdklog.NewStructuredLogger(logger)
+	cfg.Client.MetricsHandler = m.SDKHandler()
 	c, err := client.NewLazyClient(cfg.Client)
 	if err != nil {
 		return fmt.Errorf("Temporal client for %s (namespace %s): %w", cfg.Client.HostPort, cfg.Client.Namespace, err)
@@ -126,6 +134,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env, r
 		Token:       getenv(EnvToken),
 		CORSOrigins: origins,
 		RateLimit:   rateLimit,
+		Registerer:  m.Registerer(),
+		Gatherer:    m.Gatherer(),
 	})
 	if err != nil {
 		return err
