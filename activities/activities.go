@@ -56,6 +56,11 @@ type NodeInput struct {
 	Node       dag.Node          `json:"node"`
 	Params     map[string]any    `json:"params,omitempty"`
 	Inputs     map[string]string `json:"inputs,omitempty"` // dependency outputs by node ID
+	// Artifacts optionally names dependencies' artifacts (NodeResult.Artifact)
+	// by node ID, for dependencies whose artifact is not filed under this
+	// run (nodes reused from the run a retry retries). Without an entry, a
+	// dependency's artifact is looked up by (WorkflowID, its node ID).
+	Artifacts map[string]string `json:"artifacts,omitempty"`
 }
 
 // NodeResult is what a node's successful attempt returns to the workflow.

@@ -356,6 +356,15 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 	require.Len(t, list, 2)
 	assert.Equal(t, int64(len(big)), list[1].Bytes)
 
+	// A dependency reused from an earlier run: the workflow names its
+	// artifact, filed under that run.
+	_, err = store.Put(context.Background(), "wf-0", "requirements", []byte("OLD RUN: THE END"))
+	require.NoError(t, err)
+	design = h.mustRun(agentNode("design", "design", dag.Executor{}), withInputs(map[string]string{"requirements": "OLD RUN (capped)"}),
+		func(in *NodeInput) { in.Artifacts = map[string]string{"requirements": "wf-0/requirements"} })
+	assert.Equal(t, "design based on THE END", design.Output)
+	assert.Contains(t, srv.Requests()[len(srv.Requests())-1].User, "OLD RUN: THE END")
+
 	// A command node gets a dependency's full artifact in place of its
 	// truncated output when it fits in the environment (maxInlineInput);
 	// a bigger one stays capped.

@@ -55,14 +55,15 @@ func (a *Activities) storeArtifact(ctx context.Context, in NodeInput, res *NodeR
 }
 
 // dependencyInputs returns the node's inputs with dependencies' outputs
-// replaced by their full artifacts, read from the store by (workflow ID,
-// dependency ID) — the workflow hands over only the capped outputs it keeps
-// in history. An agent node (all is true) gets every dependency's full
-// artifact; other nodes only replace an output that was truncated, and only
-// by an artifact of at most maxInlineInput bytes. A dependency without an
-// artifact (no store, another worker without one, or a node reused from the
-// run this one retries, whose artifact is filed under that run) keeps its
-// capped output.
+// replaced by their full artifacts: the workflow hands over only the capped
+// outputs it keeps in history. A dependency's artifact is the one
+// in.Artifacts names, else the one filed under (in.WorkflowID, dependency
+// ID). An agent node (all is true) gets every dependency's full artifact;
+// other nodes only replace an output that was truncated, and only by an
+// artifact of at most maxInlineInput bytes. A dependency without an artifact
+// (no store, a worker without one, or a node reused from the run a retry
+// retries when the workflow does not name its artifact) keeps its capped
+// output.
 func (a *Activities) dependencyInputs(ctx context.Context, in NodeInput, all bool) (map[string]string, error) {
 	if a.cfg.ArtifactStore == nil || len(in.Inputs) == 0 {
 		return in.Inputs, nil
@@ -72,7 +73,13 @@ func (a *Activities) dependencyInputs(ctx context.Context, in NodeInput, all boo
 		if !all && !truncatedOutput.MatchString(capped) {
 			continue
 		}
-		full, err := a.cfg.ArtifactStore.Get(ctx, in.WorkflowID, dep)
+		wf, node := in.WorkflowID, dep
+		if r, ok := in.Artifacts[dep]; ok {
+			if w, n, ok := artifacts.ParseRef(artifacts.Ref(r)); ok {
+				wf, node = w, n
+			}
+		}
+		full, err := a.cfg.ArtifactStore.Get(ctx, wf, node)
 		switch {
 		case errors.Is(err, artifacts.ErrNotFound):
 			a.cfg.Logger.DebugContext(ctx, "dependency has no artifact; using its output from history",

@@ -187,6 +187,16 @@ func (d *Dir) List(ctx context.Context, workflowID string) ([]Info, error) {
 
 func ref(workflowID, nodeID string) Ref { return Ref(workflowID + "/" + nodeID) }
 
+// ParseRef splits a reference made by Dir ("<workflow ID>/<node ID>") into
+// its keys. A workflow ID may contain "/"; a node ID never does.
+func ParseRef(r Ref) (workflowID, nodeID string, ok bool) {
+	i := strings.LastIndexByte(string(r), '/')
+	if i <= 0 || i == len(r)-1 {
+		return "", "", false
+	}
+	return string(r[:i]), string(r[i+1:]), true
+}
+
 func keys(workflowID, nodeID string) (string, string, error) {
 	run, err := encode(workflowID)
 	if err != nil {

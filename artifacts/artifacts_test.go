@@ -156,3 +156,29 @@ func TestDirFromEnv(t *testing.T) {
 		return ""
 	}))
 }
+
+func TestParseRef(t *testing.T) {
+	for _, tc := range []struct {
+		ref      Ref
+		wf, node string
+		ok       bool
+	}{
+		{"wf-1/design", "wf-1", "design", true},
+		{"a/b/c/node", "a/b/c", "node", true},
+		{"nodeonly", "", "", false},
+		{"/node", "", "", false},
+		{"wf/", "", "", false},
+		{"", "", "", false},
+	} {
+		wf, node, ok := ParseRef(tc.ref)
+		assert.Equal(t, tc.ok, ok, tc.ref)
+		assert.Equal(t, tc.wf, wf, tc.ref)
+		assert.Equal(t, tc.node, node, tc.ref)
+	}
+	r, err := NewDir(t.TempDir()).Put(context.Background(), "x/y", "n", []byte("z"))
+	require.NoError(t, err)
+	wf, node, ok := ParseRef(r)
+	assert.True(t, ok)
+	assert.Equal(t, "x/y", wf)
+	assert.Equal(t, "n", node)
+}
