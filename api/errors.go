@@ -29,6 +29,7 @@ const (
 	CodeRunNotRunning     = "run_not_running"
 	CodeRunNotRetryable   = "run_not_retryable"
 	CodeApprovalRefused   = "approval_refused"
+	CodeSearchAttributes  = "search_attributes_missing"
 	CodeRateLimited       = "rate_limited"
 	CodeTooManyStreams    = "too_many_streams"
 	CodeTemporalDown      = "temporal_unavailable"
@@ -105,6 +106,8 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusConflict, Code: CodeRunNotRunning, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrNotRetryable):
 		return &Error{Status: http.StatusConflict, Code: CodeRunNotRetryable, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrSearchAttributes):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeSearchAttributes, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrApprovalRefused):
 		return &Error{Status: http.StatusConflict, Code: CodeApprovalRefused, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrInvalidRequest):

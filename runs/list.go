@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"unicode"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/maestrohq/maestro/workflows"
@@ -94,6 +96,11 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 		NextPageToken: f.NextPageToken,
 		Query:         query,
 	})
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) && f.Template != "" {
+		// The only attribute of ours in the query: not registered.
+		return nil, nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'starter doctor' checks them)", ErrSearchAttributes, invalid.Message)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("list runs: %w", err)
 	}

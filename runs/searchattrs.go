@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/maestrohq/maestro/workflows"
 )
+
+// ErrSearchAttributes marks a request that needs Maestro's search
+// attributes on a namespace that does not have them.
+var ErrSearchAttributes = errors.New("search attributes not registered")
 
 // EnsureSearchAttributes registers Maestro's custom search attributes (see
 // workflows.SearchAttributes) on the namespace where they are missing, and
