@@ -28,6 +28,8 @@ func TestSearchAttributesRegistration(t *testing.T) {
 	assert.Equal(t, []string{"MaestroMode", "MaestroPipeline", "MaestroStatus", "MaestroTemplate"}, missing)
 	_, _, err = svc.List(ctx, runs.ListFilter{Template: "sdlc-parallel"})
 	assert.ErrorIs(t, err, runs.ErrSearchAttributes)
+	_, err = svc.Start(ctx, runs.StartRequest{Template: "sdlc-linear", Requirement: "x"})
+	assert.ErrorIs(t, err, runs.ErrSearchAttributes, "a run cannot start without them, and says why")
 
 	added, err := runs.EnsureSearchAttributes(ctx, c, ns)
 	require.NoError(t, err)

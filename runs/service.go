@@ -115,6 +115,10 @@ func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*S
 	if errors.As(err, &already) {
 		return &Started{WorkflowID: id, RunID: already.RunId, Existing: true}, nil
 	}
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Message), "search attribute") {
+		return nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'starter doctor' checks them)", ErrSearchAttributes, invalid.Message)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start run: %w", err)
 	}
