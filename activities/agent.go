@@ -293,7 +293,7 @@ func (a *Activities) callModel(ctx context.Context, in NodeInput, c agentCall, s
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
 	if err != nil {
-		return NodeResult{}, configError("agent: cannot build the request: %v", errors.Unwrap(err))
+		return NodeResult{}, configError("agent: cannot build the request: %v", unwrapURLError(err))
 	}
 	req.Header = header
 	tu, _ := url.Parse(target)
