@@ -181,6 +181,8 @@ func TestWorkerServesMetrics(t *testing.T) {
 	expect("maestro_runs_finished_total", map[string]string{"template": templates.SDLCParallel, "status": workflows.RunCompleted}, 1)
 	expect("maestro_runs_finished_total", map[string]string{"template": "none", "status": workflows.RunFailed}, 1)
 	expect("maestro_runs_finished_total", map[string]string{"status": workflows.RunCompleted}, 1)
+	expect("maestro_runs_started_total", map[string]string{"template": templates.SDLCParallel}, 1)
+	expect("maestro_runs_started_total", map[string]string{"template": "none"}, 1)
 	// The SDK's own worker and client metrics.
 	expect("temporal_workflow_completed_total", map[string]string{"workflow_type": workflows.WorkflowName, "task_queue": queue}, 1)
 	expect("temporal_workflow_failed_total", map[string]string{"workflow_type": workflows.WorkflowName}, 1)

@@ -72,6 +72,7 @@ func DAGWorkflow(ctx workflow.Context, in Input) (*Status, error) {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidPipeline, nil)
 	}
 	r := newRun(ctx, in)
+	recordRunStarted(ctx, in.Template)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (*Status, error) {
 		return r.snapshot(), nil
 	}, workflow.QueryHandlerOptions{Description: "The run's state and every node's state"}); err != nil {

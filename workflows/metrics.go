@@ -10,7 +10,12 @@ import "go.temporal.io/sdk/workflow"
 // exporter (package metrics) it appears as maestro_runs_finished_total.
 const MetricRunsFinished = "maestro_runs_finished"
 
-// Tags of MetricRunsFinished.
+// MetricRunsStarted counts runs as they start, tagged with their template
+// ("none" for pipeline files), whatever started them (API, CLI, temporal
+// CLI). With package metrics it appears as maestro_runs_started_total.
+const MetricRunsStarted = "maestro_runs_started"
+
+// Tags of MetricRunsFinished and MetricRunsStarted.
 const (
 	TagTemplate = "template"
 	TagStatus   = "status"
@@ -24,5 +29,16 @@ func recordRunFinished(ctx workflow.Context, template, state string) {
 	workflow.GetMetricsHandler(ctx).
 		WithTags(map[string]string{TagTemplate: template, TagStatus: state}).
 		Counter(MetricRunsFinished).
+		Inc(1)
+}
+
+// recordRunStarted counts the run's start.
+func recordRunStarted(ctx workflow.Context, template string) {
+	if template == "" {
+		template = "none"
+	}
+	workflow.GetMetricsHandler(ctx).
+		WithTags(map[string]string{TagTemplate: template}).
+		Counter(MetricRunsStarted).
 		Inc(1)
 }
