@@ -30,6 +30,7 @@ const (
 	CodeRunNotRetryable   = "run_not_retryable"
 	CodeApprovalRefused   = "approval_refused"
 	CodeSearchAttributes  = "search_attributes_missing"
+	CodeArtifactNotFound  = "artifact_not_found"
 	CodeRateLimited       = "rate_limited"
 	CodeTooManyStreams    = "too_many_streams"
 	CodeTemporalDown      = "temporal_unavailable"

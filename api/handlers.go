@@ -338,7 +338,7 @@ func (s *Server) validate(c echo.Context) error {
 		}
 		req.DAG = p
 	}
-	in, err := runs.Build(req, s.cfg.Runs.Config().DefaultMode)
+	in, err := s.cfg.Runs.Build(req)
 	if err != nil {
 		return err
 	}

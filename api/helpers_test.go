@@ -42,7 +42,12 @@ var quietLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{L
 // newHarness starts an API for the test; mod adjusts its config.
 func newHarness(t *testing.T, mod ...func(*api.Config)) *harness {
 	t.Helper()
-	env := server.New(t)
+	return newHarnessOn(t, server.New(t), mod...)
+}
+
+// newHarnessOn starts an API for the test on env's task queue.
+func newHarnessOn(t *testing.T, env *testenv.Env, mod ...func(*api.Config)) *harness {
+	t.Helper()
 	cfg := api.Config{
 		Client:             server.Client,
 		Runs:               env.Runs,

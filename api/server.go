@@ -25,6 +25,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
+	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/runs"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	Runs *runs.Service
 	// Namespace is the Temporal namespace, shown by /health.
 	Namespace string
+	// Artifacts serves the runs' node outputs; nil disables the artifact
+	// endpoints (404).
+	Artifacts artifacts.Store
 	// Logger receives request logs and errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Token, when set, is the bearer token every endpoint but /health
@@ -285,6 +289,8 @@ func (s *Server) newEcho() *echo.Echo {
 	g.POST("/workflows/:id/retry", s.retryRun)
 	g.GET("/workflows/:id/events", s.events)
 	g.POST("/workflows/:id/approve/:node", s.approveNode)
+	g.GET("/workflows/:id/artifacts", s.listArtifacts)
+	g.GET("/workflows/:id/artifacts/:node", s.getArtifact)
 	g.POST("/dags/validate", s.validate)
 	g.GET("/templates", s.listTemplates)
 	return e

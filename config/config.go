@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/workflows"
 )
@@ -47,6 +49,11 @@ type Config struct {
 	TaskQueue string
 	// DefaultMode applies to pipelines that name no mode.
 	DefaultMode dag.Mode
+	// Agent holds the default agent provider and model (MAESTRO_AGENT_*);
+	// with a provider, the built-in templates run agent phases.
+	Agent activities.AgentDefaults
+	// ArtifactDir is where node outputs are stored (MAESTRO_ARTIFACT_DIR).
+	ArtifactDir string
 }
 
 // Env looks variables up; os.LookupEnv and os.Environ by default.
@@ -99,7 +106,11 @@ func Load(env Env) (Config, error) {
 	if queue == "" {
 		queue = workflows.DefaultTaskQueue
 	}
-	return Config{Client: opts, TaskQueue: queue, DefaultMode: mode}, nil
+	agent, err := activities.AgentDefaultsFromEnv(getenv)
+	if err != nil {
+		return Config{}, fmt.Errorf("agent settings: %w", err)
+	}
+	return Config{Client: opts, TaskQueue: queue, DefaultMode: mode, Agent: agent, ArtifactDir: artifacts.DirFromEnv(getenv)}, nil
 }
 
 // Effective is the configuration as shown to people; it never includes

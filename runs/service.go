@@ -42,6 +42,9 @@ type Config struct {
 	DefaultMode dag.Mode
 	// DataConverter must match the client's; nil means the default.
 	DataConverter converter.DataConverter
+	// Agent builds the templates with agent phases (an agent provider is
+	// configured on the workers); otherwise their phases are simulated.
+	Agent bool
 }
 
 // Service starts, inspects and controls runs through a Temporal client.
@@ -75,7 +78,7 @@ var unsafeID = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 // run, running or closed, returns that run with Existing set and starts
 // nothing.
 func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error) {
-	in, err := Build(req, s.cfg.DefaultMode)
+	in, err := s.Build(req)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +89,12 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 		return nil, fmt.Errorf("%w: id is longer than 255 characters", ErrInvalidRequest)
 	}
 	return s.start(ctx, id, in)
+}
+
+// Build validates req and returns the workflow input a start would use,
+// with the service's default mode and agent setting.
+func (s *Service) Build(req StartRequest) (*workflows.Input, error) {
+	return BuildWith(req, BuildOptions{DefaultMode: s.cfg.DefaultMode, Agent: s.cfg.Agent})
 }
 
 func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*Started, error) {
@@ -153,7 +162,7 @@ func oneLine(s string, n int) string {
 func (s *Service) Status(ctx context.Context, workflowID string) (*workflows.Status, error) {
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
-		return nil, mapNotFound(workflowID, err)
+		return nil, MapNotFound(workflowID, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	runID := info.GetExecution().GetRunId()
@@ -199,7 +208,7 @@ func (s *Service) closedStatus(ctx context.Context, workflowID, runID string, st
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return nil, mapNotFound(workflowID, err)
+			return nil, MapNotFound(workflowID, err)
 		}
 		if p := closePayloads(ev); p != nil {
 			if err := s.cfg.DataConverter.FromPayloads(p, &st); err == nil && st.TotalNodes > 0 {
@@ -246,7 +255,7 @@ func (s *Service) Wait(ctx context.Context, workflowID string) (*workflows.Statu
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return nil, mapNotFound(workflowID, err)
+		return nil, MapNotFound(workflowID, err)
 	}
 	return s.Status(ctx, workflowID)
 }
@@ -259,7 +268,7 @@ func (s *Service) Cancel(ctx context.Context, workflowID string) error {
 	// complaint, so look first.
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
-		return mapNotFound(workflowID, err)
+		return MapNotFound(workflowID, err)
 	}
 	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return fmt.Errorf("%w: %s has already closed", ErrNotRunning, workflowID)
@@ -296,10 +305,12 @@ func (s *Service) controlError(ctx context.Context, workflowID string, err error
 	if _, derr := s.c.DescribeWorkflowExecution(ctx, workflowID, ""); derr == nil {
 		return fmt.Errorf("%w: %s has already closed", ErrNotRunning, workflowID)
 	}
-	return mapNotFound(workflowID, err)
+	return MapNotFound(workflowID, err)
 }
 
-func mapNotFound(workflowID string, err error) error {
+// MapNotFound turns Temporal's not-found error for workflowID into
+// ErrNotFound; other errors pass unchanged.
+func MapNotFound(workflowID string, err error) error {
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return fmt.Errorf("%w: %s", ErrNotFound, workflowID)
@@ -313,7 +324,7 @@ func mapNotFound(workflowID string, err error) error {
 func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error) {
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
-		return nil, mapNotFound(workflowID, err)
+		return nil, MapNotFound(workflowID, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	switch info.GetStatus() {
@@ -340,7 +351,7 @@ func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return nil, mapNotFound(workflowID, err)
+			return nil, MapNotFound(workflowID, err)
 		}
 		switch {
 		case ev.GetWorkflowExecutionStartedEventAttributes() != nil:

@@ -29,6 +29,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/internal/cli"
 	"github.com/maestrohq/maestro/metrics"
@@ -98,17 +99,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env) e
 
 	w := worker.New(c, cfg.TaskQueue, worker.Options{})
 	workflows.Register(w)
+	store := artifacts.NewDir(cfg.ArtifactDir)
 	activities.Register(w, activities.New(activities.Config{
 		MaxOutputBytes: *maxOutput,
 		WorkDir:        *workDir,
 		Logger:         logger,
+		Agent:          cfg.Agent,
+		ArtifactStore:  store,
 	}))
 	logger.Info("worker started",
 		"address", cfg.Client.HostPort,
 		"namespace", cfg.Client.Namespace,
 		"task_queue", cfg.TaskQueue,
 		"workdir", *workDir,
-		"max_output_bytes", *maxOutput)
+		"max_output_bytes", *maxOutput,
+		"agent_provider", cfg.Agent.Provider,
+		"agent_model", cfg.Agent.Model,
+		"artifact_dir", store.Root())
 	if err := w.Run(interruptCh(ctx)); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

@@ -34,6 +34,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/maestrohq/maestro/api"
+	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/internal/cli"
 	"github.com/maestrohq/maestro/metrics"
@@ -128,8 +129,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env, r
 
 	srv, err := api.New(api.Config{
 		Client:      c,
-		Runs:        runs.New(c, runs.Config{TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode}),
+		Runs:        runs.New(c, runs.Config{TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode, Agent: cfg.Agent.Configured()}),
 		Namespace:   cfg.Client.Namespace,
+		Artifacts:   artifacts.NewDir(cfg.ArtifactDir),
 		Logger:      logger,
 		Token:       getenv(EnvToken),
 		CORSOrigins: origins,

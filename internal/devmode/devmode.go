@@ -22,6 +22,7 @@ import (
 
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/api"
+	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/devserver"
@@ -58,6 +59,11 @@ type Options struct {
 	// APIToken, when set, is the bearer token the API requires (env
 	// MAESTRO_API_TOKEN).
 	APIToken string
+	// Agent is the agent provider configuration (MAESTRO_AGENT_*).
+	Agent activities.AgentDefaults
+	// ArtifactDir holds node outputs: MAESTRO_ARTIFACT_DIR, else
+	// DataDir/artifacts.
+	ArtifactDir string
 }
 
 // ParseOptions reads the dev command's flags over the environment's values.
@@ -72,7 +78,8 @@ func ParseOptions(args []string, env config.Env, stderr io.Writer) (Options, err
 	if err != nil {
 		return Options{}, err
 	}
-	o := Options{TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode, APIToken: get(api.EnvToken, "")}
+	o := Options{TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode, APIToken: get(api.EnvToken, ""),
+		Agent: cfg.Agent, ArtifactDir: get(artifacts.EnvDir, "")}
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.DataDir, "data-dir", get(EnvDataDir, DefaultDataDir), "`dir`ectory of the Temporal database (env "+EnvDataDir+")")
@@ -95,6 +102,9 @@ func ParseOptions(args []string, env config.Env, stderr io.Writer) (Options, err
 		return Options{}, fmt.Errorf("dev: --data-dir: %w", err)
 	}
 	o.DataDir = abs
+	if o.ArtifactDir == "" {
+		o.ArtifactDir = filepath.Join(abs, "artifacts")
+	}
 	return o, nil
 }
 
@@ -143,7 +153,11 @@ func Run(ctx context.Context, o Options, logger *slog.Logger, out io.Writer) err
 
 	w := worker.New(c, o.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	activities.Register(w, activities.New(activities.Config{Logger: logger}))
+	activities.Register(w, activities.New(activities.Config{
+		Logger:        logger,
+		Agent:         o.Agent,
+		ArtifactStore: artifacts.NewDir(o.ArtifactDir),
+	}))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -169,6 +183,12 @@ func Run(ctx context.Context, o Options, logger *slog.Logger, out io.Writer) err
 	}
 	fmt.Fprintf(out, "  Task queue: %s\n", o.TaskQueue)
 	fmt.Fprintf(out, "  Data:       %s\n", o.DataDir)
+	fmt.Fprintf(out, "  Artifacts:  %s\n", o.ArtifactDir)
+	if o.Agent.Configured() {
+		fmt.Fprintf(out, "  Agents:     %s %s\n", o.Agent.Provider, o.Agent.Model)
+	} else {
+		fmt.Fprintf(out, "  Agents:     none configured (MAESTRO_AGENT_PROVIDER); template phases are simulated\n")
+	}
 	fmt.Fprintf(out, "ready; Ctrl-C stops\n")
 
 	<-ctx.Done()
@@ -180,8 +200,9 @@ func Run(ctx context.Context, o Options, logger *slog.Logger, out io.Writer) err
 func serveAPI(c client.Client, o Options, m *metrics.Metrics, logger *slog.Logger) (stop func(), url string, err error) {
 	srv, err := api.New(api.Config{
 		Client:     c,
-		Runs:       runs.New(c, runs.Config{TaskQueue: o.TaskQueue, DefaultMode: o.DefaultMode}),
+		Runs:       runs.New(c, runs.Config{TaskQueue: o.TaskQueue, DefaultMode: o.DefaultMode, Agent: o.Agent.Configured()}),
 		Namespace:  o.Namespace,
+		Artifacts:  artifacts.NewDir(o.ArtifactDir),
 		Logger:     logger,
 		Token:      o.APIToken,
 		Registerer: m.Registerer(),
