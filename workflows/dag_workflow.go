@@ -303,6 +303,17 @@ func (r *run) start(ctx, nodesCtx workflow.Context, sel workflow.Selector, n *no
 	for _, dep := range d.DependsOn {
 		inputs[dep] = r.byID[dep].result.Output
 	}
+	// A node reused from the retried run has its artifact filed under that
+	// run; name it so the activity finds the full output.
+	var refs map[string]string
+	for _, dep := range d.DependsOn {
+		if dn := r.byID[dep]; dn.status.Reused && dn.result.Artifact != "" {
+			if refs == nil {
+				refs = map[string]string{}
+			}
+			refs[dep] = dn.result.Artifact
+		}
+	}
 	retry := &temporal.RetryPolicy{
 		InitialInterval:    dag.DefaultInitialInterval,
 		BackoffCoefficient: dag.DefaultBackoff,
@@ -335,6 +346,7 @@ func (r *run) start(ctx, nodesCtx workflow.Context, sel workflow.Selector, n *no
 		Node:       d,
 		Params:     r.p.Params,
 		Inputs:     inputs,
+		Artifacts:  refs,
 	})
 	now := workflow.Now(ctx)
 	n.status.Status = NodeRunning
