@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/maestrohq/maestro/artifacts"
+	"github.com/maestrohq/maestro/config"
+)
+
+// cmdArtifacts lists a run's artifacts, prints one, or saves them all. It
+// reads the artifact directory (MAESTRO_ARTIFACT_DIR) directly, so it runs
+// where that directory is: beside `maestro dev`, or on the shared volume.
+func cmdArtifacts(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("artifacts")
+	cfg, err := config.Load(a.env)
+	if err != nil {
+		return err
+	}
+	dir := fs.String("dir", cfg.ArtifactDir, "artifact `dir`ectory (env "+artifacts.EnvDir+")")
+	out := fs.String("out", "", "save every artifact as `dir`/<node>.txt instead of listing them")
+	asJSON := fs.Bool("json", false, "print the list as JSON")
+	// The node is optional.
+	pos, err := parse(fs, args, "workflow-id", "node")
+	if ue, ok := err.(usageError); ok && strings.HasSuffix(ue.msg, "missing node") {
+		pos, err = parse(fs, args, "workflow-id")
+	}
+	if err != nil {
+		return err
+	}
+	store := artifacts.NewDir(*dir)
+	if len(pos) == 2 {
+		data, err := store.Get(ctx, pos[0], pos[1])
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(data)
+		return err
+	}
+	list, err := store.List(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return fmt.Errorf("no artifacts for %s in %s", pos[0], *dir)
+	}
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		for _, info := range list {
+			data, err := store.Get(ctx, pos[0], info.Node)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(*out, info.Node+".txt")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s\n", path)
+		}
+		return nil
+	}
+	if *asJSON {
+		return writeJSON(a.stdout, list)
+	}
+	tw := newTable(a.stdout)
+	fmt.Fprintln(tw, "NODE\tBYTES\tWRITTEN")
+	for _, info := range list {
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", info.Node, info.Bytes, fmtTime(info.ModTime))
+	}
+	return tw.Flush()
+}
