@@ -63,6 +63,7 @@ func TestEndToEnd(t *testing.T) {
 	id := m[1]
 	assert.Regexp(t, `(?m)^run id: +\S+$`, r.stdout)
 	assert.Contains(t, r.stdout, "status:    completed, 7/7 nodes completed\n")
+	assert.Contains(t, r.stdout, "note:      phases are simulated", "no agent provider: the run says its phases are simulated")
 	for _, node := range []string{"requirements", "design", "backend", "frontend", "testing", "review", "deployment"} {
 		assert.Regexp(t, `(?m)^`+node+` +`+node+` +completed +1 +\S+ +.* done \(simulated\)$`, r.stdout)
 	}

@@ -52,6 +52,16 @@ func printStatus(w io.Writer, st *workflows.Status) {
 	if st.RetryOf != "" {
 		fmt.Fprintf(w, "retry of:  %s\n", st.RetryOf)
 	}
+	if st.Simulated {
+		fmt.Fprintln(w, "note:      phases are simulated (noop): no agent provider was configured (MAESTRO_AGENT_PROVIDER)")
+	}
+	if u := st.Usage; u != nil {
+		model := ""
+		if u.Model != "" {
+			model = u.Model + ", "
+		}
+		fmt.Fprintf(w, "tokens:    %s%d in, %d out\n", model, u.InputTokens, u.OutputTokens)
+	}
 	if st.Error != "" {
 		fmt.Fprintf(w, "error:     %s\n", oneLine(st.Error))
 	}
