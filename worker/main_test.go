@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/testenv"
@@ -73,6 +74,7 @@ func TestWorkerServesMetrics(t *testing.T) {
 		"MAESTRO_LOG_FORMAT":   "json",
 		config.EnvMetricsAddr:  "127.0.0.1:1",  // the flag overrides it
 		"MAESTRO_TASK_QUEUE":   "not-this-one", // so is this
+		artifacts.EnvDir:       t.TempDir(),
 	}
 	var logs syncBuffer
 	ctx, stop := context.WithCancel(context.Background())
