@@ -298,11 +298,11 @@ func TestPauseAndResume(t *testing.T) {
 
 	r := h.do(http.MethodPost, "/api/workflows/"+id+"/pause", nil)
 	require.Equal(t, http.StatusAccepted, r.code, "body: %s", r.body)
-	v := h.waitFor(id, "paused with first done", func(v *api.RunView) bool {
+	h.waitFor(id, "paused with first done", func(v *api.RunView) bool {
 		return v.Status == "paused" && node(v, "first").Status == "completed"
 	})
 	time.Sleep(300 * time.Millisecond)
-	v = h.status(id)
+	v := h.status(id)
 	assert.Equal(t, "paused", v.Status)
 	assert.Equal(t, "pending", node(v, "second").Status, "no node starts while paused")
 

@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env, r
 	cfg.Client.MetricsHandler = m.SDKHandler()
 	c, err := client.NewLazyClient(cfg.Client)
 	if err != nil {
-		return fmt.Errorf("Temporal client for %s (namespace %s): %w", cfg.Client.HostPort, cfg.Client.Namespace, err)
+		return fmt.Errorf("create a Temporal client for %s (namespace %s): %w", cfg.Client.HostPort, cfg.Client.Namespace, err)
 	}
 	defer c.Close()
 
