@@ -6,9 +6,6 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/maestrohq/maestro/activities"
-	"github.com/maestrohq/maestro/dag"
 )
 
 // ApproveName is the name of the signal and of the update that decide an
@@ -39,139 +36,104 @@ type Approval struct {
 // maxApprovalText caps the comment and the name kept in history.
 const maxApprovalText = 2000
 
-// gate is the state of one approval node while it waits.
-type gate struct {
-	cancelTimer workflow.CancelFunc
+// approvalRequest is a decision as the approve update and signal receive
+// it: the same JSON as Approval, but it tells a missing "approved" from
+// false, so that a decision that forgot it does not reject the node.
+type approvalRequest struct {
+	Node     string `json:"node"`
+	Approved *bool  `json:"approved"`
+	Comment  string `json:"comment,omitempty"`
+	By       string `json:"by,omitempty"`
+	Timeout  bool   `json:"timeout,omitempty"`
+}
+
+// errApprovedRequired refuses a decision without "approved".
+var errApprovedRequired = errors.New("approved: is required (true or false)")
+
+// approval returns the decision, or an error when approved is missing.
+func (q approvalRequest) approval() (Approval, error) {
+	if q.Approved == nil {
+		return Approval{}, errApprovedRequired
+	}
+	return Approval{Node: q.Node, Approved: *q.Approved, Comment: q.Comment, By: q.By, Timeout: q.Timeout}, nil
+}
+
+// validateApproval is the approve update's validator.
+func (r *run) validateApproval(q approvalRequest) error {
+	a, err := q.approval()
+	if err != nil {
+		return err
+	}
+	return r.s.checkApproval(a)
 }
 
 // approveUpdate is the approve update's handler: it hands the decision to
 // the scheduler loop and returns the node's state once the decision is
 // applied (or kept for a node that is not waiting yet).
-func (r *run) approveUpdate(ctx workflow.Context, a Approval) (NodeStatus, error) {
-	r.approvals.Send(ctx, a)
-	n := r.byID[a.Node]
+func (r *run) approveUpdate(ctx workflow.Context, q approvalRequest) (NodeStatus, error) {
+	r.approvals.Send(ctx, q)
+	i := r.s.index[q.Node]
 	if err := workflow.Await(ctx, func() bool {
-		_, kept := r.early[a.Node]
-		return kept || Terminal(n.status.Status)
+		return r.s.kept(q.Node) || Terminal(r.s.nodes[i].Status)
 	}); err != nil {
-		return NodeStatus{}, err
+		return NodeStatus{}, fmt.Errorf("wait for the decision on %q: %w", q.Node, err)
 	}
-	return n.status, nil
+	return r.s.nodes[i], nil
 }
 
-// checkApproval says whether a decision can apply to the run now: the node
-// exists, is an approval node and has not been decided.
-func (r *run) checkApproval(a Approval) error {
-	n, ok := r.byID[a.Node]
-	switch {
-	case a.Node == "":
-		return errors.New("node: is required")
-	case !ok:
-		return fmt.Errorf("node %q: no such node", a.Node)
-	case n.def.Executor.Kind != dag.KindApproval:
-		return fmt.Errorf("node %q: is not an approval node (kind %s)", a.Node, n.def.Executor.Kind)
-	case Terminal(n.status.Status):
-		return fmt.Errorf("node %q: already %s", a.Node, n.status.Status)
-	case r.stopping != "" || r.state != RunRunning:
-		return fmt.Errorf("node %q: the run is ending (%s)", a.Node, r.stopping)
-	}
-	return nil
-}
-
-// receiveApproval records a decision from the signal or the update. A
+// receiveApproval applies a decision from the signal or the update. A
 // decision for an approval node that has not started waiting yet is kept
 // and applied when it does.
-func (r *run) receiveApproval(ctx workflow.Context, a Approval) {
-	a.Comment = truncate(a.Comment, maxApprovalText)
-	a.By = truncate(a.By, maxApprovalText)
-	if err := r.checkApproval(a); err != nil {
+func (r *run) receiveApproval(ctx workflow.Context, q approvalRequest) {
+	a, err := q.approval()
+	if err == nil {
+		var i int
+		var decided bool
+		i, decided, err = r.s.receiveApproval(a, workflow.Now(ctx))
+		if decided {
+			r.closeGate(i)
+		}
+	}
+	if err != nil {
 		r.logger.Warn("approval ignored", "error", err)
-		return
-	}
-	n := r.byID[a.Node]
-	if n.status.Status == NodeWaitingApproval {
-		r.decide(ctx, n, a)
-		return
-	}
-	if r.early == nil {
-		r.early = map[string]Approval{}
-	}
-	r.early[a.Node] = a
-}
-
-// startApproval makes n wait for a decision, with a timer when the node has
-// a timeout.
-func (r *run) startApproval(ctx, nodesCtx workflow.Context, sel workflow.Selector, n *node) {
-	now := workflow.Now(ctx)
-	n.status.Status = NodeWaitingApproval
-	n.status.StartedAt = &now
-	n.status.Attempts = 1
-	r.running++
-	if a, ok := r.early[n.def.ID]; ok {
-		delete(r.early, n.def.ID)
-		r.decide(ctx, n, a)
-		return
-	}
-	n.gate = &gate{}
-	if d := n.def.Timeout.Or(0); d > 0 {
-		timerCtx, cancel := workflow.WithCancel(nodesCtx)
-		n.gate.cancelTimer = cancel
-		timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: "approval timeout: " + n.def.ID})
-		sel.AddFuture(timer, func(f workflow.Future) {
-			if f.Get(ctx, nil) != nil || n.status.Status != NodeWaitingApproval {
-				return // decided, or the run is stopping
-			}
-			approve := n.def.Executor.OnTimeout == dag.OnTimeoutApprove
-			r.decide(ctx, n, Approval{Node: n.def.ID, Approved: approve, Timeout: true,
-				Comment: fmt.Sprintf("no decision within %s", d)})
-		})
 	}
 }
 
-// decide completes or fails a waiting approval node.
-func (r *run) decide(ctx workflow.Context, n *node, a Approval) {
-	if n.gate != nil && n.gate.cancelTimer != nil {
-		n.gate.cancelTimer()
-	}
-	n.gate = nil
-	r.running--
-	now := workflow.Now(ctx)
-	n.status.EndedAt = &now
-	n.status.Approval = &a
-	text := describeApproval(a)
-	if a.Approved {
-		res := activities.NodeResult{Output: text, OutputBytes: len(text), Attempt: 1}
-		n.result = &res
-		n.status.Status = NodeCompleted
-		n.setOutput(res)
-		r.logger.Info("approval granted", "node", n.def.ID, "by", a.By, "timeout", a.Timeout)
+// startGate makes approval node i wait for a decision, with a timer when
+// the node has a timeout.
+func (r *run) startGate(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int) {
+	d := r.p.Nodes[i]
+	after := d.Timeout.Or(0)
+	if after <= 0 {
 		return
 	}
-	n.status.Status = NodeFailed
-	n.status.Error = text
-	n.status.ErrorType = ErrTypeApprovalRejected
-	r.logger.Warn("approval rejected", "node", n.def.ID, "by", a.By, "timeout", a.Timeout)
-	if r.p.Policy() == dag.FailFast {
-		r.stop(RunFailed, fmt.Sprintf("node %q failed: %s", n.def.ID, text))
+	timerCtx, cancel := workflow.WithCancel(nodesCtx)
+	r.gates[i] = cancel
+	timer := workflow.NewTimerWithOptions(timerCtx, after, workflow.TimerOptions{Summary: "approval timeout: " + d.ID})
+	sel.AddFuture(timer, func(f workflow.Future) {
+		if f.Get(ctx, nil) != nil {
+			return // decided, or the run is stopping
+		}
+		if r.s.approvalTimedOut(i, after, workflow.Now(ctx)) {
+			r.closeGate(i)
+		}
+	})
+}
+
+// closeGate cancels the timeout timer of approval node i, which has been
+// decided or cancelled.
+func (r *run) closeGate(i int) {
+	if cancel, ok := r.gates[i]; ok {
+		cancel()
+		delete(r.gates, i)
 	}
 }
 
 // cancelApprovals ends every waiting approval node as cancelled; the run is
 // stopping.
 func (r *run) cancelApprovals(ctx workflow.Context) {
-	for _, n := range r.nodes {
-		if n.status.Status != NodeWaitingApproval {
-			continue
-		}
-		if n.gate != nil && n.gate.cancelTimer != nil {
-			n.gate.cancelTimer()
-		}
-		n.gate = nil
-		r.running--
-		now := workflow.Now(ctx)
-		n.status.EndedAt = &now
-		n.status.Status = NodeCancelled
-		n.status.Error = "cancelled: " + r.errMsg
+	for _, i := range r.s.cancelWaiting(workflow.Now(ctx)) {
+		r.closeGate(i)
 	}
 }
 

@@ -1,0 +1,77 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// snapshot returns a copy of the run's state. It copies every node, so the
+// workflow builds it only for the status query and for the final result.
+func (r *run) snapshot() *Status {
+	nodes, counts := r.s.nodeStates()
+	return &Status{
+		WorkflowID:     r.info.WorkflowExecution.ID,
+		RunID:          r.info.WorkflowExecution.RunID,
+		Pipeline:       r.p.Name,
+		Template:       r.in.Template,
+		Mode:           r.p.Mode,
+		FailurePolicy:  r.p.Policy(),
+		Status:         r.s.runState(),
+		Error:          r.s.errMsg,
+		StartedAt:      r.started,
+		EndedAt:        r.ended,
+		RetryOf:        r.in.RetryOf,
+		TotalNodes:     len(nodes),
+		Counts:         counts,
+		Nodes:          nodes,
+		CompletedNodes: counts[NodeCompleted],
+		Usage:          totalUsage(nodes),
+		Simulated:      simulated(r.in),
+	}
+}
+
+// publish shows progress in the Temporal Web UI's current details and keeps
+// the MaestroStatus search attribute up to date, when anything they show
+// changed since the last call.
+func (r *run) publish(ctx workflow.Context) {
+	if !r.s.takeChanged() {
+		return
+	}
+	state := r.s.runState()
+	if d := r.currentDetails(state); d != r.details {
+		workflow.SetCurrentDetails(ctx, d)
+		r.details = d
+	}
+	r.index(ctx, state)
+}
+
+// currentDetails is the Markdown the Web UI shows for the run.
+func (r *run) currentDetails(state string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** — %s, %d/%d nodes completed", r.p.Name, state, r.s.count(NodeCompleted), len(r.p.Nodes))
+	if running := r.s.running(); len(running) > 0 {
+		b.WriteString("; running: " + strings.Join(running, ", "))
+	}
+	if req, ok := r.p.Params["requirement"].(string); ok && req != "" {
+		b.WriteString("\n\nRequirement: " + truncate(req, 300))
+	}
+	if r.s.errMsg != "" {
+		b.WriteString("\n\n" + r.s.errMsg)
+	}
+	return b.String()
+}
+
+// index keeps the MaestroStatus search attribute equal to the run's state, so
+// that visibility queries can tell paused and timed-out runs apart.
+func (r *run) index(ctx workflow.Context, state string) {
+	if r.indexed == "" || r.indexed == state {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrStatus.ValueSet(state)); err != nil {
+		r.logger.Warn("cannot update search attribute", "name", SearchAttrStatus.GetName(), "error", err)
+		return
+	}
+	r.indexed = state
+}

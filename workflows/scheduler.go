@@ -1,0 +1,433 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/log"
+
+	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/dag"
+)
+
+// The scheduler is the run's decision maker, in plain Go: it knows nothing
+// of Temporal. The workflow feeds it events (a node completed, failed or was
+// cancelled, a decision arrived, the run was paused or must stop) and asks
+// it what to start; it keeps every node's state, the counts per state and
+// the set of running nodes. The work per event is proportional to what the
+// event changes: a completion looks only at the node's dependents, a failure
+// walks only the nodes it skips, and nothing rescans the whole pipeline
+// before the run ends.
+
+// startKind says what the workflow has to do for a node the scheduler
+// started.
+type startKind int
+
+const (
+	// startActivity: run the node's activity.
+	startActivity startKind = iota
+	// startWaiting: an approval node waits for a decision (and its timeout).
+	startWaiting
+	// startDecided: an approval node started with a decision that arrived
+	// before it waited; it is already completed or failed.
+	startDecided
+)
+
+// scheduler owns a run's node states and makes every scheduling decision.
+type scheduler struct {
+	p        dag.Pipeline
+	limit    int  // how many nodes may be running or waiting at once
+	failFast bool // the failure policy is fail_fast
+	log      log.Logger
+
+	nodes   []NodeStatus             // declared order: what clients see
+	results []*activities.NodeResult // set when completed
+	index   map[string]int           // node ID → declared index
+	pos     []int                    // declared index → position in p.Order
+	deps    [][]int                  // dependencies, as in DependsOn
+	users   [][]int                  // dependents
+	missing []int                    // dependencies not completed yet
+	ready   readyQueue               // pending nodes with nothing missing
+	active  []int                    // running and waiting nodes, declared order
+	counts  [numNodeStates]int       // nodes per state, as in NodeStates
+	skips   []int                    // queue of nodes whose dependents set skips
+
+	propagating bool // set is walking skips
+	finishing   bool // finish is settling the final states
+
+	paused   bool
+	stopping string // "", RunFailed (fail_fast), RunTimedOut or RunCancelled
+	errMsg   string
+	state    string // RunRunning until finish
+	// early holds decisions for approval nodes that are not waiting yet.
+	early map[int]Approval
+	// changed is set by every change to what a report shows; see
+	// takeChanged.
+	changed bool
+}
+
+const numNodeStates = 7
+
+// stateIndex returns the index of a node state in NodeStates.
+func stateIndex(state string) int {
+	switch state {
+	case NodePending:
+		return 0
+	case NodeRunning:
+		return 1
+	case NodeWaitingApproval:
+		return 2
+	case NodeCompleted:
+		return 3
+	case NodeFailed:
+		return 4
+	case NodeSkipped:
+		return 5
+	case NodeCancelled:
+		return 6
+	}
+	panic(fmt.Sprintf("unknown node state %q", state))
+}
+
+// active reports whether a node in this state holds a parallelism slot.
+func active(state string) bool { return state == NodeRunning || state == NodeWaitingApproval }
+
+// blocking reports whether a dependency in this state can never complete.
+func blocking(state string) bool {
+	return state == NodeFailed || state == NodeSkipped || state == NodeCancelled
+}
+
+// newScheduler prepares a validated pipeline's run: nodes reused from an
+// earlier run are completed, the others pending. logger may be nil.
+func newScheduler(in Input, logger log.Logger) *scheduler {
+	p := in.Pipeline
+	if p.Mode == "" {
+		p.Mode = dag.ModeDAGParallel
+	}
+	n := len(p.Nodes)
+	s := &scheduler{
+		p:        p,
+		limit:    p.Parallelism(),
+		failFast: p.Policy() == dag.FailFast,
+		log:      logger,
+		nodes:    make([]NodeStatus, n),
+		results:  make([]*activities.NodeResult, n),
+		index:    make(map[string]int, n),
+		pos:      make([]int, n),
+		deps:     make([][]int, n),
+		users:    make([][]int, n),
+		missing:  make([]int, n),
+		state:    RunRunning,
+		changed:  true,
+	}
+	for i, d := range p.Nodes {
+		s.index[d.ID] = i
+		s.nodes[i] = NodeStatus{
+			ID: d.ID, Name: d.DisplayName(), Phase: d.Phase, Executor: d.Executor.Kind,
+			DependsOn: append([]string{}, d.DependsOn...), Status: NodePending,
+		}
+	}
+	s.counts[stateIndex(NodePending)] = n
+	for i, d := range p.Nodes {
+		s.deps[i] = make([]int, len(d.DependsOn))
+		for k, dep := range d.DependsOn {
+			j := s.index[dep]
+			s.deps[i][k] = j
+			s.users[j] = append(s.users[j], i)
+		}
+		s.missing[i] = len(d.DependsOn)
+	}
+	for k, id := range p.Order(p.Mode) {
+		s.pos[s.index[id]] = k
+	}
+	s.ready.pos = s.pos
+	for i, d := range p.Nodes {
+		res, ok := in.Reuse[d.ID]
+		if !ok {
+			continue
+		}
+		st := &s.nodes[i]
+		st.Reused = true
+		st.Attempts = res.Attempt
+		setOutput(st, res)
+		s.results[i] = &res
+		s.set(i, NodeCompleted)
+	}
+	for i := range s.nodes {
+		if s.missing[i] == 0 && s.nodes[i].Status == NodePending {
+			s.ready.push(i)
+		}
+	}
+	return s
+}
+
+// set is the one place a node's state changes. It keeps the counts, the
+// active set and the changed flag, makes dependents ready when a node
+// completes, and skips the pending nodes that depend on a node that failed,
+// was skipped or cancelled (transitively, through the dependents only).
+func (s *scheduler) set(i int, state string) {
+	st := &s.nodes[i]
+	old := st.Status
+	if old == state {
+		return
+	}
+	s.counts[stateIndex(old)]--
+	s.counts[stateIndex(state)]++
+	st.Status = state
+	s.changed = true
+	switch {
+	case active(state) && !active(old):
+		k, _ := slices.BinarySearch(s.active, i)
+		s.active = slices.Insert(s.active, k, i)
+	case active(old) && !active(state):
+		if k, ok := slices.BinarySearch(s.active, i); ok {
+			s.active = slices.Delete(s.active, k, k+1)
+		}
+	}
+	if s.finishing {
+		return // pending nodes are skipped as not started, not as dependents
+	}
+	switch {
+	case state == NodeCompleted:
+		for _, u := range s.users[i] {
+			s.missing[u]--
+			if s.missing[u] == 0 && s.nodes[u].Status == NodePending {
+				s.ready.push(u)
+			}
+		}
+	case blocking(state):
+		// Breadth first through the dependents, so that the skipped nodes
+		// nearest the cause are marked first.
+		s.skips = append(s.skips, i)
+		if s.propagating {
+			return // the outer call walks i's dependents
+		}
+		s.propagating = true
+		for k := 0; k < len(s.skips); k++ {
+			for _, u := range s.users[s.skips[k]] {
+				if s.nodes[u].Status == NodePending {
+					s.nodes[u].Error = s.blockedBy(u)
+					s.set(u, NodeSkipped)
+				}
+			}
+		}
+		s.skips = s.skips[:0]
+		s.propagating = false
+	}
+}
+
+// blockedBy says why pending node u is skipped: its first dependency, in
+// DependsOn order, that can no longer complete.
+func (s *scheduler) blockedBy(u int) string {
+	for _, j := range s.deps[u] {
+		if blocking(s.nodes[j].Status) {
+			return fmt.Sprintf("dependency %q %s", s.nodes[j].ID, s.nodes[j].Status)
+		}
+	}
+	return "a dependency can no longer complete"
+}
+
+// start picks the next node to start, in the pipeline's order, if the run
+// may start one now (not stopping, not paused, a slot free), and marks it
+// started. An approval node with an early decision is decided at once.
+func (s *scheduler) start(now time.Time) (i int, kind startKind, ok bool) {
+	for s.stopping == "" && !s.paused && len(s.active) < s.limit {
+		i, ok := s.ready.pop()
+		if !ok {
+			return -1, 0, false
+		}
+		if s.nodes[i].Status != NodePending {
+			continue
+		}
+		st := &s.nodes[i]
+		st.StartedAt = &now
+		st.Attempts = 1
+		if s.p.Nodes[i].Executor.Kind != dag.KindApproval {
+			s.set(i, NodeRunning)
+			return i, startActivity, true
+		}
+		s.set(i, NodeWaitingApproval)
+		if a, ok := s.early[i]; ok {
+			delete(s.early, i)
+			s.decide(i, a, now)
+			return i, startDecided, true
+		}
+		return i, startWaiting, true
+	}
+	return -1, 0, false
+}
+
+// complete records a node's successful result.
+func (s *scheduler) complete(i int, res activities.NodeResult, now time.Time) {
+	st := &s.nodes[i]
+	st.EndedAt = &now
+	st.Attempts = max(res.Attempt, 1)
+	setOutput(st, res)
+	s.results[i] = &res
+	s.set(i, NodeCompleted)
+}
+
+// fail records a node's failure and applies the failure policy.
+func (s *scheduler) fail(i int, msg, errType string, attempts int32, now time.Time) {
+	st := &s.nodes[i]
+	st.EndedAt = &now
+	st.Error, st.ErrorType, st.Attempts = msg, errType, attempts
+	s.warn("node failed", "node", st.ID, "error", msg)
+	s.set(i, NodeFailed)
+	if s.failFast {
+		s.stop(RunFailed, fmt.Sprintf("node %q failed: %s", st.ID, msg))
+	}
+}
+
+// cancelled records that a running node's activity was cancelled.
+func (s *scheduler) cancelled(i int, now time.Time) {
+	st := &s.nodes[i]
+	st.EndedAt = &now
+	st.Error = "cancelled"
+	if s.stopping != "" {
+		st.Error = "cancelled: " + s.errMsg
+	}
+	s.set(i, NodeCancelled)
+}
+
+// stop records why the run is ending; the first reason wins. Nothing starts
+// after it; the workflow cancels what runs.
+func (s *scheduler) stop(reason, msg string) {
+	if s.stopping != "" {
+		return
+	}
+	s.stopping, s.errMsg = reason, msg
+	s.changed = true
+	s.warn("run stopping", "reason", reason, "message", msg)
+}
+
+// pause stops new starts; running nodes go on.
+func (s *scheduler) pause() {
+	if !s.paused {
+		s.info("run paused")
+		s.changed = true
+	}
+	s.paused = true
+}
+
+// resume lets a paused run start nodes again.
+func (s *scheduler) resume() {
+	if s.paused {
+		s.info("run resumed")
+		s.changed = true
+	}
+	s.paused = false
+}
+
+// done reports whether the loop can end: nothing runs, and the run is
+// stopping or every node is final.
+func (s *scheduler) done() bool {
+	if len(s.active) > 0 {
+		return false
+	}
+	return s.stopping != "" || s.counts[stateIndex(NodePending)] == 0
+}
+
+// finish skips what never started and settles the run's final state and
+// error message. It is the only call that looks at every node.
+func (s *scheduler) finish() string {
+	var failed []string
+	s.finishing = true
+	for i := range s.nodes {
+		switch s.nodes[i].Status {
+		case NodePending:
+			s.nodes[i].Error = "not started: " + s.errMsg
+			s.set(i, NodeSkipped)
+		case NodeFailed:
+			failed = append(failed, s.nodes[i].ID)
+		}
+	}
+	switch {
+	case s.stopping != "":
+		s.state = s.stopping
+	case len(failed) > 0:
+		s.state = RunFailed
+		s.errMsg = fmt.Sprintf("%d node(s) failed: %s", len(failed), strings.Join(failed, ", "))
+	default:
+		s.state = RunCompleted
+	}
+	s.changed = true
+	return s.state
+}
+
+// runState is the run's state as reports show it.
+func (s *scheduler) runState() string {
+	if s.state == RunRunning && s.paused {
+		return RunPaused
+	}
+	return s.state
+}
+
+// running returns the IDs of the running nodes in declared order.
+func (s *scheduler) running() []string {
+	var ids []string
+	for _, i := range s.active {
+		if s.nodes[i].Status == NodeRunning {
+			ids = append(ids, s.nodes[i].ID)
+		}
+	}
+	return ids
+}
+
+// count returns the number of nodes in a state.
+func (s *scheduler) count(state string) int { return s.counts[stateIndex(state)] }
+
+// takeChanged reports whether anything a report shows changed since the
+// last call.
+func (s *scheduler) takeChanged() bool {
+	c := s.changed
+	s.changed = false
+	return c
+}
+
+// nodeStates returns a copy of every node's state and the counts per state.
+func (s *scheduler) nodeStates() ([]NodeStatus, map[string]int) {
+	counts := make(map[string]int, len(NodeStates))
+	for _, st := range NodeStates {
+		counts[st] = s.counts[stateIndex(st)]
+	}
+	return slices.Clone(s.nodes), counts
+}
+
+func (s *scheduler) info(msg string, kv ...any) {
+	if s.log != nil {
+		s.log.Info(msg, kv...)
+	}
+}
+
+func (s *scheduler) warn(msg string, kv ...any) {
+	if s.log != nil {
+		s.log.Warn(msg, kv...)
+	}
+}
+
+// setOutput records a result's output summary in st.
+func setOutput(st *NodeStatus, res activities.NodeResult) {
+	st.OutputBytes = res.OutputBytes
+	st.OutputTruncated = res.Truncated
+	st.Usage = res.Usage
+	st.Output = res.Output
+	if len(res.Output) > OutputSummaryBytes {
+		st.Output = truncate(res.Output, OutputSummaryBytes)
+		st.OutputTruncated = true
+	}
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
