@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/runs"
@@ -114,6 +115,16 @@ func TestApprovalRefusals(t *testing.T) {
 		_, err := e.Runs.Approve(ctx, id, a)
 		assert.ErrorIs(t, err, runs.ErrApprovalRefused, "node %q", a.Node)
 	}
+	// A decision without approved, as the temporal CLI's --input
+	// '{"node":"gate"}' sends it, is refused rather than taken as a rejection.
+	h, err := server.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: workflows.ApproveName, Args: []any{map[string]any{"node": "gate"}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	assert.ErrorContains(t, err, "approved: is required (true or false)")
 	// A decision before the gate waits is kept and applied when it does.
 	st, err := e.Runs.Approve(ctx, id, workflows.Approval{Node: "gate", Approved: true, By: "early"})
 	require.NoError(t, err)

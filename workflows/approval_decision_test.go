@@ -1,0 +1,67 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/dag"
+)
+
+// A decision without "approved" (as `temporal workflow update execute
+// --input '{"node":"gate"}'` sends) must not reject the gate: the update
+// refuses it, the signal ignores it.
+func TestApprovalWithoutApprovedIsRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		input any
+	}{
+		{name: "approved left out", input: map[string]any{"node": "gate"}},
+		{name: "approved null", input: map[string]any{"node": "gate", "approved": nil, "by": "ana"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(context.Context, activities.NodeInput) (activities.NodeResult, error) {
+				return activities.NodeResult{Output: "ok", Attempt: 1}, nil
+			})
+			p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
+				{ID: "gate", Executor: dag.Executor{Kind: dag.KindApproval}},
+				{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.Executor{Kind: dag.KindNoop}},
+			}}
+			var refused error
+			var gateAfter string
+			env.RegisterDelayedCallback(func() {
+				env.UpdateWorkflow(ApproveName, "bad", &testsuite.TestUpdateCallback{
+					OnReject:   func(err error) { refused = err },
+					OnAccept:   func() { t.Error("the update accepted a decision without approved") },
+					OnComplete: func(any, error) {},
+				}, tt.input)
+				env.SignalWorkflow(ApproveName, tt.input)
+			}, time.Minute)
+			env.RegisterDelayedCallback(func() {
+				v, err := env.QueryWorkflow(QueryStatus)
+				require.NoError(t, err)
+				var st Status
+				require.NoError(t, v.Get(&st))
+				gateAfter = st.Node("gate").Status
+				env.UpdateWorkflow(ApproveName, "good", &testsuite.TestUpdateCallback{
+					OnReject:   func(err error) { t.Errorf("a full decision was refused: %v", err) },
+					OnComplete: func(any, error) {},
+				}, Approval{Node: "gate", Approved: true, By: "ana"})
+			}, 2*time.Minute)
+			env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: p})
+
+			require.Error(t, refused)
+			assert.Contains(t, refused.Error(), "approved: is required (true or false)")
+			assert.Equal(t, NodeWaitingApproval, gateAfter, "neither the update nor the signal decided the gate")
+			st := finalStatus(t, env)
+			assert.Equal(t, RunCompleted, st.Status, st.Error)
+			assert.Equal(t, "approved by ana", st.Node("gate").Output)
+		})
+	}
+}
