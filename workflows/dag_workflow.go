@@ -188,19 +188,14 @@ func (r *run) execute(ctx workflow.Context) (*Status, error) {
 
 // startReady starts what the scheduler lets start now.
 func (r *run) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) {
-	now := workflow.Now(ctx)
-	for {
-		i, kind, ok := r.s.start(now)
-		if !ok {
-			return
-		}
+	r.s.startReady(workflow.Now(ctx), func(i int, kind startKind) {
 		switch kind {
 		case startActivity:
 			r.startActivity(ctx, nodesCtx, sel, i)
 		case startWaiting:
 			r.startGate(ctx, nodesCtx, sel, i)
 		}
-	}
+	})
 }
 
 // startActivity runs node i's activity.

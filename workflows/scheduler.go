@@ -230,34 +230,47 @@ func (s *scheduler) blockedBy(u int) string {
 	return "a dependency can no longer complete"
 }
 
-// start picks the next node to start, in the pipeline's order, if the run
-// may start one now (not stopping, not paused, a slot free), and marks it
-// started. An approval node with an early decision is decided at once.
-func (s *scheduler) start(now time.Time) (i int, kind startKind, ok bool) {
-	for s.stopping == "" && !s.paused && len(s.active) < s.limit {
+// startReady starts ready nodes in the pipeline's order while the
+// parallelism allows, unless the run is paused or stopping, and calls launch
+// for each (in that order). An approval node with an early decision is
+// decided at once, which may make its dependents ready in the same pass.
+//
+// Like the loop this scheduler replaced, a pass that began goes on when an
+// early rejection stops the run halfway (fail_fast): the nodes it starts
+// are cancelled right away. Stopping the pass there instead would change the
+// commands that running workflows replay.
+func (s *scheduler) startReady(now time.Time, launch func(i int, kind startKind)) {
+	if s.stopping != "" || s.paused {
+		return
+	}
+	for len(s.active) < s.limit {
 		i, ok := s.ready.pop()
 		if !ok {
-			return -1, 0, false
+			return
 		}
 		if s.nodes[i].Status != NodePending {
 			continue
 		}
-		st := &s.nodes[i]
-		st.StartedAt = &now
-		st.Attempts = 1
-		if s.p.Nodes[i].Executor.Kind != dag.KindApproval {
-			s.set(i, NodeRunning)
-			return i, startActivity, true
-		}
-		s.set(i, NodeWaitingApproval)
-		if a, ok := s.early[i]; ok {
-			delete(s.early, i)
-			s.decide(i, a, now)
-			return i, startDecided, true
-		}
-		return i, startWaiting, true
+		launch(i, s.start(i, now))
 	}
-	return -1, 0, false
+}
+
+// start marks pending node i started.
+func (s *scheduler) start(i int, now time.Time) startKind {
+	st := &s.nodes[i]
+	st.StartedAt = &now
+	st.Attempts = 1
+	if s.p.Nodes[i].Executor.Kind != dag.KindApproval {
+		s.set(i, NodeRunning)
+		return startActivity
+	}
+	s.set(i, NodeWaitingApproval)
+	if a, ok := s.early[i]; ok {
+		delete(s.early, i)
+		s.decide(i, a, now)
+		return startDecided
+	}
+	return startWaiting
 }
 
 // complete records a node's successful result.

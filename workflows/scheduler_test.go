@@ -45,13 +45,9 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 func loop(t *testing.T, s *scheduler) string {
 	t.Helper()
 	var started []string
-	for {
-		i, _, ok := s.start(t0)
-		if !ok {
-			break
-		}
+	s.startReady(t0, func(i int, _ startKind) {
 		started = append(started, s.nodes[i].ID)
-	}
+	})
 	if s.stopping != "" {
 		s.cancelWaiting(t0)
 	}
@@ -251,17 +247,21 @@ func TestScheduler(t *testing.T) {
 			states: map[string]string{"gate": NodeCompleted},
 		},
 		{
+			// The pass that started the gate goes on (as the loop before the
+			// scheduler did, which recorded histories replay): other starts
+			// and is cancelled; later passes start nothing.
 			name:  "an early rejection fails the run as the gate starts",
-			nodes: []dag.Node{task("build"), approvalGate("gate", "build"), task("deploy", "gate"), task("other", "build")},
+			nodes: []dag.Node{task("build"), approvalGate("gate", "build"), task("deploy", "gate"), task("other", "build"), task("last", "other")},
 			first: "build",
 			steps: []step{
 				{do: "reject gate"},
-				{do: "complete build", start: "gate"},
+				{do: "complete build", start: "gate,other"},
+				{do: "cancelled other"},
 			},
 			run: RunFailed, errMsg: `node "gate" failed: rejected by ana`,
-			states: map[string]string{"gate": NodeFailed, "deploy": NodeSkipped, "other": NodeSkipped},
+			states: map[string]string{"gate": NodeFailed, "deploy": NodeSkipped, "other": NodeCancelled, "last": NodeSkipped},
 			errors: map[string]string{"gate": "rejected by ana", "deploy": `dependency "gate" failed`,
-				"other": `not started: node "gate" failed: rejected by ana`},
+				"other": `cancelled: node "gate" failed: rejected by ana`, "last": `dependency "other" cancelled`},
 		},
 		{
 			name:  "an approval timeout decides the gate",
@@ -449,16 +449,11 @@ func BenchmarkSchedulerPerEvent(b *testing.B) {
 			res := activities.NodeResult{Output: "done", Attempt: 1}
 			var s *scheduler
 			var running []int
+			launch := func(i int, _ startKind) { running = append(running, i) }
 			fresh := func() {
 				s = newScheduler(in, nil)
 				running = running[:0]
-				for {
-					i, _, ok := s.start(t0)
-					if !ok {
-						break
-					}
-					running = append(running, i)
-				}
+				s.startReady(t0, launch)
 			}
 			fresh()
 			b.ReportAllocs()
@@ -472,13 +467,7 @@ func BenchmarkSchedulerPerEvent(b *testing.B) {
 				i := running[0]
 				running = running[1:]
 				s.complete(i, res, t0)
-				for {
-					j, _, ok := s.start(t0)
-					if !ok {
-						break
-					}
-					running = append(running, j)
-				}
+				s.startReady(t0, launch)
 				s.takeChanged()
 			}
 		})
