@@ -74,11 +74,11 @@ func (r *run) approveUpdate(ctx workflow.Context, q approvalRequest) (NodeStatus
 	r.approvals.Send(ctx, q)
 	i := r.s.index[q.Node]
 	if err := workflow.Await(ctx, func() bool {
-		return r.s.kept(q.Node) || Terminal(r.s.nodes[i].Status)
+		return r.s.kept(q.Node) || Terminal(r.s.node(i).Status)
 	}); err != nil {
 		return NodeStatus{}, fmt.Errorf("wait for the decision on %q: %w", q.Node, err)
 	}
-	return r.s.nodes[i], nil
+	return r.s.node(i), nil
 }
 
 // receiveApproval applies a decision from the signal or the update. A

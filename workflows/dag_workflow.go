@@ -201,21 +201,7 @@ func (r *run) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) 
 // startActivity runs node i's activity.
 func (r *run) startActivity(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int) {
 	d := r.p.Nodes[i]
-	inputs := make(map[string]string, len(d.DependsOn))
-	// A node reused from the retried run has its artifact filed under that
-	// run; name it so the activity finds the full output.
-	var refs map[string]string
-	for k, dep := range d.DependsOn {
-		j := r.s.deps[i][k]
-		res := r.s.results[j]
-		inputs[dep] = res.Output
-		if r.s.nodes[j].Reused && res.Artifact != "" {
-			if refs == nil {
-				refs = map[string]string{}
-			}
-			refs[dep] = res.Artifact
-		}
-	}
+	inputs, refs := r.s.inputs(i)
 	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d))
 	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, activities.NodeInput{
 		WorkflowID: r.info.WorkflowExecution.ID,

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.temporal.io/sdk/log"
 
@@ -410,6 +409,27 @@ func (s *scheduler) nodeStates() ([]NodeStatus, map[string]int) {
 	return slices.Clone(s.nodes), counts
 }
 
+// inputs returns the outputs of node i's dependencies by ID, and the
+// artifacts of those reused from the retried run (filed under that run, so
+// the activity needs their names to find the full output).
+func (s *scheduler) inputs(i int) (outputs, artifacts map[string]string) {
+	outputs = make(map[string]string, len(s.deps[i]))
+	for _, j := range s.deps[i] {
+		id, res := s.nodes[j].ID, s.results[j]
+		outputs[id] = res.Output
+		if s.nodes[j].Reused && res.Artifact != "" {
+			if artifacts == nil {
+				artifacts = map[string]string{}
+			}
+			artifacts[id] = res.Artifact
+		}
+	}
+	return outputs, artifacts
+}
+
+// node returns the state of node i.
+func (s *scheduler) node(i int) NodeStatus { return s.nodes[i] }
+
 func (s *scheduler) info(msg string, kv ...any) {
 	if s.log != nil {
 		s.log.Info(msg, kv...)
@@ -420,27 +440,4 @@ func (s *scheduler) warn(msg string, kv ...any) {
 	if s.log != nil {
 		s.log.Warn(msg, kv...)
 	}
-}
-
-// setOutput records a result's output summary in st.
-func setOutput(st *NodeStatus, res activities.NodeResult) {
-	st.OutputBytes = res.OutputBytes
-	st.OutputTruncated = res.Truncated
-	st.Usage = res.Usage
-	st.Output = res.Output
-	if len(res.Output) > OutputSummaryBytes {
-		st.Output = truncate(res.Output, OutputSummaryBytes)
-		st.OutputTruncated = true
-	}
-}
-
-// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
