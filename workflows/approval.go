@@ -12,6 +12,8 @@ import (
 // approval node: `temporal workflow signal --name approve --input
 // '{"node":"deploy-gate","approved":true,"by":"ana"}'`. The update validates
 // the decision and returns the node's state; the signal is fire-and-forget.
+// "approved" is required: a decision without it is refused by the update
+// and ignored (logged) by the signal, never taken as a rejection.
 const ApproveName = "approve"
 
 // ErrTypeApprovalRejected is the error type of an approval node that was

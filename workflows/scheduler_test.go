@@ -370,6 +370,14 @@ func TestScheduler(t *testing.T) {
 	}
 }
 
+func TestStateIndexFollowsNodeStates(t *testing.T) {
+	require.Len(t, NodeStates, numNodeStates)
+	for k, st := range NodeStates {
+		assert.Equal(t, k, stateIndex(st), st)
+	}
+	assert.Panics(t, func() { stateIndex("bogus") })
+}
+
 func TestSchedulerRefusesApprovals(t *testing.T) {
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel,
 		Nodes: []dag.Node{task("build"), approvalGate("gate", "build"), approvalGate("done")}}
