@@ -4,6 +4,12 @@
 // and resume signals, the failure policy, the whole-run timeout and
 // cancellation, and carries completed work over when a failed run is retried.
 // Everything here is deterministic workflow code.
+//
+// The decisions (what starts when, what is skipped, when the run ends) are
+// plain Go in the scheduler (scheduler.go), which knows nothing of Temporal
+// and is tested on its own; DAGWorkflow around it does only the Temporal
+// side: activities, timers, signals, the query and update handlers and the
+// progress shown in the Web UI.
 package workflows
 
 import (

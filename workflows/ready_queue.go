@@ -11,8 +11,6 @@ type readyQueue struct {
 
 func (q *readyQueue) less(a, b int) bool { return q.pos[q.items[a]] < q.pos[q.items[b]] }
 
-func (q *readyQueue) len() int { return len(q.items) }
-
 // push adds node i.
 func (q *readyQueue) push(i int) {
 	q.items = append(q.items, i)
