@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
@@ -64,4 +65,31 @@ func TestApprovalWithoutApprovedIsRefused(t *testing.T) {
 			assert.Equal(t, "approved by ana", st.Node("gate").Output)
 		})
 	}
+}
+
+// Under the continue policy, a gate rejected before it waits fails as it
+// starts, and the run ends then: it used to wait for its timeout because
+// the gate's dependents stayed pending.
+func TestEarlyRejectionEndsTheRun(t *testing.T) {
+	env := newTestEnv(t, func(context.Context, activities.NodeInput) (activities.NodeResult, error) {
+		return activities.NodeResult{}, nil
+	})
+	env.OnActivity(activities.ExecuteNodeName, mock.Anything, mock.Anything).After(10*time.Minute).
+		Return(activities.NodeResult{Output: "built", Attempt: 1}, nil)
+	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, FailurePolicy: dag.Continue, Nodes: []dag.Node{
+		{ID: "build", Executor: dag.Executor{Kind: dag.KindNoop}},
+		{ID: "gate", DependsOn: []string{"build"}, Executor: dag.Executor{Kind: dag.KindApproval}},
+		{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.Executor{Kind: dag.KindNoop}},
+	}}
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(ApproveName, Approval{Node: "gate", Approved: false, By: "bo"})
+	}, time.Minute)
+	env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: p})
+	st := finalStatus(t, env)
+	assert.Equal(t, RunFailed, st.Status, st.Error)
+	assert.Equal(t, "1 node(s) failed: gate", st.Error)
+	assert.Equal(t, 10*time.Minute, st.EndedAt.Sub(st.StartedAt).Round(time.Minute))
+	assert.Equal(t, NodeFailed, st.Node("gate").Status)
+	assert.Equal(t, NodeSkipped, st.Node("deploy").Status)
+	assert.Equal(t, `dependency "gate" failed`, st.Node("deploy").Error)
 }

@@ -46,6 +46,12 @@ const (
 	ErrTypeInvalidPipeline  = "InvalidPipeline"
 )
 
+// versionSkipAtOnce marks runs that skip the dependents of an approval node
+// rejected early as soon as it starts. Before it, they stayed pending until
+// the next event, so a run under the continue policy with nothing else to
+// do waited for its timeout.
+const versionSkipAtOnce = "skip-dependents-of-early-rejection"
+
 // Input starts a run.
 type Input struct {
 	// Pipeline is the DAG to run; its Mode must be set (clients resolve the
@@ -176,6 +182,9 @@ func (r *run) execute(ctx workflow.Context) (*Status, error) {
 
 	for {
 		r.startReady(ctx, nodesCtx, sel)
+		if r.s.hasDeferred() && workflow.GetVersion(ctx, versionSkipAtOnce, workflow.DefaultVersion, 1) == 1 {
+			r.s.skipDeferred()
+		}
 		if r.s.stopping != "" {
 			r.cancelApprovals(ctx) // they have nothing to wait for
 		}

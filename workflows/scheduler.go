@@ -54,8 +54,10 @@ type scheduler struct {
 	counts  [numNodeStates]int       // nodes per state, as in NodeStates
 	skips   []int                    // queue of nodes whose dependents set skips
 
-	propagating bool // set is walking skips
-	finishing   bool // finish is settling the final states
+	propagating bool  // skipDependents is walking skips
+	inPass      bool  // startReady is starting nodes
+	deferred    []int // nodes decided in the last pass, dependents not skipped yet
+	finishing   bool  // finish is settling the final states
 
 	paused   bool
 	stopping string // "", RunFailed (fail_fast), RunTimedOut or RunCancelled
@@ -198,24 +200,49 @@ func (s *scheduler) set(i int, state string) {
 			}
 		}
 	case blocking(state):
-		// Breadth first through the dependents, so that the skipped nodes
-		// nearest the cause are marked first.
-		s.skips = append(s.skips, i)
-		if s.propagating {
-			return // the outer call walks i's dependents
+		if s.inPass {
+			// See startReady: a decision taken while starting skips its
+			// dependents only on the next pass.
+			s.deferred = append(s.deferred, i)
+			return
 		}
-		s.propagating = true
-		for k := 0; k < len(s.skips); k++ {
-			for _, u := range s.users[s.skips[k]] {
-				if s.nodes[u].Status == NodePending {
-					s.nodes[u].Error = s.blockedBy(u)
-					s.set(u, NodeSkipped)
-				}
+		s.skipDependents(i)
+	}
+}
+
+// skipDependents skips the pending nodes that depend, directly or not, on
+// node i, which can no longer complete. It goes breadth first through the
+// dependents only, so that the skipped nodes nearest the cause are marked
+// first.
+func (s *scheduler) skipDependents(i int) {
+	s.skips = append(s.skips, i)
+	if s.propagating {
+		return // the outer call walks i's dependents
+	}
+	s.propagating = true
+	for k := 0; k < len(s.skips); k++ {
+		for _, u := range s.users[s.skips[k]] {
+			if s.nodes[u].Status == NodePending {
+				s.nodes[u].Error = s.blockedBy(u)
+				s.set(u, NodeSkipped)
 			}
 		}
-		s.skips = s.skips[:0]
-		s.propagating = false
 	}
+	s.skips = s.skips[:0]
+	s.propagating = false
+}
+
+// hasDeferred reports whether a decision taken during the last start pass
+// has dependents still to skip.
+func (s *scheduler) hasDeferred() bool { return len(s.deferred) > 0 }
+
+// skipDeferred skips the dependents of the decisions taken during the last
+// start pass.
+func (s *scheduler) skipDeferred() {
+	for _, i := range s.deferred {
+		s.skipDependents(i)
+	}
+	s.deferred = s.deferred[:0]
 }
 
 // blockedBy says why pending node u is skipped: its first dependency, in
@@ -234,24 +261,31 @@ func (s *scheduler) blockedBy(u int) string {
 // for each (in that order). An approval node with an early decision is
 // decided at once, which may make its dependents ready in the same pass.
 //
-// Like the loop this scheduler replaced, a pass that began goes on when an
-// early rejection stops the run halfway (fail_fast): the nodes it starts
-// are cancelled right away. Stopping the pass there instead would change the
-// commands that running workflows replay.
+// Two things keep the commands of the loop this scheduler replaced, which
+// running workflows replay. A pass that began goes on when an early
+// rejection stops the run halfway (fail_fast): the nodes it starts are
+// cancelled right away. And the dependents of a node rejected during a pass
+// are skipped only at the start of the next one, unless the caller calls
+// skipDeferred after the pass (the workflow does, for runs that record the
+// version that fixed it: without it, a run under the continue policy whose
+// last node was rejected early waited for its timeout).
 func (s *scheduler) startReady(now time.Time, launch func(i int, kind startKind)) {
+	s.skipDeferred()
 	if s.stopping != "" || s.paused {
 		return
 	}
+	s.inPass = true
 	for len(s.active) < s.limit {
 		i, ok := s.ready.pop()
 		if !ok {
-			return
+			break
 		}
 		if s.nodes[i].Status != NodePending {
 			continue
 		}
 		launch(i, s.start(i, now))
 	}
+	s.inPass = false
 }
 
 // start marks pending node i started.
