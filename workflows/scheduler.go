@@ -157,8 +157,9 @@ func newScheduler(in Input, logger log.Logger) *scheduler {
 		s.results[i] = &res
 		s.set(i, NodeCompleted)
 	}
+	// Nodes whose dependencies were all reused are in the queue already.
 	for i := range s.nodes {
-		if s.missing[i] == 0 && s.nodes[i].Status == NodePending {
+		if len(s.deps[i]) == 0 && s.nodes[i].Status == NodePending {
 			s.ready.push(i)
 		}
 	}

@@ -70,6 +70,17 @@ func checkInvariants(t *testing.T, s *scheduler) {
 	require.Equal(t, counts, s.counts, "counts per state")
 	require.Equal(t, act, append([]int{}, s.active...), "active set")
 	require.LessOrEqual(t, len(s.active), s.limit, "parallelism")
+	seen := map[int]bool{}
+	for _, i := range s.ready.items {
+		require.False(t, seen[i], "node %s queued twice", s.nodes[i].ID)
+		seen[i] = true
+		require.Zero(t, s.missing[i], "node %s queued with dependencies missing", s.nodes[i].ID)
+	}
+	for i, n := range s.nodes {
+		if n.Status == NodePending && s.missing[i] == 0 && !s.finishing {
+			require.True(t, seen[i], "ready node %s not queued", n.ID)
+		}
+	}
 }
 
 func apply(t *testing.T, s *scheduler, do string) {
