@@ -12,15 +12,6 @@ import (
 	"github.com/maestrohq/maestro/dag"
 )
 
-// The scheduler is the run's decision maker, in plain Go: it knows nothing
-// of Temporal. The workflow feeds it events (a node completed, failed or was
-// cancelled, a decision arrived, the run was paused or must stop) and asks
-// it what to start; it keeps every node's state, the counts per state and
-// the set of running nodes. The work per event is proportional to what the
-// event changes: a completion looks only at the node's dependents, a failure
-// walks only the nodes it skips, and nothing rescans the whole pipeline
-// before the run ends.
-
 // startKind says what the workflow has to do for a node the scheduler
 // started.
 type startKind int
@@ -35,7 +26,14 @@ const (
 	startDecided
 )
 
-// scheduler owns a run's node states and makes every scheduling decision.
+// scheduler is the run's decision maker, in plain Go: it knows nothing of
+// Temporal. The workflow feeds it events (a node completed, failed or was
+// cancelled, a decision arrived, the run was paused or must stop) and asks
+// it what to start; it keeps every node's state, the counts per state and
+// the set of running nodes, and set is the only place a node's state
+// changes. The work per event is proportional to what the event changes: a
+// completion looks only at the node's dependents, a failure walks only the
+// nodes it skips, and nothing rescans the whole pipeline before finish.
 type scheduler struct {
 	p        dag.Pipeline
 	limit    int  // how many nodes may be running or waiting at once
