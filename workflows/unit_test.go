@@ -21,7 +21,7 @@ import (
 // that would take hours on a real server; the integration tests run the same
 // workflow on a real one.
 
-func newTestEnv(t *testing.T, exec func(context.Context, activities.NodeInput) (activities.NodeResult, error)) *testsuite.TestWorkflowEnvironment {
+func newTestEnv(t testing.TB, exec func(context.Context, activities.NodeInput) (activities.NodeResult, error)) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	Register(env)
