@@ -48,6 +48,9 @@ type command struct {
 // commands lists the subcommands in the order usage shows them.
 func commands() []command {
 	return []command{
+		{"dev", "[--data-dir dir] [--api-listen host:port] [--ui-listen host:port]", "run Temporal (SQLite), its Web UI, a worker and the REST API in one process", cmdDev},
+		{"worker", "[--workdir dir] [--max-output-bytes n] [--metrics-listen host:port]", "run a worker: poll the task queue and execute runs", cmdWorker},
+		{"api", "[--listen host:port]", "serve the REST API", cmdAPI},
 		{"start", "(--template name --requirement text | --file dag.yaml) [--wait] [--json]", "start a run of a built-in template or of a pipeline file", cmdStart},
 		{"status", "<workflow-id> [--json]", "show a run's state and every node's state", cmdStatus},
 		{"list", "[--status state] [--limit n] [--json]", "list runs, newest first", cmdList},
@@ -61,9 +64,6 @@ func commands() []command {
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
 		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue and the search attributes", cmdDoctor},
-		{"dev", "[--data-dir dir] [--api-listen host:port] [--ui-listen host:port]", "run Temporal (SQLite), its Web UI, a worker and the REST API in one process", cmdDev},
-		{"worker", "[--workdir dir] [--max-output-bytes n] [--metrics-listen host:port]", "run a worker: poll the task queue and execute runs", cmdWorker},
-		{"api", "[--listen host:port]", "serve the REST API", cmdAPI},
 		{"version", "", "print the build's version", cmdVersion},
 		{"help", "[command]", "show this help, or a command's flags", nil},
 	}
@@ -152,7 +152,9 @@ func problemList(ve *dag.ValidationError) string {
 func (a *app) usage(w io.Writer) {
 	fmt.Fprint(w, `usage: maestro <command> [arguments] [flags]
 
-Starts, inspects and controls Maestro pipeline runs on Temporal.
+Maestro runs software-delivery pipelines as Temporal workflows: 'maestro dev'
+runs everything on one machine; 'maestro worker' and 'maestro api' are the
+production processes; the other commands start, inspect and control runs.
 
 commands:
 `)
@@ -168,7 +170,9 @@ which override the environment:
   MAESTRO_ENABLE_DAG_EXECUTION,
   MAESTRO_ENABLE_PARALLEL_EXECUTION       the default mode: linear, dag_linear
                                           or dag_parallel
-  MAESTRO_LOG_LEVEL, MAESTRO_LOG_FORMAT   client logging (default warn, text)
+  MAESTRO_LOG_LEVEL, MAESTRO_LOG_FORMAT   logging (default warn for run commands,
+                                          info for dev, worker and api; text)
+Every variable: 'maestro config' shows what is in effect; README, Configuration.
 
 Run 'maestro help <command>' for a command's flags.
 `)
