@@ -64,7 +64,8 @@ type AgentDefaults struct {
 }
 
 // Configured reports whether agent nodes without a provider of their own can
-// run: the built-in templates use the agent executor only then.
+// run. Without it, such nodes with a simulated output (the built-in
+// templates' phases) complete with that output, marked simulated.
 func (d AgentDefaults) Configured() bool { return d.Provider != "" }
 
 // AgentDefaultsFromEnv reads the MAESTRO_AGENT_* variables (call it once,
@@ -122,7 +123,7 @@ type agentCall struct {
 }
 
 // agentConfig merges the node's executor fields over the worker's defaults.
-func (a *Activities) agentConfig(e dag.Executor) (agentCall, error) {
+func (a *Activities) agentConfig(e *dag.AgentSpec) (agentCall, error) {
 	d := a.cfg.Agent
 	c := agentCall{provider: e.Provider, model: e.Model, keyEnv: e.APIKeyEnv, maxTokens: e.MaxTokens, temperature: e.Temperature, argv: e.Argv}
 	if c.provider == "" {
@@ -202,11 +203,28 @@ func endpoint(base *url.URL, path string) string {
 	return u.String()
 }
 
+// agentExecutor runs agent nodes.
+type agentExecutor struct{}
+
+// Run runs an agent node's attempt.
+func (agentExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+	return a.runAgent(ctx, in)
+}
+
 // runAgent renders the node's prompts (its phase's role, or its overrides)
 // over the requirement, the params and its dependencies' full outputs, and
 // asks the provider. The answer is the node's output.
 func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, error) {
-	c, err := a.agentConfig(in.Node.Executor)
+	e, err := specOf[*dag.AgentSpec](in)
+	if err != nil {
+		return NodeResult{}, err
+	}
+	if e.SimulatedOutput != "" && e.Provider == "" && !a.cfg.Agent.Configured() {
+		res := a.output([]byte(e.SimulatedOutput), len(e.SimulatedOutput))
+		res.Simulated = true
+		return res, nil
+	}
+	c, err := a.agentConfig(e)
 	if err != nil {
 		return NodeResult{}, err
 	}
@@ -224,7 +242,7 @@ func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, er
 	}
 	switch c.provider {
 	case dag.ProviderCommand:
-		return a.runAgentCommand(ctx, in, c, system, user)
+		return a.runAgentCommand(ctx, in, e.Process, c, system, user)
 	default:
 		return a.callModel(ctx, in, c, system, user)
 	}
@@ -235,7 +253,7 @@ func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, er
 // the node's dir or the worker's work directory, with the prompt (system
 // prompt, a blank line, user prompt) on stdin or in place of a "{{prompt}}"
 // argument. Its stdout is the answer.
-func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, c agentCall, system, user string) (NodeResult, error) {
+func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, p dag.Process, c agentCall, system, user string) (NodeResult, error) {
 	prompt := user
 	if system != "" {
 		prompt = system + "\n\n" + user
@@ -255,7 +273,7 @@ func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, c agentC
 	if !asArg {
 		stdin = strings.NewReader(prompt)
 	}
-	return a.runArgv(ctx, in, argv, stdin)
+	return a.runArgv(ctx, in, p, argv, stdin)
 }
 
 // callModel sends one request to the provider's API and maps its answer.

@@ -23,9 +23,8 @@ import (
 
 const testKey = "sk-test-0123456789abcdef"
 
-func agentNode(id, phase string, e dag.Executor) dag.Node {
-	e.Kind = dag.KindAgent
-	return dag.Node{ID: id, Phase: phase, Executor: e}
+func agentNode(id, phase string, e dag.AgentSpec) dag.Node {
+	return dag.Node{ID: id, Phase: phase, Executor: dag.NewExecutor(&e)}
 }
 
 // withAgent points the worker's agent defaults at base and puts the key in
@@ -46,7 +45,7 @@ func text(s string) func(*http.Request, fakellm.Request) fakellm.Reply {
 func TestAgentAnthropicRequestAndAnswer(t *testing.T) {
 	srv := fakellm.New(t, testKey, text("# Design\nA REST API."))
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, srv.URL))
-	res := h.mustRun(agentNode("design", "design", dag.Executor{MaxTokens: 1000}),
+	res := h.mustRun(agentNode("design", "design", dag.AgentSpec{MaxTokens: 1000}),
 		withParams(map[string]any{"requirement": "Build a todo app"}),
 		withInputs(map[string]string{"requirements": "REQ: users can add todos"}))
 
@@ -72,10 +71,7 @@ func TestAgentOpenAIRequestAndAnswer(t *testing.T) {
 	temp := 0.2
 	// A base URL ending in /v1, as OpenAI-compatible servers document it.
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, "http://unused.invalid"))
-	res := h.mustRun(agentNode("qa", "testing", dag.Executor{
-		Provider: dag.ProviderOpenAI, Model: "gpt-test", BaseURL: srv.URL + "/v1/", Temperature: &temp,
-		APIKeyEnv: "CUSTOM_KEY", Prompt: "Test {{.Requirement}} given {{index .Inputs \"backend\"}}",
-	}), withParams(map[string]any{"requirement": "the app"}), withInputs(map[string]string{"backend": "BE"}))
+	res := h.mustRun(agentNode("qa", "testing", dag.AgentSpec{Provider: dag.ProviderOpenAI, Model: "gpt-test", BaseURL: srv.URL + "/v1/", Temperature: &temp, APIKeyEnv: "CUSTOM_KEY", Prompt: "Test {{.Requirement}} given {{index .Inputs \"backend\"}}"}), withParams(map[string]any{"requirement": "the app"}), withInputs(map[string]string{"backend": "BE"}))
 
 	assert.Equal(t, "All tests pass.", res.Output)
 	assert.Equal(t, &Usage{Model: "gpt-test", InputTokens: 120, OutputTokens: 34}, res.Usage)
@@ -100,7 +96,7 @@ func TestAgentLocalOpenAICompatibleServerNeedsNoKey(t *testing.T) {
 	h := newHarness(t, withEnv(map[string]string{}), withConfig(func(c *Config) {
 		c.Agent = AgentDefaults{Provider: dag.ProviderOpenAI, Model: "llama3", BaseURL: srv.URL}
 	}))
-	res := h.mustRun(agentNode("x", "", dag.Executor{}))
+	res := h.mustRun(agentNode("x", "", dag.AgentSpec{}))
 	assert.Equal(t, "ok", res.Output)
 	assert.Equal(t, []string{""}, auth, "no Authorization header without a key")
 }
@@ -180,7 +176,7 @@ func TestAgentErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := fakellm.New(t, testKey, reply(tt.reply))
 			h := newHarness(t, withAgent(tt.provider, srv.URL))
-			_, err := h.run(agentNode("design", "design", dag.Executor{}))
+			_, err := h.run(agentNode("design", "design", dag.AgentSpec{}))
 			appErr, f := appError(t, err, tt.typ, tt.retryable)
 			for _, m := range tt.message {
 				assert.Contains(t, appErr.Message(), strings.ReplaceAll(m, "{url}", srv.URL))
@@ -199,7 +195,7 @@ func TestAgentNetworkError(t *testing.T) {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, "http://"+addr))
-	_, err = h.run(agentNode("design", "design", dag.Executor{}))
+	_, err = h.run(agentNode("design", "design", dag.AgentSpec{}))
 	appErr, _ := appError(t, err, ErrTypeAgentNetwork, true)
 	assert.Contains(t, appErr.Message(), "anthropic POST http://"+addr+"/v1/messages")
 }
@@ -209,22 +205,22 @@ func TestAgentConfigErrors(t *testing.T) {
 		name    string
 		cfg     AgentDefaults
 		env     map[string]string
-		e       dag.Executor
+		e       dag.AgentSpec
 		message string
 	}{
 		{name: "no provider", message: "no provider: set executor.provider or MAESTRO_AGENT_PROVIDER"},
-		{name: "no model", e: dag.Executor{Provider: dag.ProviderAnthropic}, env: map[string]string{DefaultAnthropicKey: "k"},
+		{name: "no model", e: dag.AgentSpec{Provider: dag.ProviderAnthropic}, env: map[string]string{DefaultAnthropicKey: "k"},
 			message: "no model: set executor.model or MAESTRO_AGENT_MODEL"},
 		{name: "no key", cfg: AgentDefaults{Provider: dag.ProviderAnthropic, Model: "m"},
 			message: "the API key variable ANTHROPIC_API_KEY is not set on the worker"},
-		{name: "no openai key", e: dag.Executor{Provider: dag.ProviderOpenAI, Model: "m", APIKeyEnv: "MY_KEY"},
+		{name: "no openai key", e: dag.AgentSpec{Provider: dag.ProviderOpenAI, Model: "m", APIKeyEnv: "MY_KEY"},
 			message: "the API key variable MY_KEY is not set on the worker"},
-		{name: "bad base URL", e: dag.Executor{Provider: dag.ProviderOpenAI, Model: "m", BaseURL: "ftp://x"},
+		{name: "bad base URL", e: dag.AgentSpec{Provider: dag.ProviderOpenAI, Model: "m", BaseURL: "ftp://x"},
 			message: "executor.base_url: ftp://x is not an absolute http or https URL"},
-		{name: "command without argv", e: dag.Executor{Provider: dag.ProviderCommand},
+		{name: "command without argv", e: dag.AgentSpec{Provider: dag.ProviderCommand},
 			message: "the command provider needs executor.argv or MAESTRO_AGENT_COMMAND"},
 		{name: "bad prompt", cfg: AgentDefaults{Provider: dag.ProviderAnthropic, Model: "m"}, env: map[string]string{DefaultAnthropicKey: "k"},
-			e: dag.Executor{Prompt: "{{.Params.missing}}"}, message: "executor.prompt"},
+			e: dag.AgentSpec{Prompt: "{{.Params.missing}}"}, message: "executor.prompt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,7 +247,7 @@ func TestAgentCancelAbortsTheRequest(t *testing.T) {
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, srv.URL), withBackground(ctx))
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := h.run(agentNode("design", "design", dag.Executor{}))
+	_, err := h.run(agentNode("design", "design", dag.AgentSpec{}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
 	assert.Less(t, time.Since(start), 3*time.Second)
@@ -278,7 +274,7 @@ func TestAgentCommandPromptOnStdin(t *testing.T) {
 		c.WorkDir = work
 		c.Agent = AgentDefaults{Provider: dag.ProviderCommand, Command: []string{script, "-p", "--quiet"}}
 	}))
-	res := h.mustRun(agentNode("backend", "backend", dag.Executor{}),
+	res := h.mustRun(agentNode("backend", "backend", dag.AgentSpec{}),
 		withParams(map[string]any{"requirement": "Build a todo app"}),
 		withInputs(map[string]string{"design": "DESIGN-DOC"}))
 	wd, err := filepath.EvalSymlinks(work)
@@ -293,16 +289,13 @@ func TestAgentCommandPromptOnStdin(t *testing.T) {
 func TestAgentCommandPromptAsArgument(t *testing.T) {
 	script := agentScript(t, `printf 'arg=[%s] stdin=[' "$2"; cat; printf ']'`)
 	h := newHarness(t, withEnv(map[string]string{}))
-	res := h.mustRun(agentNode("x", "", dag.Executor{
-		Provider: dag.ProviderCommand, Argv: []string{script, "-p", PromptArg}, SystemPrompt: "SYS", Prompt: "do {{.Node}}",
-	}))
+	res := h.mustRun(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand, SystemPrompt: "SYS", Prompt: "do {{.Node}}", Process: dag.Process{Argv: []string{script, "-p", PromptArg}}}))
 	assert.Equal(t, "arg=[SYS\n\ndo x] stdin=[]", res.Output)
 }
 
 func TestAgentCommandFailureAndCancel(t *testing.T) {
 	h := newHarness(t, withEnv(map[string]string{}))
-	_, err := h.run(agentNode("x", "", dag.Executor{Provider: dag.ProviderCommand,
-		Argv: []string{agentScript(t, "echo 'model unavailable' >&2; exit 3")}}))
+	_, err := h.run(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand, Process: dag.Process{Argv: []string{agentScript(t, "echo 'model unavailable' >&2; exit 3")}}}))
 	appErr, f := appError(t, err, ErrTypeCommandExit, true)
 	assert.Contains(t, appErr.Message(), "exit code 3: model unavailable")
 	assert.Equal(t, 3, *f.ExitCode)
@@ -312,8 +305,7 @@ func TestAgentCommandFailureAndCancel(t *testing.T) {
 	defer cancel()
 	h = newHarness(t, withEnv(map[string]string{}), withBackground(ctx))
 	time.AfterFunc(500*time.Millisecond, cancel)
-	_, err = h.run(agentNode("x", "", dag.Executor{Provider: dag.ProviderCommand,
-		Argv: []string{agentScript(t, "echo $$ > "+pidFile+"; exec sleep 30")}}))
+	_, err = h.run(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand, Process: dag.Process{Argv: []string{agentScript(t, "echo $$ > "+pidFile+"; exec sleep 30")}}}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
 	raw, err := os.ReadFile(pidFile)
@@ -337,7 +329,7 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 		c.ArtifactStore = store
 		c.MaxOutputBytes = 1024
 	}))
-	req := h.mustRun(agentNode("requirements", "requirements", dag.Executor{}))
+	req := h.mustRun(agentNode("requirements", "requirements", dag.AgentSpec{}))
 	assert.True(t, req.Truncated)
 	assert.LessOrEqual(t, len(req.Output), 1024, "history keeps the capped summary")
 	assert.Equal(t, len(big), req.OutputBytes)
@@ -348,7 +340,7 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 
 	// The dependent gets the full artifact, not the capped output the
 	// workflow hands over.
-	design := h.mustRun(agentNode("design", "design", dag.Executor{}), withInputs(map[string]string{"requirements": req.Output}))
+	design := h.mustRun(agentNode("design", "design", dag.AgentSpec{}), withInputs(map[string]string{"requirements": req.Output}))
 	assert.Equal(t, "design based on THE END", design.Output)
 	assert.Equal(t, "wf-1/design", design.Artifact)
 	list, err := store.List(context.Background(), "wf-1")
@@ -360,7 +352,7 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 	// artifact, filed under that run.
 	_, err = store.Put(context.Background(), "wf-0", "requirements", []byte("OLD RUN: THE END"))
 	require.NoError(t, err)
-	design = h.mustRun(agentNode("design", "design", dag.Executor{}), withInputs(map[string]string{"requirements": "OLD RUN (capped)"}),
+	design = h.mustRun(agentNode("design", "design", dag.AgentSpec{}), withInputs(map[string]string{"requirements": "OLD RUN (capped)"}),
 		func(in *NodeInput) { in.Artifacts = map[string]string{"requirements": "wf-0/requirements"} })
 	assert.Equal(t, "design based on THE END", design.Output)
 	assert.Contains(t, srv.Requests()[len(srv.Requests())-1].User, "OLD RUN: THE END")
@@ -373,8 +365,7 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 	require.NoError(t, err)
 	mediumCapped, truncated := capHead([]byte(medium), len(medium), 1024)
 	require.True(t, truncated)
-	count := dag.Node{ID: "count", Executor: dag.Executor{Kind: dag.KindCommand,
-		Argv: []string{"sh", "-c", `printf %s "$MAESTRO_INPUT_SPEC" | wc -c; printf %s "$MAESTRO_INPUT_REQUIREMENTS" | wc -c`}}}
+	count := dag.Node{ID: "count", Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{Argv: []string{"sh", "-c", `printf %s "$MAESTRO_INPUT_SPEC" | wc -c; printf %s "$MAESTRO_INPUT_REQUIREMENTS" | wc -c`}}})}
 	out := h.mustRun(count, withInputs(map[string]string{"spec": mediumCapped, "requirements": req.Output}))
 	assert.Equal(t, []string{"50000", strconv.Itoa(len(req.Output))}, strings.Fields(out.Output))
 	// Its own (small) output is stored too.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/maestrohq/maestro/dag"
 )
 
 // maxRetryAfter bounds a server's Retry-After.
@@ -27,15 +29,26 @@ type templateData struct {
 	WorkflowID string
 }
 
+// httpExecutor runs http nodes.
+type httpExecutor struct{}
+
+// Run runs an http node's attempt.
+func (httpExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+	return a.runHTTP(ctx, in)
+}
+
 // runHTTP renders the executor's URL, headers and body, sends the request and
 // reads a bounded response. 2xx and 3xx succeed; 4xx fail for good except
 // 429, which retries like a 5xx; no answer retries.
 func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, error) {
-	in, err := a.withFullInputs(ctx, in)
+	e, err := specOf[*dag.HTTPSpec](in)
 	if err != nil {
 		return NodeResult{}, err
 	}
-	e := in.Node.Executor
+	in, err = a.withFullInputs(ctx, in)
+	if err != nil {
+		return NodeResult{}, err
+	}
 	data := templateData{Params: in.Params, Inputs: in.Inputs, Node: in.Node.ID, WorkflowID: in.WorkflowID}
 	if data.Params == nil {
 		data.Params = map[string]any{}

@@ -166,8 +166,11 @@ func describeJSONError(err error, src []byte, lead int) string {
 		if field == "" {
 			field = "(document)"
 		}
-		return fmt.Sprintf("%s: expected %s, got %s%s", field, describeType(typeErr.Type), typeErr.Value,
-			position(src, lead+int(typeErr.Offset)-1))
+		where := ""
+		if typeErr.Offset > 0 { // zero: met inside an executor (see innerError)
+			where = position(src, lead+int(typeErr.Offset)-1)
+		}
+		return fmt.Sprintf("%s: expected %s, got %s%s", field, describeType(typeErr.Type), typeErr.Value, where)
 	}
 	var synErr *json.SyntaxError
 	if errors.As(err, &synErr) {

@@ -86,10 +86,10 @@ func BuildWith(name, requirement string, opts Options) (*dag.Pipeline, error) {
 			ID:       ph.id,
 			Name:     ph.name,
 			Phase:    ph.id,
-			Executor: dag.Executor{Kind: dag.KindNoop, Output: ph.name + " done (simulated)"},
+			Executor: dag.NewExecutor(&dag.NoopSpec{Output: ph.name + " done (simulated)"}),
 		}
 		if opts.Agent {
-			n.Executor = dag.Executor{Kind: dag.KindAgent}
+			n.Executor = dag.NewExecutor(&dag.AgentSpec{})
 		}
 		if name == SDLCLinear {
 			if prev != "" {

@@ -28,7 +28,7 @@ func TestTemplatesValidate(t *testing.T) {
 				assert.Contains(t, dag.Phases, n.Phase)
 				assert.NotEmpty(t, n.Name)
 				assert.Equal(t, dag.KindNoop, n.Executor.Kind)
-				assert.Equal(t, n.Name+" done (simulated)", n.Executor.Output)
+				assert.Equal(t, n.Name+" done (simulated)", n.Executor.Spec.(*dag.NoopSpec).Output)
 			}
 			assert.Equal(t, phases, ids)
 			assert.Equal(t, dag.Phases, ids)
@@ -126,7 +126,7 @@ func TestBuildWithAgent(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, p.Nodes, len(sim.Nodes))
 		for i, n := range p.Nodes {
-			assert.Equal(t, dag.Executor{Kind: dag.KindAgent}, n.Executor, "phase %s: the worker's provider, the phase's role prompt", n.ID)
+			assert.Equal(t, dag.NewExecutor(&dag.AgentSpec{}), n.Executor, "phase %s: the worker's provider, the phase's role prompt", n.ID)
 			// Everything but the executor is the simulated template's.
 			n.Executor = sim.Nodes[i].Executor
 			assert.Equal(t, sim.Nodes[i], n)

@@ -115,7 +115,7 @@ func TestWorkerServesMetrics(t *testing.T) {
 		Nodes: []dag.Node{{
 			ID:       "flaky",
 			Retry:    &dag.Retry{MaxAttempts: 1},
-			Executor: dag.Executor{Kind: dag.KindNoop, FailAttempts: 3},
+			Executor: dag.NewExecutor(&dag.NoopSpec{FailAttempts: 3}),
 		}},
 	}})
 	require.NoError(t, err)

@@ -152,7 +152,7 @@ echo "agent $1 for $MAESTRO_NODE_ID saw: $(printf '%s' "$prompt" | grep -o 'PLAN
 	}))
 	agent := func(id string, prompt string, deps ...string) dag.Node {
 		return dag.Node{ID: id, DependsOn: deps, Retry: &dag.Retry{MaxAttempts: 1},
-			Executor: dag.Executor{Kind: dag.KindAgent, Prompt: prompt}}
+			Executor: dag.NewExecutor(&dag.AgentSpec{Prompt: prompt})}
 	}
 	st := run(t, e, runs.StartRequest{DAG: pipeline("cli", dag.ModeDAGParallel,
 		agent("plan", "Write PLAN-ALPHA"),
@@ -183,7 +183,7 @@ func TestCancelAbortsASlowModelCall(t *testing.T) {
 	e := agentEnv(t, srv.URL, nil)
 	ctx := context.Background()
 	started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: pipeline("slow", dag.ModeDAGParallel,
-		dag.Node{ID: "think", Phase: "design", HeartbeatTimeout: "2s", Executor: dag.Executor{Kind: dag.KindAgent}})})
+		dag.Node{ID: "think", Phase: "design", HeartbeatTimeout: "2s", Executor: dag.NewExecutor(&dag.AgentSpec{})})})
 	require.NoError(t, err)
 	select {
 	case <-called:

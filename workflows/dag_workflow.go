@@ -294,7 +294,7 @@ func (r *run) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) 
 }
 
 func (r *run) start(ctx, nodesCtx workflow.Context, sel workflow.Selector, n *node) {
-	if n.def.Executor.Kind == dag.KindApproval {
+	if n.def.Executor.Gate() {
 		r.startApproval(ctx, nodesCtx, sel, n)
 		return
 	}

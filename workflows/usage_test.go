@@ -32,5 +32,5 @@ func TestSimulated(t *testing.T) {
 	assert.NoError(t, err)
 	assert.False(t, simulated(Input{Pipeline: *agent, Template: templates.SDLCParallel}))
 	// An inline DAG of noop nodes is what its author asked for.
-	assert.False(t, simulated(Input{Pipeline: dag.Pipeline{Nodes: []dag.Node{{ID: "a", Executor: dag.Executor{Kind: dag.KindNoop}}}}}))
+	assert.False(t, simulated(Input{Pipeline: dag.Pipeline{Nodes: []dag.Node{{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})}}}}))
 }
