@@ -37,8 +37,9 @@ func (httpExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeR
 	return a.runHTTP(ctx, in)
 }
 
-// runHTTP renders the executor's URL, headers and body, sends the request and
-// reads a bounded response. 2xx and 3xx succeed; 4xx fail for good except
+// runHTTP renders the executor's URL, headers and body, sends the request
+// (as application/json when the body is JSON and no Content-Type header is
+// given) and reads a bounded response. 2xx and 3xx succeed; 4xx fail for good except
 // 429, which retries like a 5xx; no answer retries.
 func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, error) {
 	e, err := specOf[*dag.HTTPSpec](in)
@@ -107,6 +108,11 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 			continue
 		}
 		req.Header.Set(name, v)
+	}
+	// Header keys are canonical, so this finds a Content-Type given in any
+	// case (even with an empty value, which is then sent as given).
+	if _, given := req.Header["Content-Type"]; !given && body != "" && json.Valid([]byte(body)) {
+		req.Header.Set("Content-Type", "application/json")
 	}
 
 	stop := heartbeat(ctx)

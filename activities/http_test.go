@@ -103,6 +103,39 @@ func TestHTTPTemplateJSON(t *testing.T) {
 	assert.Equal(t, map[string]any{"requirement": "quote \" and\nnewline <b>", "tests": "ok\tdone", "n": float64(3)}, body)
 }
 
+func TestHTTPContentType(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		headers map[string]string
+		want    []string // the Content-Type values received; nil: none
+	}{
+		{name: "JSON object", body: `{"ok": true}`, want: []string{"application/json"}},
+		{name: "JSON after templating", body: `{"n": {{json .Params.n}}}`, want: []string{"application/json"}},
+		{name: "JSON list", body: ` [1, 2] `, want: []string{"application/json"}},
+		{name: "not JSON", body: "name=x&y=2", want: nil},
+		{name: "no body", body: "", want: nil},
+		{name: "text that only looks like JSON after templating", body: `{"n": {{.Params.n}}`, want: nil},
+		{name: "given", body: `{"ok": true}`, headers: map[string]string{"Content-Type": "application/vnd.api+json"},
+			want: []string{"application/vnd.api+json"}},
+		{name: "given in lower case", body: `{"ok": true}`, headers: map[string]string{"content-type": "text/plain"},
+			want: []string{"text/plain"}},
+		{name: "given in odd case, templated", body: `[]`, headers: map[string]string{"CONTENT-type": "{{.Params.ct}}"},
+			want: []string{"application/merge-patch+json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, requests := server(t, answer(http.StatusOK, "ok"))
+			h := newHarness(t)
+			h.mustRun(httpNode(dag.HTTPSpec{URL: srv.URL, Method: http.MethodPost, Body: tt.body, Headers: tt.headers}),
+				withParams(map[string]any{"n": 7, "ct": "application/merge-patch+json"}))
+			reqs := requests()
+			require.Len(t, reqs, 1)
+			assert.Equal(t, tt.want, reqs[0].Header.Values("Content-Type"))
+		})
+	}
+}
+
 func TestHTTPMethods(t *testing.T) {
 	tests := []struct {
 		method, body, want string
