@@ -278,7 +278,6 @@ func (a *app) connect(ctx context.Context, cfg config.Config) (svc *runs.Service
 		TaskQueue:     cfg.TaskQueue,
 		DefaultMode:   cfg.DefaultMode,
 		DataConverter: cfg.Client.DataConverter,
-		Agent:         cfg.Agent.Configured(),
 	}), cl.Close, nil
 }
 

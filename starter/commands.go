@@ -104,7 +104,7 @@ func cmdStart(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	// Report every problem without needing a server.
-	if _, err := runs.BuildWith(req, runs.BuildOptions{DefaultMode: cfg.DefaultMode, Agent: cfg.Agent.Configured()}); err != nil {
+	if _, err := runs.Build(req, cfg.DefaultMode); err != nil {
 		if *file != "" {
 			return fmt.Errorf("%s: %w", *file, err)
 		}

@@ -513,7 +513,7 @@ func (r *run) snapshot() *Status {
 	}
 	st.CompletedNodes = st.Counts[NodeCompleted]
 	st.Usage = totalUsage(st.Nodes)
-	st.Simulated = simulated(r.in)
+	st.Simulated = simulated(r.in, r.nodes)
 	return st
 }
 

@@ -121,7 +121,7 @@ func TestSDLCParallelCompletesWithBackendAndFrontendOverlapping(t *testing.T) {
 	p, err := templates.Build(templates.SDLCParallel, "Build a todo app")
 	require.NoError(t, err)
 	for i := range p.Nodes {
-		p.Nodes[i].Executor.Spec.(*dag.NoopSpec).Duration = "300ms"
+		p.Nodes[i].Executor = dag.NewExecutor(&dag.NoopSpec{Duration: "300ms"})
 	}
 	st := run(t, e, runs.StartRequest{DAG: p})
 

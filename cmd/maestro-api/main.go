@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env, r
 
 	srv, err := api.New(api.Config{
 		Client:      c,
-		Runs:        runs.New(c, runs.Config{TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode, Agent: cfg.Agent.Configured()}),
+		Runs:        runs.New(c, runs.Config{TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode}),
 		Namespace:   cfg.Client.Namespace,
 		Artifacts:   artifacts.NewDir(cfg.ArtifactDir),
 		Logger:      logger,

@@ -200,7 +200,7 @@ func Run(ctx context.Context, o Options, logger *slog.Logger, out io.Writer) err
 func serveAPI(c client.Client, o Options, m *metrics.Metrics, logger *slog.Logger) (stop func(), url string, err error) {
 	srv, err := api.New(api.Config{
 		Client:     c,
-		Runs:       runs.New(c, runs.Config{TaskQueue: o.TaskQueue, DefaultMode: o.DefaultMode, Agent: o.Agent.Configured()}),
+		Runs:       runs.New(c, runs.Config{TaskQueue: o.TaskQueue, DefaultMode: o.DefaultMode}),
 		Namespace:  o.Namespace,
 		Artifacts:  artifacts.NewDir(o.ArtifactDir),
 		Logger:     logger,
