@@ -267,84 +267,83 @@ func (e Executor) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads a flat executor object: "kind" selects the spec type,
 // which receives its fields. A field no kind has is an error; fields of
 // other kinds are type-checked and kept in Foreign when they hold a value.
+// Errors are those that decoding into one struct with every kind's fields
+// would give (see innerError for their offsets); unlike that struct's, they
+// end the decoding at once, as every Unmarshaler's do.
 func (e *Executor) UnmarshalJSON(data []byte) error {
-	if string(bytes.TrimSpace(data)) == "null" {
+	data = bytes.TrimSpace(data)
+	if string(data) == "null" {
 		return nil
 	}
-	keys, err := objectKeys(data)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
 	if err != nil {
-		return err
+		return fmt.Errorf("executor: %w", err)
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(data, &fields); err != nil {
-		return innerError(err, "")
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		off := int64(len(data))
+		if ok && d == '[' {
+			off = 1
+		}
+		return &json.UnmarshalTypeError{Value: jsonKind(tok), Type: reflect.TypeFor[Executor](), Offset: off}
+	}
+	// Each field's value, decoded occurrence by occurrence as
+	// encoding/json does (a repeated key overwrites, or merges a map).
+	vals := map[string]reflect.Value{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("executor: %w", err)
+		}
+		name, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fmt.Errorf("executor.%s: %w", name, err)
+		}
+		start := dec.InputOffset() - int64(len(raw))
+		typ := reflect.TypeFor[string]()
+		if name != "kind" {
+			f, known := fieldOwners[name]
+			if !known {
+				return fmt.Errorf("unknown field %q", name)
+			}
+			typ = f.typ
+		}
+		v, ok := vals[name]
+		if !ok {
+			v = reflect.New(typ)
+			vals[name] = v
+		}
+		if err := json.Unmarshal(raw, v.Interface()); err != nil {
+			return innerError(err, name, start)
+		}
 	}
 	var out Executor
-	if raw, ok := fields["kind"]; ok {
-		if err := json.Unmarshal(raw, &out.Kind); err != nil {
-			return innerError(err, "kind")
-		}
-	}
-	for _, name := range keys {
-		if _, known := fieldOwners[name]; !known && name != "kind" {
-			return fmt.Errorf("unknown field %q", name)
-		}
+	if v, ok := vals["kind"]; ok {
+		out.Kind = v.Elem().String()
 	}
 	k, known := kindsByName[out.Kind]
 	if known {
 		out.Spec = k.new()
 		if err := json.Unmarshal(data, out.Spec); err != nil {
-			return innerError(err, "")
+			return innerError(err, "", 0)
 		}
 	}
-	for _, name := range sortedKeys(fields) {
-		if name == "kind" || (known && k.owns(name)) {
+	for _, name := range sortedKeys(vals) {
+		if name == "kind" || (known && k.owns(name)) || !isSet(vals[name].Elem()) {
 			continue
 		}
-		f := fieldOwners[name]
-		v := reflect.New(f.typ)
-		if err := json.Unmarshal(fields[name], v.Interface()); err != nil {
-			return innerError(err, name)
-		}
-		if !isSet(v.Elem()) {
-			continue
+		raw, err := json.Marshal(vals[name].Interface())
+		if err != nil {
+			return fmt.Errorf("executor.%s: %w", name, err)
 		}
 		if out.Foreign == nil {
 			out.Foreign = map[string]json.RawMessage{}
 		}
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, fields[name]); err != nil {
-			return fmt.Errorf("executor.%s: %w", name, err)
-		}
-		out.Foreign[name] = compact.Bytes()
+		out.Foreign[name] = raw
 	}
 	*e = out
 	return nil
-}
-
-// objectKeys returns the keys of a JSON object in document order.
-func objectKeys(data []byte) ([]string, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("executor: %w", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, &json.UnmarshalTypeError{Value: jsonKind(tok), Type: reflect.TypeFor[Executor]()}
-	}
-	var keys []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("executor: %w", err)
-		}
-		key, _ := tok.(string)
-		keys = append(keys, key)
-		if err := dec.Decode(new(json.RawMessage)); err != nil {
-			return nil, fmt.Errorf("executor.%s: %w", key, err)
-		}
-	}
-	return keys, nil
 }
 
 // jsonKind names a JSON token's type as encoding/json's errors do.
@@ -367,26 +366,32 @@ func jsonKind(tok json.Token) string {
 
 // innerError prepares an error met inside an executor object for the
 // decoder around it: a type error names its field (the decoder prefixes the
-// path to the executor) and loses its offset, which counts from the
-// executor, not the document (describeJSONError then shows no position).
-func innerError(err error, field string) error {
-	if te, ok := err.(*json.UnmarshalTypeError); ok {
-		cp := *te
-		if field != "" {
-			cp.Field = field
-		} else {
-			// Drop the Go names of embedded structs ("Process.argv").
-			parts := strings.Split(cp.Field, ".")
-			for len(parts) > 1 {
-				if _, ok := fieldOwners[parts[0]]; ok {
-					break
-				}
-				parts = parts[1:]
-			}
-			cp.Field = strings.Join(parts, ".")
+// path to the executor), and its offset, met in a value starting at byte
+// start of the executor, counts from the executor's first byte (the decoder
+// does not say where the executor starts; Parse does not decode through
+// UnmarshalJSON and gives exact positions, see wirePipeline).
+func innerError(err error, field string, start int64) error {
+	te, ok := err.(*json.UnmarshalTypeError)
+	if !ok {
+		return err
+	}
+	cp := *te
+	cp.Offset += start
+	if field != "" {
+		if cp.Field != "" {
+			field += "." + cp.Field
 		}
-		cp.Offset = 0
+		cp.Field = field
 		return &cp
 	}
-	return err
+	// Drop the Go names of embedded structs ("Process.argv").
+	parts := strings.Split(cp.Field, ".")
+	for len(parts) > 1 {
+		if _, ok := fieldOwners[parts[0]]; ok {
+			break
+		}
+		parts = parts[1:]
+	}
+	cp.Field = strings.Join(parts, ".")
+	return &cp
 }

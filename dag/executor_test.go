@@ -105,6 +105,12 @@ func TestExecutorParseErrors(t *testing.T) {
 			`unknown field "handler"`},
 		{"unknown field without a kind", "name: x\nnodes:\n  - id: a\n    executor: {cmd: x}\n", `unknown field "cmd"`},
 		{"scalar executor", "name: x\nnodes:\n  - id: a\n    executor: noop\n", "nodes.executor: expected an object, got string"},
+		{"position of a type error in an executor", "{\"name\": \"x\", \"nodes\": [\n  {\"id\": \"a\", \"executor\": {\"kind\": \"noop\"}},\n  {\"id\": \"b\", \"executor\": {\"kind\": \"noop\", \"fail_attempts\": \"2\"}}]}",
+			"nodes.executor.fail_attempts: expected an integer, got string (line 3, column 63)"},
+		{"the first error in the document wins", `{"name": "x", "timeout": 5, "nodes": [{"id": "a", "executor": {"kind": "noop", "argv": 1}}]}`,
+			`timeout: expected a duration string (e.g. "30s"), got number (line 1, column 26)`},
+		{"an unknown field before an executor error", `{"name": "x", "nodes": [{"id": "a", "depend_on": [], "executor": {"kind": 1}}]}`,
+			`unknown field "depend_on"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
