@@ -405,3 +405,38 @@ func TestAgentDefaultsFromEnv(t *testing.T) {
 	_, err = AgentDefaultsFromEnv(env(EnvAgentProvider, "command"))
 	assert.ErrorContains(t, err, "MAESTRO_AGENT_COMMAND")
 }
+
+// A node with a simulated output (a built-in template's phase) asks the
+// worker's provider when there is one, and completes simulated when neither
+// the node nor the worker names a provider.
+func TestAgentSimulatedOutput(t *testing.T) {
+	srv := fakellm.New(t, testKey, text("# Design\nA REST API."))
+	spec := dag.AgentSpec{SimulatedOutput: "Architecture and design done (simulated)"}
+	tests := []struct {
+		name      string
+		opts      []harnessOpt
+		spec      dag.AgentSpec
+		want      string
+		simulated bool
+		calls     int
+	}{
+		{name: "worker without a provider", opts: []harnessOpt{withEnv(map[string]string{})}, spec: spec,
+			want: "Architecture and design done (simulated)", simulated: true},
+		{name: "worker with a provider", opts: []harnessOpt{withAgent(dag.ProviderAnthropic, srv.URL)}, spec: spec,
+			want: "# Design\nA REST API.", calls: 1},
+		{name: "node with a provider", opts: []harnessOpt{withEnv(map[string]string{})},
+			spec: dag.AgentSpec{Provider: dag.ProviderCommand, SimulatedOutput: "unused",
+				Process: dag.Process{Argv: []string{"sh", "-c", "printf 'from the CLI'"}}},
+			want: "from the CLI"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(srv.Requests())
+			h := newHarness(t, tt.opts...)
+			res := h.mustRun(agentNode("design", "design", tt.spec))
+			assert.Equal(t, tt.want, res.Output)
+			assert.Equal(t, tt.simulated, res.Simulated)
+			assert.Len(t, srv.Requests(), before+tt.calls)
+		})
+	}
+}
