@@ -71,7 +71,10 @@ func TestAgentOpenAIRequestAndAnswer(t *testing.T) {
 	temp := 0.2
 	// A base URL ending in /v1, as OpenAI-compatible servers document it.
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, "http://unused.invalid"))
-	res := h.mustRun(agentNode("qa", "testing", dag.AgentSpec{Provider: dag.ProviderOpenAI, Model: "gpt-test", BaseURL: srv.URL + "/v1/", Temperature: &temp, APIKeyEnv: "CUSTOM_KEY", Prompt: "Test {{.Requirement}} given {{index .Inputs \"backend\"}}"}), withParams(map[string]any{"requirement": "the app"}), withInputs(map[string]string{"backend": "BE"}))
+	res := h.mustRun(agentNode("qa", "testing", dag.AgentSpec{
+		Provider: dag.ProviderOpenAI, Model: "gpt-test", BaseURL: srv.URL + "/v1/", Temperature: &temp,
+		APIKeyEnv: "CUSTOM_KEY", Prompt: "Test {{.Requirement}} given {{index .Inputs \"backend\"}}",
+	}), withParams(map[string]any{"requirement": "the app"}), withInputs(map[string]string{"backend": "BE"}))
 
 	assert.Equal(t, "All tests pass.", res.Output)
 	assert.Equal(t, &Usage{Model: "gpt-test", InputTokens: 120, OutputTokens: 34}, res.Usage)
@@ -289,13 +292,16 @@ func TestAgentCommandPromptOnStdin(t *testing.T) {
 func TestAgentCommandPromptAsArgument(t *testing.T) {
 	script := agentScript(t, `printf 'arg=[%s] stdin=[' "$2"; cat; printf ']'`)
 	h := newHarness(t, withEnv(map[string]string{}))
-	res := h.mustRun(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand, SystemPrompt: "SYS", Prompt: "do {{.Node}}", Process: dag.Process{Argv: []string{script, "-p", PromptArg}}}))
+	res := h.mustRun(agentNode("x", "", dag.AgentSpec{
+		Provider: dag.ProviderCommand, Process: dag.Process{Argv: []string{script, "-p", PromptArg}}, SystemPrompt: "SYS", Prompt: "do {{.Node}}",
+	}))
 	assert.Equal(t, "arg=[SYS\n\ndo x] stdin=[]", res.Output)
 }
 
 func TestAgentCommandFailureAndCancel(t *testing.T) {
 	h := newHarness(t, withEnv(map[string]string{}))
-	_, err := h.run(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand, Process: dag.Process{Argv: []string{agentScript(t, "echo 'model unavailable' >&2; exit 3")}}}))
+	_, err := h.run(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand,
+		Process: dag.Process{Argv: []string{agentScript(t, "echo 'model unavailable' >&2; exit 3")}}}))
 	appErr, f := appError(t, err, ErrTypeCommandExit, true)
 	assert.Contains(t, appErr.Message(), "exit code 3: model unavailable")
 	assert.Equal(t, 3, *f.ExitCode)
@@ -305,7 +311,8 @@ func TestAgentCommandFailureAndCancel(t *testing.T) {
 	defer cancel()
 	h = newHarness(t, withEnv(map[string]string{}), withBackground(ctx))
 	time.AfterFunc(500*time.Millisecond, cancel)
-	_, err = h.run(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand, Process: dag.Process{Argv: []string{agentScript(t, "echo $$ > "+pidFile+"; exec sleep 30")}}}))
+	_, err = h.run(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand,
+		Process: dag.Process{Argv: []string{agentScript(t, "echo $$ > "+pidFile+"; exec sleep 30")}}}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
 	raw, err := os.ReadFile(pidFile)
@@ -365,7 +372,8 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 	require.NoError(t, err)
 	mediumCapped, truncated := capHead([]byte(medium), len(medium), 1024)
 	require.True(t, truncated)
-	count := dag.Node{ID: "count", Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{Argv: []string{"sh", "-c", `printf %s "$MAESTRO_INPUT_SPEC" | wc -c; printf %s "$MAESTRO_INPUT_REQUIREMENTS" | wc -c`}}})}
+	count := dag.Node{ID: "count", Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{
+		Argv: []string{"sh", "-c", `printf %s "$MAESTRO_INPUT_SPEC" | wc -c; printf %s "$MAESTRO_INPUT_REQUIREMENTS" | wc -c`}}})}
 	out := h.mustRun(count, withInputs(map[string]string{"spec": mediumCapped, "requirements": req.Output}))
 	assert.Equal(t, []string{"50000", strconv.Itoa(len(req.Output))}, strings.Fields(out.Output))
 	// Its own (small) output is stored too.

@@ -93,7 +93,10 @@ func TestHTTPTemplates(t *testing.T) {
 func TestHTTPTemplateJSON(t *testing.T) {
 	srv, requests := server(t, answer(http.StatusOK, "ok"))
 	h := newHarness(t)
-	h.mustRun(httpNode(dag.HTTPSpec{URL: srv.URL, Body: `{"requirement":{{json .Params.requirement}},"tests":{{json (index .Inputs "test")}},"n":{{json .Params.n}}}`}),
+	h.mustRun(httpNode(dag.HTTPSpec{
+		URL:  srv.URL,
+		Body: `{"requirement":{{json .Params.requirement}},"tests":{{json (index .Inputs "test")}},"n":{{json .Params.n}}}`,
+	}),
 		withParams(map[string]any{"requirement": "quote \" and\nnewline <b>", "n": 3}),
 		withInputs(map[string]string{"test": "ok\tdone"}))
 	reqs := requests()

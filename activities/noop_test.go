@@ -101,10 +101,12 @@ func TestConfigErrors(t *testing.T) {
 		{name: "bad url template", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://x/{{.Nope"}), want: "executor.url: invalid template"},
 		{name: "missing param", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://x/{{.Params.nope}}"}), want: "executor.url"},
 		{name: "relative url", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "{{.Node}}/x"}), want: "not an absolute http or https URL"},
-		{name: "unset env", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://127.0.0.1:1/", Headers: map[string]string{"Authorization": `Bearer {{env "MAESTRO_TEST_UNSET_TOKEN"}}`}}), want: "executor.headers.Authorization"},
+		{name: "unset env", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://127.0.0.1:1/",
+			Headers: map[string]string{"Authorization": `Bearer {{env "MAESTRO_TEST_UNSET_TOKEN"}}`}}), want: "executor.headers.Authorization"},
 		{name: "bad body template", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://127.0.0.1:1/", Body: "{{if}}"}), want: "executor.body"},
 		{name: "approval", exec: dag.NewExecutor(&dag.ApprovalSpec{}), want: `executor kind "approval" runs no activity`},
-		{name: "header with newline", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://127.0.0.1:1/", Headers: map[string]string{"X-A": "{{.Node}}\r\nX-B: 1"}}), want: "line break"},
+		{name: "header with newline", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://127.0.0.1:1/",
+			Headers: map[string]string{"X-A": "{{.Node}}\r\nX-B: 1"}}), want: "line break"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

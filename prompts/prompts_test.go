@@ -55,8 +55,9 @@ func TestRender(t *testing.T) {
 			user:   []string{`Carry out the "Write docs" phase (documentation)`},
 		},
 		{
-			name:      "overrides",
-			node:      agentNode("design", "design", dag.AgentSpec{SystemPrompt: "You are {{.Phase}} bot.", Prompt: `{{.Requirement}}|{{.Params.team}}|{{index .Inputs "requirements" | trim}}|{{json .Inputs.aaa}}|{{.Node}}`}),
+			name: "overrides",
+			node: agentNode("design", "design", dag.AgentSpec{SystemPrompt: "You are {{.Phase}} bot.",
+				Prompt: `{{.Requirement}}|{{.Params.team}}|{{index .Inputs "requirements" | trim}}|{{json .Inputs.aaa}}|{{.Node}}`}),
 			data:      data,
 			exactSys:  "You are design bot.",
 			exactUser: `Build a todo app|blue|REQ-SPEC|"first"|design`,
