@@ -121,7 +121,8 @@ func (r *run) startApproval(ctx, nodesCtx workflow.Context, sel workflow.Selecto
 			if f.Get(ctx, nil) != nil || n.status.Status != NodeWaitingApproval {
 				return // decided, or the run is stopping
 			}
-			approve := n.def.Executor.OnTimeout == dag.OnTimeoutApprove
+			spec, _ := dag.SpecOf[*dag.ApprovalSpec](n.def.Executor)
+			approve := spec != nil && spec.OnTimeout == dag.OnTimeoutApprove
 			r.decide(ctx, n, Approval{Node: n.def.ID, Approved: approve, Timeout: true,
 				Comment: fmt.Sprintf("no decision within %s", d)})
 		})

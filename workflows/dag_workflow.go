@@ -294,7 +294,7 @@ func (r *run) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) 
 }
 
 func (r *run) start(ctx, nodesCtx workflow.Context, sel workflow.Selector, n *node) {
-	if n.def.Executor.Kind == dag.KindApproval {
+	if n.def.Executor.Gate() {
 		r.startApproval(ctx, nodesCtx, sel, n)
 		return
 	}
@@ -513,7 +513,7 @@ func (r *run) snapshot() *Status {
 	}
 	st.CompletedNodes = st.Counts[NodeCompleted]
 	st.Usage = totalUsage(st.Nodes)
-	st.Simulated = simulated(r.in)
+	st.Simulated = simulated(r.in, r.nodes)
 	return st
 }
 

@@ -103,7 +103,7 @@ func cmdStart(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	// Report every problem without needing a server.
-	if _, err := runs.BuildWith(req, runs.BuildOptions{DefaultMode: dag.Mode(cfg.DefaultMode), Agent: cfg.Agent.Provider != ""}); err != nil {
+	if _, err := runs.Build(req, dag.Mode(cfg.DefaultMode)); err != nil {
 		if *file != "" {
 			return fmt.Errorf("%s: %w", *file, err)
 		}

@@ -142,12 +142,12 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	// a and c log each execution; slow runs long enough to be killed.
 	logFile := filepath.Join(t.TempDir(), "log")
 	logNode := func(id string, deps ...string) dag.Node {
-		return dag.Node{ID: id, DependsOn: deps, Executor: dag.Executor{Kind: dag.KindCommand,
-			Argv: []string{"sh", "-c", `echo "$1" >> "$0"`, logFile, id}}}
+		return dag.Node{ID: id, DependsOn: deps, Executor: dag.NewExecutor(&dag.CommandSpec{
+			Process: dag.Process{Argv: []string{"sh", "-c", `echo "$1" >> "$0"`, logFile, id}}})}
 	}
 	slow := dag.Node{ID: "slow", DependsOn: []string{"a"}, HeartbeatTimeout: "1s",
 		Retry:    &dag.Retry{InitialInterval: "100ms"},
-		Executor: dag.Executor{Kind: dag.KindNoop, Duration: "4s"}}
+		Executor: dag.NewExecutor(&dag.NoopSpec{Duration: "4s"})}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	started, err := svc.Start(ctx, runs.StartRequest{DAG: &dag.Pipeline{

@@ -53,7 +53,7 @@ func printStatus(w io.Writer, st *workflows.Status) {
 		fmt.Fprintf(w, "retry of:  %s\n", st.RetryOf)
 	}
 	if st.Simulated {
-		fmt.Fprintln(w, "note:      phases are simulated (noop): no agent provider was configured (MAESTRO_AGENT_PROVIDER)")
+		fmt.Fprintln(w, "note:      phases are simulated: the worker has no agent provider configured (MAESTRO_AGENT_PROVIDER)")
 	}
 	if u := st.Usage; u != nil {
 		model := ""

@@ -111,7 +111,7 @@ func TestWorkerServesMetrics(t *testing.T) {
 		Nodes: []dag.Node{{
 			ID:       "flaky",
 			Retry:    &dag.Retry{MaxAttempts: 1},
-			Executor: dag.Executor{Kind: dag.KindNoop, FailAttempts: 3},
+			Executor: dag.NewExecutor(&dag.NoopSpec{FailAttempts: 3}),
 		}},
 	}})
 	require.NoError(t, err)
@@ -167,9 +167,10 @@ func TestWorkerServesMetrics(t *testing.T) {
 		}
 	}
 
-	// Seven phases, one attempt each, and the failing node's one attempt.
+	// Seven (simulated agent) phases, one attempt each, and the failing
+	// node's one attempt.
 	for _, phase := range []string{"requirements", "design", "backend", "frontend", "testing", "review", "deployment"} {
-		labels := map[string]string{"phase": phase, "executor": "noop", "outcome": "completed", "task_queue": queue}
+		labels := map[string]string{"phase": phase, "executor": "agent", "outcome": "completed", "task_queue": queue}
 		expect("maestro_node_duration_seconds", labels, 1)
 		expect("maestro_node_attempts_total", labels, 1)
 	}

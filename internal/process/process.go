@@ -62,6 +62,5 @@ func Runs(c client.Client, cfg config.Config) *runs.Service {
 		TaskQueue:     cfg.TaskQueue,
 		DefaultMode:   dag.Mode(cfg.DefaultMode),
 		DataConverter: cfg.Client.DataConverter,
-		Agent:         cfg.Agent.Provider != "",
 	})
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -47,17 +45,15 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 // agentDefaults turns the configured agent provider into the activities'
 // defaults, checked.
 func agentDefaults(a config.Agent) (activities.AgentDefaults, error) {
-	vars := map[string]string{
-		config.EnvAgentProvider:  a.Provider,
-		config.EnvAgentModel:     a.Model,
-		config.EnvAgentBaseURL:   a.BaseURL,
-		config.EnvAgentAPIKeyEnv: a.APIKeyEnv,
-		config.EnvAgentCommand:   strings.Join(a.Command, " "),
+	d := activities.AgentDefaults{
+		Provider:  a.Provider,
+		Model:     a.Model,
+		BaseURL:   a.BaseURL,
+		APIKeyEnv: a.APIKeyEnv,
+		MaxTokens: a.MaxTokens,
+		Command:   a.Command,
 	}
-	if a.MaxTokens > 0 {
-		vars[config.EnvAgentMaxTokens] = strconv.Itoa(a.MaxTokens)
-	}
-	return activities.AgentDefaultsFromEnv(func(k string) string { return vars[k] })
+	return d, d.Validate()
 }
 
 // NewWorker returns a worker polling queue that runs Maestro's workflow and
