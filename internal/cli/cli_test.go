@@ -363,18 +363,22 @@ func TestConfigJSON(t *testing.T) {
 }
 
 func TestConfigNeverShowsTheAPIKey(t *testing.T) {
-	const key = "very-secret-api-key-123"
-	env := config.MapEnv{"TEMPORAL_API_KEY": key}
+	const key, token = "very-secret-api-key-123", "very-secret-api-token-456"
+	env := config.MapEnv{"TEMPORAL_API_KEY": key, config.EnvAPIToken: token}
 	for _, args := range [][]string{{"config"}, {"config", "--json"}} {
 		r := runCLI(t, env, args...)
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.NotContains(t, r.stdout+r.stderr, key)
+		assert.NotContains(t, r.stdout+r.stderr, token)
 	}
 	var got config.Effective
 	r := runCLI(t, env, "config", "--json")
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
 	assert.True(t, got.APIKeySet)
-	assert.Contains(t, runCLI(t, env, "config").stdout, "api key:")
+	assert.True(t, got.APITokenSet)
+	out := runCLI(t, env, "config").stdout
+	assert.Contains(t, out, "temporal api key:")
+	assert.Regexp(t, `api token:\s+set`, out)
 }
 
 func TestConfigRejectsABadModeVariable(t *testing.T) {
