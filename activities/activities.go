@@ -1,5 +1,6 @@
-// Package activities runs one pipeline node as a Temporal activity: it picks
-// the executor by kind (noop, command, http, agent), heartbeats while the node runs,
+// Package activities runs one pipeline node as a Temporal activity: it looks
+// up the executor of the node's kind (noop, command, http, agent; see
+// executors), heartbeats while the node runs,
 // caps what it writes to history and marks errors retryable or not.
 package activities
 
@@ -78,6 +79,9 @@ type NodeResult struct {
 	Artifact string `json:"artifact,omitempty"`
 	// Usage is an agent node's model and token usage.
 	Usage *Usage `json:"usage,omitempty"`
+	// Simulated says Output is a placeholder: the node is an agent node
+	// with a simulated output, run by a worker with no agent provider.
+	Simulated bool `json:"simulated,omitempty"`
 
 	// full is the whole output (up to Config.MaxArtifactBytes) for the
 	// artifact store; it never reaches history.
@@ -118,7 +122,7 @@ type Config struct {
 	// Logger logs node execution; nil means slog.Default().
 	Logger *slog.Logger
 	// Agent holds the worker's defaults for agent nodes (see
-	// AgentDefaultsFromEnv).
+	// package config and AgentDefaults.Validate).
 	Agent AgentDefaults
 	// ArtifactStore, when set, receives every completed node's full output
 	// (NodeResult.Artifact refers to it), and agent nodes read their

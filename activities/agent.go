@@ -11,23 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/prompts"
-)
-
-// The worker environment variables that set the agent defaults (read once,
-// by AgentDefaultsFromEnv).
-const (
-	EnvAgentProvider  = "MAESTRO_AGENT_PROVIDER"    // anthropic, openai or command; empty: agent nodes must name one
-	EnvAgentModel     = "MAESTRO_AGENT_MODEL"       // model name; required for anthropic and openai
-	EnvAgentBaseURL   = "MAESTRO_AGENT_BASE_URL"    // API base URL; default per provider
-	EnvAgentAPIKeyEnv = "MAESTRO_AGENT_API_KEY_ENV" // name of the variable holding the key; default per provider
-	EnvAgentMaxTokens = "MAESTRO_AGENT_MAX_TOKENS"  // answer length cap; default DefaultAgentMaxTokens
-	EnvAgentCommand   = "MAESTRO_AGENT_COMMAND"     // argv of the command provider, split on white space (no shell)
 )
 
 // Agent defaults that apply when neither the node nor the worker sets one.
@@ -64,50 +52,39 @@ type AgentDefaults struct {
 }
 
 // Configured reports whether agent nodes without a provider of their own can
-// run: the built-in templates use the agent executor only then.
+// run. Without it, such nodes with a simulated output (the built-in
+// templates' phases) complete with that output, marked simulated.
 func (d AgentDefaults) Configured() bool { return d.Provider != "" }
 
-// AgentDefaultsFromEnv reads the MAESTRO_AGENT_* variables (call it once,
-// when the worker starts). It reads the name of the API key's variable, never
-// the key: the key is read from the environment at each call and is never
-// logged or written to history.
-func AgentDefaultsFromEnv(getenv func(string) string) (AgentDefaults, error) {
-	d := AgentDefaults{
-		Provider:  strings.ToLower(strings.TrimSpace(getenv(EnvAgentProvider))),
-		Model:     strings.TrimSpace(getenv(EnvAgentModel)),
-		BaseURL:   strings.TrimSpace(getenv(EnvAgentBaseURL)),
-		APIKeyEnv: strings.TrimSpace(getenv(EnvAgentAPIKeyEnv)),
-	}
-	if argv := strings.Fields(getenv(EnvAgentCommand)); len(argv) > 0 {
-		d.Command = argv
-	}
+// Validate checks the worker's defaults, naming the MAESTRO_AGENT_*
+// variable of each problem (configuration reads them; see package config).
+// It sees the name of the API key's variable, never the key: the key is
+// read from the environment at each call and is never logged or written to
+// history.
+func (d AgentDefaults) Validate() error {
 	var errs []error
-	if v := strings.TrimSpace(getenv(EnvAgentMaxTokens)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: want a positive number", EnvAgentMaxTokens, v))
-		}
-		d.MaxTokens = n
+	if d.MaxTokens < 0 {
+		errs = append(errs, fmt.Errorf("MAESTRO_AGENT_MAX_TOKENS=%d: want a positive number", d.MaxTokens))
 	}
 	switch d.Provider {
 	case "":
 	case dag.ProviderAnthropic, dag.ProviderOpenAI:
 		if d.Model == "" {
-			errs = append(errs, fmt.Errorf("%s=%s needs %s (the model to call)", EnvAgentProvider, d.Provider, EnvAgentModel))
+			errs = append(errs, fmt.Errorf("MAESTRO_AGENT_PROVIDER=%s needs MAESTRO_AGENT_MODEL (the model to call)", d.Provider))
 		}
 		if d.BaseURL != "" {
 			if _, err := baseURL(d.BaseURL); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", EnvAgentBaseURL, err))
+				errs = append(errs, fmt.Errorf("MAESTRO_AGENT_BASE_URL: %w", err))
 			}
 		}
 	case dag.ProviderCommand:
 		if len(d.Command) == 0 {
-			errs = append(errs, fmt.Errorf("%s=command needs %s (the agent program and its arguments, e.g. \"claude -p\")", EnvAgentProvider, EnvAgentCommand))
+			errs = append(errs, errors.New("MAESTRO_AGENT_PROVIDER=command needs MAESTRO_AGENT_COMMAND (the agent program and its arguments, e.g. \"claude -p\")"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("%s=%q: unknown provider (one of %s)", EnvAgentProvider, d.Provider, strings.Join(dag.Providers, ", ")))
+		errs = append(errs, fmt.Errorf("MAESTRO_AGENT_PROVIDER=%q: unknown provider (one of %s)", d.Provider, strings.Join(dag.Providers, ", ")))
 	}
-	return d, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // agentCall is one agent node's resolved configuration.
@@ -122,14 +99,14 @@ type agentCall struct {
 }
 
 // agentConfig merges the node's executor fields over the worker's defaults.
-func (a *Activities) agentConfig(e dag.Executor) (agentCall, error) {
+func (a *Activities) agentConfig(e *dag.AgentSpec) (agentCall, error) {
 	d := a.cfg.Agent
 	c := agentCall{provider: e.Provider, model: e.Model, keyEnv: e.APIKeyEnv, maxTokens: e.MaxTokens, temperature: e.Temperature, argv: e.Argv}
 	if c.provider == "" {
 		c.provider = d.Provider
 	}
 	if c.provider == "" {
-		return c, configError("agent: no provider: set executor.provider or %s on the worker", EnvAgentProvider)
+		return c, configError("agent: no provider: set executor.provider or MAESTRO_AGENT_PROVIDER on the worker")
 	}
 	rawBase := e.BaseURL
 	if c.provider == d.Provider {
@@ -155,14 +132,14 @@ func (a *Activities) agentConfig(e dag.Executor) (agentCall, error) {
 		c.keyEnv = cmpOr(c.keyEnv, DefaultOpenAIKey)
 	case dag.ProviderCommand:
 		if len(c.argv) == 0 || c.argv[0] == "" {
-			return c, configError("agent: the command provider needs executor.argv or %s on the worker", EnvAgentCommand)
+			return c, configError("agent: the command provider needs executor.argv or MAESTRO_AGENT_COMMAND on the worker")
 		}
 		return c, nil
 	default:
 		return c, configError("agent: unknown provider %q (one of %s)", c.provider, strings.Join(dag.Providers, ", "))
 	}
 	if c.model == "" {
-		return c, configError("agent: no model: set executor.model or %s on the worker", EnvAgentModel)
+		return c, configError("agent: no model: set executor.model or MAESTRO_AGENT_MODEL on the worker")
 	}
 	u, err := baseURL(rawBase)
 	if err != nil {
@@ -202,11 +179,28 @@ func endpoint(base *url.URL, path string) string {
 	return u.String()
 }
 
+// agentExecutor runs agent nodes.
+type agentExecutor struct{}
+
+// Run runs an agent node's attempt.
+func (agentExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+	return a.runAgent(ctx, in)
+}
+
 // runAgent renders the node's prompts (its phase's role, or its overrides)
 // over the requirement, the params and its dependencies' full outputs, and
 // asks the provider. The answer is the node's output.
 func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, error) {
-	c, err := a.agentConfig(in.Node.Executor)
+	e, err := specOf[*dag.AgentSpec](in)
+	if err != nil {
+		return NodeResult{}, err
+	}
+	if e.SimulatedOutput != "" && e.Provider == "" && !a.cfg.Agent.Configured() {
+		res := a.output([]byte(e.SimulatedOutput), len(e.SimulatedOutput))
+		res.Simulated = true
+		return res, nil
+	}
+	c, err := a.agentConfig(e)
 	if err != nil {
 		return NodeResult{}, err
 	}
@@ -224,7 +218,7 @@ func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, er
 	}
 	switch c.provider {
 	case dag.ProviderCommand:
-		return a.runAgentCommand(ctx, in, c, system, user)
+		return a.runAgentCommand(ctx, in, e.Process, c, system, user)
 	default:
 		return a.callModel(ctx, in, c, system, user)
 	}
@@ -235,7 +229,7 @@ func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, er
 // the node's dir or the worker's work directory, with the prompt (system
 // prompt, a blank line, user prompt) on stdin or in place of a "{{prompt}}"
 // argument. Its stdout is the answer.
-func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, c agentCall, system, user string) (NodeResult, error) {
+func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, p dag.Process, c agentCall, system, user string) (NodeResult, error) {
 	prompt := user
 	if system != "" {
 		prompt = system + "\n\n" + user
@@ -255,7 +249,7 @@ func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, c agentC
 	if !asArg {
 		stdin = strings.NewReader(prompt)
 	}
-	return a.runArgv(ctx, in, argv, stdin)
+	return a.runArgv(ctx, in, p, argv, stdin)
 }
 
 // callModel sends one request to the provider's API and maps its answer.

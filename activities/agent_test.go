@@ -23,9 +23,8 @@ import (
 
 const testKey = "sk-test-0123456789abcdef"
 
-func agentNode(id, phase string, e dag.Executor) dag.Node {
-	e.Kind = dag.KindAgent
-	return dag.Node{ID: id, Phase: phase, Executor: e}
+func agentNode(id, phase string, e dag.AgentSpec) dag.Node {
+	return dag.Node{ID: id, Phase: phase, Executor: dag.NewExecutor(&e)}
 }
 
 // withAgent points the worker's agent defaults at base and puts the key in
@@ -46,7 +45,7 @@ func text(s string) func(*http.Request, fakellm.Request) fakellm.Reply {
 func TestAgentAnthropicRequestAndAnswer(t *testing.T) {
 	srv := fakellm.New(t, testKey, text("# Design\nA REST API."))
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, srv.URL))
-	res := h.mustRun(agentNode("design", "design", dag.Executor{MaxTokens: 1000}),
+	res := h.mustRun(agentNode("design", "design", dag.AgentSpec{MaxTokens: 1000}),
 		withParams(map[string]any{"requirement": "Build a todo app"}),
 		withInputs(map[string]string{"requirements": "REQ: users can add todos"}))
 
@@ -72,7 +71,7 @@ func TestAgentOpenAIRequestAndAnswer(t *testing.T) {
 	temp := 0.2
 	// A base URL ending in /v1, as OpenAI-compatible servers document it.
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, "http://unused.invalid"))
-	res := h.mustRun(agentNode("qa", "testing", dag.Executor{
+	res := h.mustRun(agentNode("qa", "testing", dag.AgentSpec{
 		Provider: dag.ProviderOpenAI, Model: "gpt-test", BaseURL: srv.URL + "/v1/", Temperature: &temp,
 		APIKeyEnv: "CUSTOM_KEY", Prompt: "Test {{.Requirement}} given {{index .Inputs \"backend\"}}",
 	}), withParams(map[string]any{"requirement": "the app"}), withInputs(map[string]string{"backend": "BE"}))
@@ -100,7 +99,7 @@ func TestAgentLocalOpenAICompatibleServerNeedsNoKey(t *testing.T) {
 	h := newHarness(t, withEnv(map[string]string{}), withConfig(func(c *Config) {
 		c.Agent = AgentDefaults{Provider: dag.ProviderOpenAI, Model: "llama3", BaseURL: srv.URL}
 	}))
-	res := h.mustRun(agentNode("x", "", dag.Executor{}))
+	res := h.mustRun(agentNode("x", "", dag.AgentSpec{}))
 	assert.Equal(t, "ok", res.Output)
 	assert.Equal(t, []string{""}, auth, "no Authorization header without a key")
 }
@@ -180,7 +179,7 @@ func TestAgentErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := fakellm.New(t, testKey, reply(tt.reply))
 			h := newHarness(t, withAgent(tt.provider, srv.URL))
-			_, err := h.run(agentNode("design", "design", dag.Executor{}))
+			_, err := h.run(agentNode("design", "design", dag.AgentSpec{}))
 			appErr, f := appError(t, err, tt.typ, tt.retryable)
 			for _, m := range tt.message {
 				assert.Contains(t, appErr.Message(), strings.ReplaceAll(m, "{url}", srv.URL))
@@ -199,7 +198,7 @@ func TestAgentNetworkError(t *testing.T) {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, "http://"+addr))
-	_, err = h.run(agentNode("design", "design", dag.Executor{}))
+	_, err = h.run(agentNode("design", "design", dag.AgentSpec{}))
 	appErr, _ := appError(t, err, ErrTypeAgentNetwork, true)
 	assert.Contains(t, appErr.Message(), "anthropic POST http://"+addr+"/v1/messages")
 }
@@ -209,22 +208,22 @@ func TestAgentConfigErrors(t *testing.T) {
 		name    string
 		cfg     AgentDefaults
 		env     map[string]string
-		e       dag.Executor
+		e       dag.AgentSpec
 		message string
 	}{
 		{name: "no provider", message: "no provider: set executor.provider or MAESTRO_AGENT_PROVIDER"},
-		{name: "no model", e: dag.Executor{Provider: dag.ProviderAnthropic}, env: map[string]string{DefaultAnthropicKey: "k"},
+		{name: "no model", e: dag.AgentSpec{Provider: dag.ProviderAnthropic}, env: map[string]string{DefaultAnthropicKey: "k"},
 			message: "no model: set executor.model or MAESTRO_AGENT_MODEL"},
 		{name: "no key", cfg: AgentDefaults{Provider: dag.ProviderAnthropic, Model: "m"},
 			message: "the API key variable ANTHROPIC_API_KEY is not set on the worker"},
-		{name: "no openai key", e: dag.Executor{Provider: dag.ProviderOpenAI, Model: "m", APIKeyEnv: "MY_KEY"},
+		{name: "no openai key", e: dag.AgentSpec{Provider: dag.ProviderOpenAI, Model: "m", APIKeyEnv: "MY_KEY"},
 			message: "the API key variable MY_KEY is not set on the worker"},
-		{name: "bad base URL", e: dag.Executor{Provider: dag.ProviderOpenAI, Model: "m", BaseURL: "ftp://x"},
+		{name: "bad base URL", e: dag.AgentSpec{Provider: dag.ProviderOpenAI, Model: "m", BaseURL: "ftp://x"},
 			message: "executor.base_url: ftp://x is not an absolute http or https URL"},
-		{name: "command without argv", e: dag.Executor{Provider: dag.ProviderCommand},
+		{name: "command without argv", e: dag.AgentSpec{Provider: dag.ProviderCommand},
 			message: "the command provider needs executor.argv or MAESTRO_AGENT_COMMAND"},
 		{name: "bad prompt", cfg: AgentDefaults{Provider: dag.ProviderAnthropic, Model: "m"}, env: map[string]string{DefaultAnthropicKey: "k"},
-			e: dag.Executor{Prompt: "{{.Params.missing}}"}, message: "executor.prompt"},
+			e: dag.AgentSpec{Prompt: "{{.Params.missing}}"}, message: "executor.prompt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,7 +250,7 @@ func TestAgentCancelAbortsTheRequest(t *testing.T) {
 	h := newHarness(t, withAgent(dag.ProviderAnthropic, srv.URL), withBackground(ctx))
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := h.run(agentNode("design", "design", dag.Executor{}))
+	_, err := h.run(agentNode("design", "design", dag.AgentSpec{}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
 	assert.Less(t, time.Since(start), 3*time.Second)
@@ -278,7 +277,7 @@ func TestAgentCommandPromptOnStdin(t *testing.T) {
 		c.WorkDir = work
 		c.Agent = AgentDefaults{Provider: dag.ProviderCommand, Command: []string{script, "-p", "--quiet"}}
 	}))
-	res := h.mustRun(agentNode("backend", "backend", dag.Executor{}),
+	res := h.mustRun(agentNode("backend", "backend", dag.AgentSpec{}),
 		withParams(map[string]any{"requirement": "Build a todo app"}),
 		withInputs(map[string]string{"design": "DESIGN-DOC"}))
 	wd, err := filepath.EvalSymlinks(work)
@@ -293,16 +292,16 @@ func TestAgentCommandPromptOnStdin(t *testing.T) {
 func TestAgentCommandPromptAsArgument(t *testing.T) {
 	script := agentScript(t, `printf 'arg=[%s] stdin=[' "$2"; cat; printf ']'`)
 	h := newHarness(t, withEnv(map[string]string{}))
-	res := h.mustRun(agentNode("x", "", dag.Executor{
-		Provider: dag.ProviderCommand, Argv: []string{script, "-p", PromptArg}, SystemPrompt: "SYS", Prompt: "do {{.Node}}",
+	res := h.mustRun(agentNode("x", "", dag.AgentSpec{
+		Provider: dag.ProviderCommand, Process: dag.Process{Argv: []string{script, "-p", PromptArg}}, SystemPrompt: "SYS", Prompt: "do {{.Node}}",
 	}))
 	assert.Equal(t, "arg=[SYS\n\ndo x] stdin=[]", res.Output)
 }
 
 func TestAgentCommandFailureAndCancel(t *testing.T) {
 	h := newHarness(t, withEnv(map[string]string{}))
-	_, err := h.run(agentNode("x", "", dag.Executor{Provider: dag.ProviderCommand,
-		Argv: []string{agentScript(t, "echo 'model unavailable' >&2; exit 3")}}))
+	_, err := h.run(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand,
+		Process: dag.Process{Argv: []string{agentScript(t, "echo 'model unavailable' >&2; exit 3")}}}))
 	appErr, f := appError(t, err, ErrTypeCommandExit, true)
 	assert.Contains(t, appErr.Message(), "exit code 3: model unavailable")
 	assert.Equal(t, 3, *f.ExitCode)
@@ -312,8 +311,8 @@ func TestAgentCommandFailureAndCancel(t *testing.T) {
 	defer cancel()
 	h = newHarness(t, withEnv(map[string]string{}), withBackground(ctx))
 	time.AfterFunc(500*time.Millisecond, cancel)
-	_, err = h.run(agentNode("x", "", dag.Executor{Provider: dag.ProviderCommand,
-		Argv: []string{agentScript(t, "echo $$ > "+pidFile+"; exec sleep 30")}}))
+	_, err = h.run(agentNode("x", "", dag.AgentSpec{Provider: dag.ProviderCommand,
+		Process: dag.Process{Argv: []string{agentScript(t, "echo $$ > "+pidFile+"; exec sleep 30")}}}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
 	raw, err := os.ReadFile(pidFile)
@@ -337,7 +336,7 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 		c.ArtifactStore = store
 		c.MaxOutputBytes = 1024
 	}))
-	req := h.mustRun(agentNode("requirements", "requirements", dag.Executor{}))
+	req := h.mustRun(agentNode("requirements", "requirements", dag.AgentSpec{}))
 	assert.True(t, req.Truncated)
 	assert.LessOrEqual(t, len(req.Output), 1024, "history keeps the capped summary")
 	assert.Equal(t, len(big), req.OutputBytes)
@@ -348,7 +347,7 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 
 	// The dependent gets the full artifact, not the capped output the
 	// workflow hands over.
-	design := h.mustRun(agentNode("design", "design", dag.Executor{}), withInputs(map[string]string{"requirements": req.Output}))
+	design := h.mustRun(agentNode("design", "design", dag.AgentSpec{}), withInputs(map[string]string{"requirements": req.Output}))
 	assert.Equal(t, "design based on THE END", design.Output)
 	assert.Equal(t, "wf-1/design", design.Artifact)
 	list, err := store.List(context.Background(), "wf-1")
@@ -360,7 +359,7 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 	// artifact, filed under that run.
 	_, err = store.Put(context.Background(), "wf-0", "requirements", []byte("OLD RUN: THE END"))
 	require.NoError(t, err)
-	design = h.mustRun(agentNode("design", "design", dag.Executor{}), withInputs(map[string]string{"requirements": "OLD RUN (capped)"}),
+	design = h.mustRun(agentNode("design", "design", dag.AgentSpec{}), withInputs(map[string]string{"requirements": "OLD RUN (capped)"}),
 		func(in *NodeInput) { in.Artifacts = map[string]string{"requirements": "wf-0/requirements"} })
 	assert.Equal(t, "design based on THE END", design.Output)
 	assert.Contains(t, srv.Requests()[len(srv.Requests())-1].User, "OLD RUN: THE END")
@@ -373,8 +372,8 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 	require.NoError(t, err)
 	mediumCapped, truncated := capHead([]byte(medium), len(medium), 1024)
 	require.True(t, truncated)
-	count := dag.Node{ID: "count", Executor: dag.Executor{Kind: dag.KindCommand,
-		Argv: []string{"sh", "-c", `printf %s "$MAESTRO_INPUT_SPEC" | wc -c; printf %s "$MAESTRO_INPUT_REQUIREMENTS" | wc -c`}}}
+	count := dag.Node{ID: "count", Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{
+		Argv: []string{"sh", "-c", `printf %s "$MAESTRO_INPUT_SPEC" | wc -c; printf %s "$MAESTRO_INPUT_REQUIREMENTS" | wc -c`}}})}
 	out := h.mustRun(count, withInputs(map[string]string{"spec": mediumCapped, "requirements": req.Output}))
 	assert.Equal(t, []string{"50000", strconv.Itoa(len(req.Output))}, strings.Fields(out.Output))
 	// Its own (small) output is stored too.
@@ -382,35 +381,54 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestAgentDefaultsFromEnv(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		m := map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return func(k string) string { return m[k] }
-	}
-	d, err := AgentDefaultsFromEnv(env())
-	require.NoError(t, err)
-	assert.False(t, d.Configured())
-
-	d, err = AgentDefaultsFromEnv(env(EnvAgentProvider, " Anthropic ", EnvAgentModel, "claude-x", EnvAgentMaxTokens, "2048",
-		EnvAgentAPIKeyEnv, "MY_KEY", EnvAgentBaseURL, "http://127.0.0.1:9"))
-	require.NoError(t, err)
-	assert.Equal(t, AgentDefaults{Provider: "anthropic", Model: "claude-x", MaxTokens: 2048, APIKeyEnv: "MY_KEY", BaseURL: "http://127.0.0.1:9"}, d)
+func TestAgentDefaultsValidate(t *testing.T) {
+	assert.NoError(t, AgentDefaults{}.Validate())
+	assert.False(t, AgentDefaults{}.Configured())
+	d := AgentDefaults{Provider: "anthropic", Model: "claude-x", MaxTokens: 2048, APIKeyEnv: "MY_KEY", BaseURL: "http://127.0.0.1:9"}
+	assert.NoError(t, d.Validate())
 	assert.True(t, d.Configured())
+	assert.NoError(t, AgentDefaults{Provider: "command", Command: []string{"claude", "-p"}}.Validate())
 
-	d, err = AgentDefaultsFromEnv(env(EnvAgentProvider, "command", EnvAgentCommand, "claude -p  --output-format text"))
-	require.NoError(t, err)
-	assert.Equal(t, []string{"claude", "-p", "--output-format", "text"}, d.Command)
-
-	_, err = AgentDefaultsFromEnv(env(EnvAgentProvider, "openai", EnvAgentMaxTokens, "lots", EnvAgentBaseURL, "localhost"))
+	err := AgentDefaults{Provider: "openai", MaxTokens: -1, BaseURL: "localhost"}.Validate()
 	require.Error(t, err)
-	for _, m := range []string{"MAESTRO_AGENT_MODEL", `MAESTRO_AGENT_MAX_TOKENS="lots"`, "MAESTRO_AGENT_BASE_URL"} {
+	for _, m := range []string{"MAESTRO_AGENT_MODEL", "MAESTRO_AGENT_MAX_TOKENS", "MAESTRO_AGENT_BASE_URL"} {
 		assert.Contains(t, err.Error(), m)
 	}
-	_, err = AgentDefaultsFromEnv(env(EnvAgentProvider, "gemini"))
-	assert.ErrorContains(t, err, `unknown provider`)
-	_, err = AgentDefaultsFromEnv(env(EnvAgentProvider, "command"))
-	assert.ErrorContains(t, err, "MAESTRO_AGENT_COMMAND")
+	assert.ErrorContains(t, AgentDefaults{Provider: "gemini"}.Validate(), `unknown provider`)
+	assert.ErrorContains(t, AgentDefaults{Provider: "command"}.Validate(), "MAESTRO_AGENT_COMMAND")
+}
+
+// A node with a simulated output (a built-in template's phase) asks the
+// worker's provider when there is one, and completes simulated when neither
+// the node nor the worker names a provider.
+func TestAgentSimulatedOutput(t *testing.T) {
+	srv := fakellm.New(t, testKey, text("# Design\nA REST API."))
+	spec := dag.AgentSpec{SimulatedOutput: "Architecture and design done (simulated)"}
+	tests := []struct {
+		name      string
+		opts      []harnessOpt
+		spec      dag.AgentSpec
+		want      string
+		simulated bool
+		calls     int
+	}{
+		{name: "worker without a provider", opts: []harnessOpt{withEnv(map[string]string{})}, spec: spec,
+			want: "Architecture and design done (simulated)", simulated: true},
+		{name: "worker with a provider", opts: []harnessOpt{withAgent(dag.ProviderAnthropic, srv.URL)}, spec: spec,
+			want: "# Design\nA REST API.", calls: 1},
+		{name: "node with a provider", opts: []harnessOpt{withEnv(map[string]string{})},
+			spec: dag.AgentSpec{Provider: dag.ProviderCommand, SimulatedOutput: "unused",
+				Process: dag.Process{Argv: []string{"sh", "-c", "printf 'from the CLI'"}}},
+			want: "from the CLI"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(srv.Requests())
+			h := newHarness(t, tt.opts...)
+			res := h.mustRun(agentNode("design", "design", tt.spec))
+			assert.Equal(t, tt.want, res.Output)
+			assert.Equal(t, tt.simulated, res.Simulated)
+			assert.Len(t, srv.Requests(), before+tt.calls)
+		})
+	}
 }

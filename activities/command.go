@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/maestrohq/maestro/dag"
 )
 
 // killGrace is how long a cancelled command's process group has between
@@ -24,26 +26,37 @@ var killGrace = 2 * time.Second
 // baseEnv are the only worker variables every command sees.
 var baseEnv = []string{"PATH", "HOME", "LANG", "TMPDIR"}
 
+// commandExecutor runs command nodes.
+type commandExecutor struct{}
+
+// Run runs a command node's attempt.
+func (commandExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+	return a.runCommand(ctx, in)
+}
+
 // runCommand runs the executor's argv (no shell) in its own process group,
 // with a minimal environment, capturing bounded stdout (the output) and a
 // stderr tail. A cancelled or timed-out attempt kills the whole group.
 func (a *Activities) runCommand(ctx context.Context, in NodeInput) (NodeResult, error) {
-	in, err := a.withFullInputs(ctx, in)
+	e, err := specOf[*dag.CommandSpec](in)
 	if err != nil {
 		return NodeResult{}, err
 	}
-	return a.runArgv(ctx, in, in.Node.Executor.Argv, nil)
+	in, err = a.withFullInputs(ctx, in)
+	if err != nil {
+		return NodeResult{}, err
+	}
+	return a.runArgv(ctx, in, e.Process, e.Argv, nil)
 }
 
-// runArgv runs argv as runCommand describes, with the node's env, pass_env
-// and dir, and stdin as the process's standard input (nil: none). The agent
+// runArgv runs argv as runCommand describes, with p's env, pass_env and
+// dir, and stdin as the process's standard input (nil: none). The agent
 // executor's command provider uses it too.
-func (a *Activities) runArgv(ctx context.Context, in NodeInput, argv []string, stdin io.Reader) (NodeResult, error) {
-	e := in.Node.Executor
+func (a *Activities) runArgv(ctx context.Context, in NodeInput, p dag.Process, argv []string, stdin io.Reader) (NodeResult, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return NodeResult{}, configError("executor.argv must name a program")
 	}
-	env, err := a.commandEnv(in)
+	env, err := a.commandEnv(in, p)
 	if err != nil {
 		return NodeResult{}, err
 	}
@@ -53,7 +66,7 @@ func (a *Activities) runArgv(ctx context.Context, in NodeInput, argv []string, s
 		return NodeResult{}, startError(prog, err)
 	}
 
-	dir := a.commandDir(e.Dir)
+	dir := a.commandDir(p.Dir)
 	if dir != "" {
 		// exec blames the program for a bad directory; name the directory.
 		if fi, err := os.Stat(dir); err != nil {
@@ -158,9 +171,8 @@ func exitStatus(err *exec.ExitError) (int, string) {
 
 // commandEnv builds the process environment: PATH, HOME, LANG and TMPDIR and
 // the pass_env names from the worker (when set), Maestro's variables, and
-// the executor's env, which wins.
-func (a *Activities) commandEnv(in NodeInput) (map[string]string, error) {
-	e := in.Node.Executor
+// p's env, which wins.
+func (a *Activities) commandEnv(in NodeInput, e dag.Process) (map[string]string, error) {
 	env := make(map[string]string, len(baseEnv)+len(e.PassEnv)+len(in.Inputs)+4+len(e.Env))
 	for _, name := range slices.Concat(baseEnv, e.PassEnv) {
 		if v := a.cfg.Getenv(name); v != "" {

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/maestrohq/maestro/dag"
 )
 
 func TestCommandOutput(t *testing.T) {
@@ -54,8 +56,8 @@ func TestCommandEnv(t *testing.T) {
 		"GOFLAGS":      "-mod=mod",
 	}))
 	node := cmdNode("env")
-	node.Executor.PassEnv = []string{"DEPLOY_KEY", "UNSET_VAR"}
-	node.Executor.Env = map[string]string{"LANG": "de_DE.UTF-8", "EXTRA": "x=y z"}
+	node.Executor.Spec.(*dag.CommandSpec).PassEnv = []string{"DEPLOY_KEY", "UNSET_VAR"}
+	node.Executor.Spec.(*dag.CommandSpec).Env = map[string]string{"LANG": "de_DE.UTF-8", "EXTRA": "x=y z"}
 	res := h.mustRun(node,
 		withInputs(map[string]string{"unit-tests": "ok\nall passed", "design": "spec"}),
 		withParams(map[string]any{"requirement": "add login", "n": 3}))
@@ -103,7 +105,7 @@ func TestCommandEnvFromOS(t *testing.T) {
 	t.Setenv("MAESTRO_TEST_PASSED", "shown")
 	h := newHarness(t)
 	node := cmdNode("sh", "-c", `echo "[$MAESTRO_TEST_WORKER_SECRET][$MAESTRO_TEST_PASSED][$MAESTRO_PARAMS]"`)
-	node.Executor.PassEnv = []string{"MAESTRO_TEST_PASSED"}
+	node.Executor.Spec.(*dag.CommandSpec).PassEnv = []string{"MAESTRO_TEST_PASSED"}
 	res := h.mustRun(node)
 	assert.Equal(t, "[][shown][{}]\n", res.Output)
 }
@@ -123,7 +125,7 @@ func TestCommandDir(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, withConfig(func(c *Config) { c.WorkDir = work }))
 			node := cmdNode("pwd")
-			node.Executor.Dir = tt.dir
+			node.Executor.Spec.(*dag.CommandSpec).Dir = tt.dir
 			res := h.mustRun(node)
 			assert.Equal(t, tt.want+"\n", res.Output)
 		})
@@ -181,7 +183,7 @@ func TestCommandStartErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			node := cmdNode(tt.argv...)
-			node.Executor.Dir = tt.dir
+			node.Executor.Spec.(*dag.CommandSpec).Dir = tt.dir
 			_, err := h.run(node)
 			appErr, f := appError(t, err, ErrTypeCommandStart, false)
 			assert.Contains(t, appErr.Message(), tt.want)
@@ -197,7 +199,7 @@ func TestCommandPathFromEnv(t *testing.T) {
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho tool ran\n"), 0o755))
 	h := newHarness(t)
 	node := cmdNode("maestro-test-tool")
-	node.Executor.Env = map[string]string{"PATH": bin + ":" + os.Getenv("PATH")}
+	node.Executor.Spec.(*dag.CommandSpec).Env = map[string]string{"PATH": bin + ":" + os.Getenv("PATH")}
 	assert.Equal(t, "tool ran\n", h.mustRun(node).Output)
 }
 

@@ -40,6 +40,33 @@ func configError(format string, args ...any) *nodeError {
 	return &nodeError{typ: ErrTypeConfig, nonRetryable: true, msg: fmt.Sprintf(format, args...)}
 }
 
+// Executor runs the nodes of one executor kind.
+type Executor interface {
+	// Run runs one attempt of in.Node. It returns a *nodeError (see
+	// configError) for a failure it classifies, and the context's error
+	// when the attempt was cancelled or timed out.
+	Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error)
+}
+
+// executors registers the executor of every kind that runs as an activity
+// (dag.Gate kinds run none). Adding a kind is its file and one line here.
+var executors = map[string]Executor{
+	dag.KindNoop:    noopExecutor{},
+	dag.KindCommand: commandExecutor{},
+	dag.KindHTTP:    httpExecutor{},
+	dag.KindAgent:   agentExecutor{},
+}
+
+// specOf returns the node's executor spec as T, or a configuration error
+// when the node's spec is of another kind.
+func specOf[T dag.ExecutorSpec](in NodeInput) (T, error) {
+	s, ok := dag.SpecOf[T](in.Node.Executor)
+	if !ok {
+		return s, configError("executor: the settings of node %q are not of kind %q", in.Node.ID, in.Node.Executor.Kind)
+	}
+	return s, nil
+}
+
 // ExecuteNode runs one attempt of a pipeline node with the executor its kind
 // names. Failures are ApplicationErrors typed with the ErrType constants and
 // carrying a Failure; a cancelled or timed-out attempt returns the context's
@@ -58,16 +85,11 @@ func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult,
 
 	var res NodeResult
 	var err error
-	switch kind {
-	case dag.KindNoop:
-		res, err = a.runNoop(ctx, in, attempt)
-	case dag.KindCommand:
-		res, err = a.runCommand(ctx, in)
-	case dag.KindHTTP:
-		res, err = a.runHTTP(ctx, in)
-	case dag.KindAgent:
-		res, err = a.runAgent(ctx, in)
-	default:
+	if x, ok := executors[kind]; ok {
+		res, err = x.Run(ctx, a, in)
+	} else if in.Node.Executor.Gate() {
+		err = configError("executor kind %q runs no activity: the workflow decides it", kind)
+	} else {
 		err = configError("unknown executor kind %q (one of %s)", kind, strings.Join(dag.Kinds, ", "))
 	}
 	if err == nil {

@@ -139,7 +139,7 @@ func withParams(params map[string]any) func(*NodeInput) {
 }
 
 func cmdNode(argv ...string) dag.Node {
-	return dag.Node{ID: "build", Executor: dag.Executor{Kind: dag.KindCommand, Argv: argv}}
+	return dag.Node{ID: "build", Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{Argv: argv}})}
 }
 
 // processGone reports whether pid no longer runs (absent, or a zombie

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/maestrohq/maestro/dag"
 )
 
 // maxRetryAfter bounds a server's Retry-After.
@@ -27,15 +29,27 @@ type templateData struct {
 	WorkflowID string
 }
 
-// runHTTP renders the executor's URL, headers and body, sends the request and
-// reads a bounded response. 2xx and 3xx succeed; 4xx fail for good except
+// httpExecutor runs http nodes.
+type httpExecutor struct{}
+
+// Run runs an http node's attempt.
+func (httpExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+	return a.runHTTP(ctx, in)
+}
+
+// runHTTP renders the executor's URL, headers and body, sends the request
+// (as application/json when the body is JSON and no Content-Type header is
+// given) and reads a bounded response. 2xx and 3xx succeed; 4xx fail for good except
 // 429, which retries like a 5xx; no answer retries.
 func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, error) {
-	in, err := a.withFullInputs(ctx, in)
+	e, err := specOf[*dag.HTTPSpec](in)
 	if err != nil {
 		return NodeResult{}, err
 	}
-	e := in.Node.Executor
+	in, err = a.withFullInputs(ctx, in)
+	if err != nil {
+		return NodeResult{}, err
+	}
 	data := templateData{Params: in.Params, Inputs: in.Inputs, Node: in.Node.ID, WorkflowID: in.WorkflowID}
 	if data.Params == nil {
 		data.Params = map[string]any{}
@@ -94,6 +108,11 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 			continue
 		}
 		req.Header.Set(name, v)
+	}
+	// Header keys are canonical, so this finds a Content-Type given in any
+	// case (even with an empty value, which is then sent as given).
+	if _, given := req.Header["Content-Type"]; !given && body != "" && json.Valid([]byte(body)) {
+		req.Header.Set("Content-Type", "application/json")
 	}
 
 	stop := heartbeat(ctx)

@@ -54,23 +54,18 @@ func answer(status int, body string, headers ...string) http.HandlerFunc {
 	}
 }
 
-func httpNode(e dag.Executor) dag.Node {
-	e.Kind = dag.KindHTTP
-	return dag.Node{ID: "deploy", Executor: e}
+func httpNode(e dag.HTTPSpec) dag.Node {
+	return dag.Node{ID: "deploy", Executor: dag.NewExecutor(&e)}
 }
 
 func TestHTTPTemplates(t *testing.T) {
 	srv, requests := server(t, answer(http.StatusCreated, `{"id":42}`))
 	h := newHarness(t, withEnv(map[string]string{"API_TOKEN": "tok-123"}))
-	res := h.mustRun(httpNode(dag.Executor{
-		URL: "{{.Params.base}}/deploy/{{.Node}}?run={{.WorkflowID}}&env={{.Params.env}}",
-		Headers: map[string]string{
-			"Authorization": `Bearer {{env "API_TOKEN"}}`,
-			"Content-Type":  "application/json",
-			"X-Build":       `{{index .Inputs "build"}}`,
-		},
-		Body: `{"requirement":{{printf "%q" .Params.requirement}},"build":"{{.Inputs.build}}"}`,
-	}),
+	res := h.mustRun(httpNode(dag.HTTPSpec{URL: "{{.Params.base}}/deploy/{{.Node}}?run={{.WorkflowID}}&env={{.Params.env}}", Headers: map[string]string{
+		"Authorization": `Bearer {{env "API_TOKEN"}}`,
+		"Content-Type":  "application/json",
+		"X-Build":       `{{index .Inputs "build"}}`,
+	}, Body: `{"requirement":{{printf "%q" .Params.requirement}},"build":"{{.Inputs.build}}"}`}),
 		withParams(map[string]any{"base": srv.URL, "env": "prod", "requirement": `say "hi"`}),
 		withInputs(map[string]string{"build": "v1.2.3"}))
 
@@ -98,7 +93,7 @@ func TestHTTPTemplates(t *testing.T) {
 func TestHTTPTemplateJSON(t *testing.T) {
 	srv, requests := server(t, answer(http.StatusOK, "ok"))
 	h := newHarness(t)
-	h.mustRun(httpNode(dag.Executor{
+	h.mustRun(httpNode(dag.HTTPSpec{
 		URL:  srv.URL,
 		Body: `{"requirement":{{json .Params.requirement}},"tests":{{json (index .Inputs "test")}},"n":{{json .Params.n}}}`,
 	}),
@@ -109,6 +104,39 @@ func TestHTTPTemplateJSON(t *testing.T) {
 	var body map[string]any
 	require.NoError(t, json.Unmarshal([]byte(reqs[0].Body), &body), reqs[0].Body)
 	assert.Equal(t, map[string]any{"requirement": "quote \" and\nnewline <b>", "tests": "ok\tdone", "n": float64(3)}, body)
+}
+
+func TestHTTPContentType(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		headers map[string]string
+		want    []string // the Content-Type values received; nil: none
+	}{
+		{name: "JSON object", body: `{"ok": true}`, want: []string{"application/json"}},
+		{name: "JSON after templating", body: `{"n": {{json .Params.n}}}`, want: []string{"application/json"}},
+		{name: "JSON list", body: ` [1, 2] `, want: []string{"application/json"}},
+		{name: "not JSON", body: "name=x&y=2", want: nil},
+		{name: "no body", body: "", want: nil},
+		{name: "text that only looks like JSON after templating", body: `{"n": {{.Params.n}}`, want: nil},
+		{name: "given", body: `{"ok": true}`, headers: map[string]string{"Content-Type": "application/vnd.api+json"},
+			want: []string{"application/vnd.api+json"}},
+		{name: "given in lower case", body: `{"ok": true}`, headers: map[string]string{"content-type": "text/plain"},
+			want: []string{"text/plain"}},
+		{name: "given in odd case, templated", body: `[]`, headers: map[string]string{"CONTENT-type": "{{.Params.ct}}"},
+			want: []string{"application/merge-patch+json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, requests := server(t, answer(http.StatusOK, "ok"))
+			h := newHarness(t)
+			h.mustRun(httpNode(dag.HTTPSpec{URL: srv.URL, Method: http.MethodPost, Body: tt.body, Headers: tt.headers}),
+				withParams(map[string]any{"n": 7, "ct": "application/merge-patch+json"}))
+			reqs := requests()
+			require.Len(t, reqs, 1)
+			assert.Equal(t, tt.want, reqs[0].Header.Values("Content-Type"))
+		})
+	}
 }
 
 func TestHTTPMethods(t *testing.T) {
@@ -124,7 +152,7 @@ func TestHTTPMethods(t *testing.T) {
 		t.Run(tt.want, func(t *testing.T) {
 			srv, requests := server(t, answer(http.StatusOK, "ok"))
 			h := newHarness(t)
-			res := h.mustRun(httpNode(dag.Executor{URL: srv.URL + "/x", Method: tt.method, Body: tt.body}))
+			res := h.mustRun(httpNode(dag.HTTPSpec{URL: srv.URL + "/x", Method: tt.method, Body: tt.body}))
 			assert.Equal(t, "ok", res.Output)
 			assert.Equal(t, http.StatusOK, res.HTTPStatus)
 			reqs := requests()
@@ -174,7 +202,7 @@ func TestHTTPErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, _ := server(t, tt.handler)
 			h := newHarness(t)
-			_, err := h.run(httpNode(dag.Executor{URL: srv.URL + "/items?token=s3cret"}))
+			_, err := h.run(httpNode(dag.HTTPSpec{URL: srv.URL + "/items?token=s3cret"}))
 			appErr, f := appError(t, err, tt.typ, tt.retryable)
 			assert.Equal(t, strings.ReplaceAll(tt.message, "{url}", srv.URL), appErr.Message())
 			assert.NotContains(t, appErr.Message(), "s3cret", "no query string in messages")
@@ -187,7 +215,7 @@ func TestHTTPErrors(t *testing.T) {
 func TestHTTPErrorBodyCapped(t *testing.T) {
 	srv, _ := server(t, answer(http.StatusBadRequest, strings.Repeat("x", 100_000)))
 	h := newHarness(t, withConfig(func(c *Config) { c.MaxErrorBytes = 500 }))
-	_, err := h.run(httpNode(dag.Executor{URL: srv.URL}))
+	_, err := h.run(httpNode(dag.HTTPSpec{URL: srv.URL}))
 	appErr, _ := appError(t, err, ErrTypeHTTPClient, false)
 	assert.LessOrEqual(t, len(appErr.Message()), 500)
 	assert.Contains(t, appErr.Message(), "of 100000 bytes shown]")
@@ -200,7 +228,7 @@ func TestHTTPNetworkError(t *testing.T) {
 	require.NoError(t, l.Close())
 
 	h := newHarness(t)
-	_, err = h.run(httpNode(dag.Executor{URL: "http://user:pw@" + addr + "/hook?key=s3cret"}))
+	_, err = h.run(httpNode(dag.HTTPSpec{URL: "http://user:pw@" + addr + "/hook?key=s3cret"}))
 	appErr, f := appError(t, err, ErrTypeHTTPNetwork, true)
 	assert.Contains(t, appErr.Message(), "GET http://"+addr+"/hook: ")
 	assert.Contains(t, appErr.Message(), "connection refused")
@@ -212,7 +240,7 @@ func TestHTTPNetworkError(t *testing.T) {
 func TestHTTPOutputTruncated(t *testing.T) {
 	srv, _ := server(t, answer(http.StatusOK, strings.Repeat("b", 10_000)))
 	h := newHarness(t, withConfig(func(c *Config) { c.MaxOutputBytes = 100 }))
-	res := h.mustRun(httpNode(dag.Executor{URL: srv.URL}))
+	res := h.mustRun(httpNode(dag.HTTPSpec{URL: srv.URL}))
 	assert.True(t, res.Truncated)
 	assert.Equal(t, 10_000, res.OutputBytes)
 	assert.LessOrEqual(t, len(res.Output), 100)
@@ -231,7 +259,7 @@ func TestHTTPRedirectFollowed(t *testing.T) {
 	})
 	srvURL = srv.URL
 	h := newHarness(t)
-	res := h.mustRun(httpNode(dag.Executor{URL: srv.URL + "/old"}))
+	res := h.mustRun(httpNode(dag.HTTPSpec{URL: srv.URL + "/old"}))
 	assert.Equal(t, "moved here", res.Output)
 	assert.Equal(t, http.StatusOK, res.HTTPStatus)
 	assert.Len(t, requests(), 2)
@@ -251,7 +279,7 @@ func TestHTTPCancel(t *testing.T) {
 	h := newHarness(t, withBackground(ctx))
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := h.run(httpNode(dag.Executor{URL: srv.URL}))
+	_, err := h.run(httpNode(dag.HTTPSpec{URL: srv.URL}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
 	assert.Less(t, time.Since(start), 3*time.Second)

@@ -6,13 +6,26 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/maestrohq/maestro/dag"
 )
+
+// noopExecutor runs noop nodes.
+type noopExecutor struct{}
+
+// Run runs a noop node's attempt.
+func (noopExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+	return a.runNoop(ctx, in, activity.GetInfo(ctx).Attempt)
+}
 
 // runNoop waits the executor's duration, heartbeating, then fails if this
 // attempt is one of the first fail_attempts, else returns the fixed output.
 // It is deterministic, for demos and tests of the engine.
 func (a *Activities) runNoop(ctx context.Context, in NodeInput, attempt int32) (NodeResult, error) {
-	e := in.Node.Executor
+	e, err := specOf[*dag.NoopSpec](in)
+	if err != nil {
+		return NodeResult{}, err
+	}
 	d, err := e.Duration.Parse()
 	if err != nil {
 		return NodeResult{}, configError("executor.duration: %v", err)

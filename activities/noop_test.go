@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -20,10 +21,10 @@ func TestNoop(t *testing.T) {
 		minTime   time.Duration
 		truncated bool
 	}{
-		{name: "default output", exec: dag.Executor{Kind: dag.KindNoop}, want: "design done"},
-		{name: "custom output", exec: dag.Executor{Kind: dag.KindNoop, Output: "spec v2"}, want: "spec v2"},
-		{name: "duration", exec: dag.Executor{Kind: dag.KindNoop, Duration: "300ms"}, want: "design done", minTime: 300 * time.Millisecond},
-		{name: "fail_attempts 0", exec: dag.Executor{Kind: dag.KindNoop, FailAttempts: 0}, want: "design done"},
+		{name: "default output", exec: dag.NewExecutor(&dag.NoopSpec{}), want: "design done"},
+		{name: "custom output", exec: dag.NewExecutor(&dag.NoopSpec{Output: "spec v2"}), want: "spec v2"},
+		{name: "duration", exec: dag.NewExecutor(&dag.NoopSpec{Duration: "300ms"}), want: "design done", minTime: 300 * time.Millisecond},
+		{name: "fail_attempts 0", exec: dag.NewExecutor(&dag.NoopSpec{FailAttempts: 0}), want: "design done"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +47,7 @@ func TestNoop(t *testing.T) {
 func TestNoopOutputCapped(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *Config) { c.MaxOutputBytes = 100 }))
 	out := strings.Repeat("ö", 300)
-	res := h.mustRun(dag.Node{ID: "n", Executor: dag.Executor{Kind: dag.KindNoop, Output: out}})
+	res := h.mustRun(dag.Node{ID: "n", Executor: dag.NewExecutor(&dag.NoopSpec{Output: out})})
 	assert.True(t, res.Truncated)
 	assert.Equal(t, 600, res.OutputBytes)
 	assert.LessOrEqual(t, len(res.Output), 100)
@@ -55,7 +56,7 @@ func TestNoopOutputCapped(t *testing.T) {
 
 func TestNoopFailAttempts(t *testing.T) {
 	h := newHarness(t)
-	node := dag.Node{ID: "flaky", Executor: dag.Executor{Kind: dag.KindNoop, FailAttempts: 2}}
+	node := dag.Node{ID: "flaky", Executor: dag.NewExecutor(&dag.NoopSpec{FailAttempts: 2})}
 	_, err := h.run(node)
 	appErr, f := appError(t, err, ErrTypeInjected, true)
 	assert.Equal(t, "injected failure on attempt 1 of 2", appErr.Message())
@@ -82,7 +83,7 @@ func TestNoopCancel(t *testing.T) {
 	h := newHarness(t, withBackground(ctx))
 	time.AfterFunc(200*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := h.run(dag.Node{ID: "slow", Executor: dag.Executor{Kind: dag.KindNoop, Duration: "1m"}})
+	_, err := h.run(dag.Node{ID: "slow", Executor: dag.NewExecutor(&dag.NoopSpec{Duration: "1m"})})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
 	assert.Less(t, time.Since(start), 2*time.Second, "stops at once")
@@ -95,14 +96,17 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		{name: "unknown kind", exec: dag.Executor{Kind: "ftp"}, want: `unknown executor kind "ftp"`},
-		{name: "bad duration", exec: dag.Executor{Kind: dag.KindNoop, Duration: "soon"}, want: "executor.duration"},
-		{name: "empty argv", exec: dag.Executor{Kind: dag.KindCommand}, want: "executor.argv"},
-		{name: "bad url template", exec: dag.Executor{Kind: dag.KindHTTP, URL: "http://x/{{.Nope"}, want: "executor.url: invalid template"},
-		{name: "missing param", exec: dag.Executor{Kind: dag.KindHTTP, URL: "http://x/{{.Params.nope}}"}, want: "executor.url"},
-		{name: "relative url", exec: dag.Executor{Kind: dag.KindHTTP, URL: "{{.Node}}/x"}, want: "not an absolute http or https URL"},
-		{name: "unset env", exec: dag.Executor{Kind: dag.KindHTTP, URL: "http://127.0.0.1:1/", Headers: map[string]string{"Authorization": `Bearer {{env "MAESTRO_TEST_UNSET_TOKEN"}}`}}, want: "executor.headers.Authorization"},
-		{name: "bad body template", exec: dag.Executor{Kind: dag.KindHTTP, URL: "http://127.0.0.1:1/", Body: "{{if}}"}, want: "executor.body"},
-		{name: "header with newline", exec: dag.Executor{Kind: dag.KindHTTP, URL: "http://127.0.0.1:1/", Headers: map[string]string{"X-A": "{{.Node}}\r\nX-B: 1"}}, want: "line break"},
+		{name: "bad duration", exec: dag.NewExecutor(&dag.NoopSpec{Duration: "soon"}), want: "executor.duration"},
+		{name: "empty argv", exec: dag.NewExecutor(&dag.CommandSpec{}), want: "executor.argv"},
+		{name: "bad url template", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://x/{{.Nope"}), want: "executor.url: invalid template"},
+		{name: "missing param", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://x/{{.Params.nope}}"}), want: "executor.url"},
+		{name: "relative url", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "{{.Node}}/x"}), want: "not an absolute http or https URL"},
+		{name: "unset env", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://127.0.0.1:1/",
+			Headers: map[string]string{"Authorization": `Bearer {{env "MAESTRO_TEST_UNSET_TOKEN"}}`}}), want: "executor.headers.Authorization"},
+		{name: "bad body template", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://127.0.0.1:1/", Body: "{{if}}"}), want: "executor.body"},
+		{name: "approval", exec: dag.NewExecutor(&dag.ApprovalSpec{}), want: `executor kind "approval" runs no activity`},
+		{name: "header with newline", exec: dag.NewExecutor(&dag.HTTPSpec{URL: "http://127.0.0.1:1/",
+			Headers: map[string]string{"X-A": "{{.Node}}\r\nX-B: 1"}}), want: "line break"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,8 +120,8 @@ func TestConfigErrors(t *testing.T) {
 
 func TestLogs(t *testing.T) {
 	h := newHarness(t)
-	h.mustRun(dag.Node{ID: "design", Executor: dag.Executor{Kind: dag.KindNoop, Output: "the-output"}})
-	_, err := h.run(dag.Node{ID: "flaky", Executor: dag.Executor{Kind: dag.KindNoop, FailAttempts: 1}})
+	h.mustRun(dag.Node{ID: "design", Executor: dag.NewExecutor(&dag.NoopSpec{Output: "the-output"})})
+	_, err := h.run(dag.Node{ID: "flaky", Executor: dag.NewExecutor(&dag.NoopSpec{FailAttempts: 1})})
 	require.Error(t, err)
 	logs := h.logs.String()
 	for _, want := range []string{
@@ -129,4 +133,24 @@ func TestLogs(t *testing.T) {
 		assert.Contains(t, logs, want)
 	}
 	assert.NotContains(t, logs, "the-output", "outputs are not logged")
+}
+
+// Every kind of the pipeline model runs as an activity, except the kinds
+// the workflow decides itself.
+func TestEveryKindHasAnExecutor(t *testing.T) {
+	for _, k := range dag.Kinds {
+		_, ok := executors[k]
+		assert.NotEqual(t, ok, dag.Executor{Kind: k}.Gate(), "kind %s", k)
+	}
+}
+
+// A node input recorded by an earlier version (flat executor fields) runs
+// as it did.
+func TestRecordedNodeInputDecodes(t *testing.T) {
+	var in NodeInput
+	require.NoError(t, json.Unmarshal([]byte(`{"workflow_id":"wf-1","pipeline":"p",
+		"node":{"id":"design","executor":{"kind":"noop","output":"Design done (simulated)"}}}`), &in))
+	assert.Equal(t, dag.NewExecutor(&dag.NoopSpec{Output: "Design done (simulated)"}), in.Node.Executor)
+	res := newHarness(t).mustRun(in.Node)
+	assert.Equal(t, "Design done (simulated)", res.Output)
 }

@@ -148,15 +148,66 @@ func joinPath(path, key string) string {
 func decodeJSON(data, src []byte, lead int) (*Pipeline, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var p Pipeline
-	if err := dec.Decode(&p); err != nil {
+	wire := reflect.New(wirePipeline)
+	if err := dec.Decode(wire.Interface()); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrSyntax, describeJSONError(err, src, lead))
 	}
 	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w: unexpected data after the pipeline object%s", ErrSyntax,
 			position(src, lead+int(dec.InputOffset())))
 	}
+	j, err := json.Marshal(wire.Interface())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrSyntax, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	var p Pipeline
+	if err := json.Unmarshal(j, &p); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrSyntax, strings.TrimPrefix(err.Error(), "json: "))
+	}
 	return &p, nil
+}
+
+// wirePipeline is the type Parse decodes a definition into: Pipeline with
+// each node's executor one flat struct of kind and every registered kind's
+// fields, as the schema reads. Decoding into it reports unknown fields and
+// type errors, their order and their positions, as for any Go struct; the
+// result is then re-read as a Pipeline, whose executors take their kind's
+// fields.
+var wirePipeline = withFieldType(reflect.TypeFor[Pipeline](), "Nodes",
+	reflect.SliceOf(withFieldType(reflect.TypeFor[Node](), "Executor", flatExecutor())))
+
+// flatExecutor returns a struct type with kind and every executor field.
+func flatExecutor() reflect.Type {
+	fields := []reflect.StructField{{Name: "Kind", Type: reflect.TypeFor[string](), Tag: `json:"kind"`}}
+	seen := map[string]bool{}
+	for _, k := range kinds {
+		for _, f := range k.fields {
+			if seen[f.name] {
+				continue
+			}
+			seen[f.name] = true
+			fields = append(fields, reflect.StructField{
+				Name: fmt.Sprintf("F%d", len(fields)),
+				Type: f.typ,
+				Tag:  reflect.StructTag(fmt.Sprintf(`json:%q`, f.name+",omitempty")),
+			})
+		}
+	}
+	return reflect.StructOf(fields)
+}
+
+// withFieldType returns struct type t with the named field's type replaced.
+func withFieldType(t reflect.Type, name string, ft reflect.Type) reflect.Type {
+	fields := make([]reflect.StructField, t.NumField())
+	for i := range fields {
+		fields[i] = t.Field(i)
+		fields[i].Index = nil
+		fields[i].Offset = 0
+		if fields[i].Name == name {
+			fields[i].Type = ft
+		}
+	}
+	return reflect.StructOf(fields)
 }
 
 func describeJSONError(err error, src []byte, lead int) string {
@@ -166,8 +217,11 @@ func describeJSONError(err error, src []byte, lead int) string {
 		if field == "" {
 			field = "(document)"
 		}
-		return fmt.Sprintf("%s: expected %s, got %s%s", field, describeType(typeErr.Type), typeErr.Value,
-			position(src, lead+int(typeErr.Offset)-1))
+		where := ""
+		if typeErr.Offset > 0 { // zero: met inside an executor (see innerError)
+			where = position(src, lead+int(typeErr.Offset)-1)
+		}
+		return fmt.Sprintf("%s: expected %s, got %s%s", field, describeType(typeErr.Type), typeErr.Value, where)
 	}
 	var synErr *json.SyntaxError
 	if errors.As(err, &synErr) {

@@ -104,16 +104,16 @@ func fullPipeline() *Pipeline {
 		},
 		Nodes: []Node{
 			{ID: "plan", Name: "Plan", Phase: "requirements",
-				Executor: Executor{Kind: KindNoop, Duration: "10ms", FailAttempts: 1, Output: "planned"}},
+				Executor: NewExecutor(&NoopSpec{Duration: "10ms", FailAttempts: 1, Output: "planned"})},
 			{ID: "build", Phase: "backend", DependsOn: []string{"plan"},
-				Executor: Executor{Kind: KindCommand, Argv: []string{"go", "build", "./..."}, Env: map[string]string{"CGO_ENABLED": "0"},
-					PassEnv: []string{"GOPROXY"}, Dir: "/src"},
+				Executor: NewExecutor(&CommandSpec{Process{Argv: []string{"go", "build", "./..."}, Env: map[string]string{"CGO_ENABLED": "0"},
+					PassEnv: []string{"GOPROXY"}, Dir: "/src"}}),
 				Retry: &Retry{MaxAttempts: 5, InitialInterval: "500ms", Backoff: 1.5, MaxInterval: "30s",
 					NonRetryable: []string{"CommandExit"}},
 				Timeout: "20m", HeartbeatTimeout: "45s"},
 			{ID: "notify", DependsOn: []string{"plan", "build"},
-				Executor: Executor{Kind: KindHTTP, Method: "POST", URL: "https://hooks.example.com/x",
-					Headers: map[string]string{"Authorization": `Bearer {{env "TOKEN"}}`}, Body: `{"ok": true}`}},
+				Executor: NewExecutor(&HTTPSpec{Method: "POST", URL: "https://hooks.example.com/x",
+					Headers: map[string]string{"Authorization": `Bearer {{env "TOKEN"}}`}, Body: `{"ok": true}`})},
 		},
 	}
 }
@@ -144,7 +144,7 @@ func TestParseDurationsStayText(t *testing.T) {
 		want time.Duration
 	}{
 		{p.Timeout, 90 * time.Minute},
-		{p.Nodes[0].Executor.Duration, 10 * time.Millisecond},
+		{p.Nodes[0].Executor.Spec.(*NoopSpec).Duration, 10 * time.Millisecond},
 		{p.Nodes[1].Timeout, 20 * time.Minute},
 		{p.Nodes[1].HeartbeatTimeout, 45 * time.Second},
 		{p.Nodes[1].Retry.MaxInterval, 30 * time.Second},
@@ -285,7 +285,7 @@ func TestParseKeepsJSONFieldsAsGiven(t *testing.T) {
 	// HTML-sensitive characters survive the YAML to JSON step.
 	p, err := Parse([]byte("name: x\nnodes:\n  - id: a\n    executor: {kind: http, url: 'https://x/?a=1&b=<2>'}\n"))
 	require.NoError(t, err)
-	assert.Equal(t, "https://x/?a=1&b=<2>", p.Nodes[0].Executor.URL)
+	assert.Equal(t, "https://x/?a=1&b=<2>", p.Nodes[0].Executor.Spec.(*HTTPSpec).URL)
 }
 
 func TestParseFile(t *testing.T) {

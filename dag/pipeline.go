@@ -37,42 +37,6 @@ const (
 	Continue FailurePolicy = "continue"
 )
 
-// The built-in executor kinds.
-const (
-	KindNoop    = "noop"
-	KindCommand = "command"
-	KindHTTP    = "http"
-	// KindAgent runs an AI agent: a model API or an agent CLI.
-	KindAgent = "agent"
-	// KindApproval waits for a person to approve or reject; it runs no
-	// activity.
-	KindApproval = "approval"
-)
-
-// Kinds lists the executor kinds a node may use.
-var Kinds = []string{KindNoop, KindCommand, KindHTTP, KindAgent, KindApproval}
-
-// The agent providers.
-const (
-	// ProviderAnthropic calls the Anthropic Messages API.
-	ProviderAnthropic = "anthropic"
-	// ProviderOpenAI calls any OpenAI-compatible Chat Completions API
-	// (OpenAI, Ollama, vLLM, LM Studio, ...).
-	ProviderOpenAI = "openai"
-	// ProviderCommand runs an agent CLI (argv, no shell) with the prompt on
-	// stdin, or as an argument where argv has a "{{prompt}}" element.
-	ProviderCommand = "command"
-)
-
-// Providers lists the agent providers.
-var Providers = []string{ProviderAnthropic, ProviderOpenAI, ProviderCommand}
-
-// What an approval node does when its timeout passes without a decision.
-const (
-	OnTimeoutReject  = "reject"
-	OnTimeoutApprove = "approve"
-)
-
 // The well-known SDLC phases. A node may also name a custom phase.
 var Phases = []string{"requirements", "design", "backend", "frontend", "testing", "review", "deployment"}
 
@@ -171,66 +135,6 @@ type Retry struct {
 	MaxInterval Duration `json:"max_interval,omitempty"`
 	// NonRetryable lists error types that fail the node at once.
 	NonRetryable []string `json:"non_retryable,omitempty"`
-}
-
-// Executor selects and configures what runs a node. Fields apply to the kind
-// named in their comment; setting a field another kind uses is an error.
-type Executor struct {
-	// Kind is one of Kinds.
-	Kind string `json:"kind"`
-
-	// Duration (noop) is how long the node takes.
-	Duration Duration `json:"duration,omitempty"`
-	// FailAttempts (noop) makes the first N attempts fail.
-	FailAttempts int `json:"fail_attempts,omitempty"`
-	// Output (noop) is the node's output; default "<id> done".
-	Output string `json:"output,omitempty"`
-
-	// Argv (command) is the program and its arguments. No shell is involved.
-	Argv []string `json:"argv,omitempty"`
-	// Env (command) sets variables for the process.
-	Env map[string]string `json:"env,omitempty"`
-	// PassEnv (command) names worker environment variables to pass through
-	// (for secrets); nothing else of the worker's environment is passed
-	// except PATH, HOME, LANG and TMPDIR.
-	PassEnv []string `json:"pass_env,omitempty"`
-	// Dir (command) is the working directory.
-	Dir string `json:"dir,omitempty"`
-
-	// Method (http) is the request method; default GET, or POST with a body.
-	Method string `json:"method,omitempty"`
-	// URL (http) is the request URL, templated.
-	URL string `json:"url,omitempty"`
-	// Headers (http) are request headers, templated (use {{env "NAME"}} for
-	// secrets).
-	Headers map[string]string `json:"headers,omitempty"`
-	// Body (http) is the request body, templated.
-	Body string `json:"body,omitempty"`
-
-	// Provider (agent) is anthropic, openai or command; empty means the
-	// worker's default (MAESTRO_AGENT_PROVIDER). A command provider uses
-	// argv, env, pass_env and dir as the command kind does.
-	Provider string `json:"provider,omitempty"`
-	// Model (agent) names the model; empty means the worker's default.
-	Model string `json:"model,omitempty"`
-	// BaseURL (agent) is the API's base URL; empty means the provider's
-	// default or the worker's.
-	BaseURL string `json:"base_url,omitempty"`
-	// MaxTokens (agent) caps the answer's length.
-	MaxTokens int `json:"max_tokens,omitempty"`
-	// Temperature (agent) is the sampling temperature, 0 to 2.
-	Temperature *float64 `json:"temperature,omitempty"`
-	// APIKeyEnv (agent) names the worker variable holding the API key.
-	APIKeyEnv string `json:"api_key_env,omitempty"`
-	// SystemPrompt (agent) replaces the phase's built-in role prompt.
-	SystemPrompt string `json:"system_prompt,omitempty"`
-	// Prompt (agent) replaces the phase's built-in prompt template (Go
-	// text/template over .Requirement, .Params, .Inputs, .Node, .Phase).
-	Prompt string `json:"prompt,omitempty"`
-
-	// OnTimeout (approval) is reject (default) or approve: what happens
-	// when the node's timeout passes without a decision.
-	OnTimeout string `json:"on_timeout,omitempty"`
 }
 
 // DisplayName returns the node's name, or its ID.

@@ -3,12 +3,10 @@ package dag
 import (
 	"fmt"
 	"math"
-	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
-	"text/template"
 )
 
 // Problem is one thing wrong with a pipeline, naming the node (if any) and the
@@ -67,12 +65,8 @@ func (v *validator) add(node, field, format string, args ...any) {
 }
 
 func (v *validator) duration(node, field string, d Duration) {
-	got, err := d.Parse()
-	switch {
-	case err != nil:
-		v.add(node, field, "%v", err)
-	case got < 0:
-		v.add(node, field, "must not be negative, got %s", d)
+	if msg := durationProblem(d); msg != "" {
+		v.add(node, field, "%s", msg)
 	}
 }
 
@@ -187,118 +181,72 @@ func (v *validator) node(id string, n Node) {
 }
 
 func (v *validator) executor(id string, e Executor) {
-	used := map[string]bool{
-		"duration": e.Duration != "", "fail_attempts": e.FailAttempts != 0, "output": e.Output != "",
-		"argv": len(e.Argv) > 0, "env": len(e.Env) > 0, "pass_env": len(e.PassEnv) > 0, "dir": e.Dir != "",
-		"method": e.Method != "", "url": e.URL != "", "headers": len(e.Headers) > 0, "body": e.Body != "",
-		"provider": e.Provider != "", "model": e.Model != "", "base_url": e.BaseURL != "",
-		"max_tokens": e.MaxTokens != 0, "temperature": e.Temperature != nil, "api_key_env": e.APIKeyEnv != "",
-		"system_prompt": e.SystemPrompt != "", "prompt": e.Prompt != "", "on_timeout": e.OnTimeout != "",
-	}
-	var own []string
-	switch e.Kind {
-	case "":
+	k, known := kindsByName[e.Kind]
+	switch {
+	case e.Kind == "":
 		v.add(id, "executor.kind", "is required (one of %s)", strings.Join(Kinds, ", "))
 		return
-	case KindNoop:
-		own = []string{"duration", "fail_attempts", "output"}
-		v.duration(id, "executor.duration", e.Duration)
-		if e.FailAttempts < 0 {
-			v.add(id, "executor.fail_attempts", "must not be negative, got %d", e.FailAttempts)
-		}
-	case KindCommand:
-		own = []string{"argv", "env", "pass_env", "dir"}
-		if len(e.Argv) == 0 || strings.TrimSpace(e.Argv[0]) == "" {
-			v.add(id, "executor.argv", "must name a program, e.g. [\"go\", \"test\", \"./...\"]")
-		}
-		v.envNames(id, e)
-	case KindHTTP:
-		own = []string{"method", "url", "headers", "body"}
-		if e.URL == "" {
-			v.add(id, "executor.url", "is required")
-		} else if !strings.Contains(e.URL, "{{") {
-			if u, err := url.Parse(e.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.add(id, "executor.url", "%q is not an absolute http or https URL", e.URL)
-			}
-		}
-		if e.Method != "" && !validMethod(e.Method) {
-			v.add(id, "executor.method", "unknown HTTP method %q", e.Method)
-		}
-	case KindAgent:
-		own = []string{"provider", "model", "base_url", "max_tokens", "temperature", "api_key_env", "system_prompt", "prompt"}
-		switch e.Provider {
-		case "", ProviderAnthropic, ProviderOpenAI:
-		case ProviderCommand:
-			own = append(own, "argv", "env", "pass_env", "dir")
-			if len(e.Argv) == 0 || strings.TrimSpace(e.Argv[0]) == "" {
-				v.add(id, "executor.argv", "must name the agent program, e.g. [\"claude\", \"-p\"]")
-			}
-			v.envNames(id, e)
-		default:
-			v.add(id, "executor.provider", "unknown provider %q (one of %s)", e.Provider, strings.Join(Providers, ", "))
-		}
-		if e.BaseURL != "" {
-			if u, err := url.Parse(e.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.add(id, "executor.base_url", "%q is not an absolute http or https URL", e.BaseURL)
-			}
-		}
-		if e.MaxTokens < 0 {
-			v.add(id, "executor.max_tokens", "must not be negative, got %d", e.MaxTokens)
-		}
-		if t := e.Temperature; t != nil && (*t < 0 || *t > 2 || math.IsNaN(*t)) {
-			v.add(id, "executor.temperature", "must be between 0 and 2, got %g", *t)
-		}
-		if e.APIKeyEnv != "" && strings.ContainsAny(e.APIKeyEnv, "=\x00") {
-			v.add(id, "executor.api_key_env", "invalid variable name %q", e.APIKeyEnv)
-		}
-		v.template(id, "executor.prompt", e.Prompt)
-		v.template(id, "executor.system_prompt", e.SystemPrompt)
-	case KindApproval:
-		own = []string{"on_timeout"}
-		if e.OnTimeout != "" && e.OnTimeout != OnTimeoutReject && e.OnTimeout != OnTimeoutApprove {
-			v.add(id, "executor.on_timeout", "unknown action %q (want reject or approve)", e.OnTimeout)
-		}
-	default:
+	case !known:
 		v.add(id, "executor.kind", "unknown executor kind %q (one of %s)", e.Kind, strings.Join(Kinds, ", "))
 		return
 	}
-	for _, f := range sortedKeys(used) {
-		if used[f] && !slices.Contains(own, f) {
-			v.add(id, "executor."+f, "does not apply to executor kind %q", e.Kind)
-		}
-	}
-}
-
-// envNames checks the variable names of env and pass_env.
-func (v *validator) envNames(id string, e Executor) {
-	for _, k := range sortedKeys(e.Env) {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			v.add(id, "executor.env", "invalid variable name %q", k)
-		}
-	}
-	for _, k := range e.PassEnv {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			v.add(id, "executor.pass_env", "invalid variable name %q", k)
-		}
-	}
-}
-
-// template checks that text parses as a Go template.
-func (v *validator) template(id, field, text string) {
-	if text == "" {
+	spec := e.Resolve()
+	if spec.Kind() != e.Kind {
+		v.add(id, "executor.kind", "is %q, but the executor's settings are of kind %q", e.Kind, spec.Kind())
 		return
 	}
-	if _, err := template.New(field).Option("missingkey=error").Funcs(PromptFuncs()).Parse(text); err != nil {
-		v.add(id, field, "invalid template: %v", err)
+	for _, p := range spec.Validate() {
+		v.add(id, "executor."+p.Field, "%s", p.Message)
+	}
+	var stray []string
+	for name := range e.Foreign {
+		if !k.owns(name) {
+			stray = append(stray, name)
+		}
+	}
+	if a, ok := spec.(fieldApplier); ok {
+		for _, name := range k.setFields(spec) {
+			if !a.applies(name) {
+				stray = append(stray, name)
+			}
+		}
+	}
+	slices.Sort(stray)
+	for _, f := range slices.Compact(stray) {
+		v.add(id, "executor."+f, "does not apply to executor kind %q", e.Kind)
 	}
 }
 
-func validMethod(m string) bool {
-	switch strings.ToUpper(m) {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
-		return true
+// problems collects the problems of an executor spec.
+type problems []Problem
+
+func (ps *problems) add(field, format string, args ...any) {
+	*ps = append(*ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// duration reports an unparsable or negative duration.
+func (ps *problems) duration(field string, d Duration) {
+	if msg := durationProblem(d); msg != "" {
+		ps.add(field, "%s", msg)
 	}
-	return false
+}
+
+// durationProblem describes what is wrong with d, or returns "".
+func durationProblem(d Duration) string {
+	got, err := d.Parse()
+	switch {
+	case err != nil:
+		return err.Error()
+	case got < 0:
+		return fmt.Sprintf("must not be negative, got %s", d)
+	}
+	return ""
+}
+
+// absoluteHTTPURL reports whether raw is an absolute http or https URL.
+func absoluteHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func sortedKeys[V any](m map[string]V) []string {

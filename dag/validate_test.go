@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -12,7 +13,17 @@ import (
 )
 
 func noop(id string, deps ...string) Node {
-	return Node{ID: id, DependsOn: deps, Executor: Executor{Kind: KindNoop}}
+	return Node{ID: id, DependsOn: deps, Executor: NewExecutor(&NoopSpec{})}
+}
+
+// executor decodes a flat executor object, as a parsed pipeline holds it
+// (with fields of other kinds, which Go code cannot set).
+func executor(js string) Executor {
+	var e Executor
+	if err := json.Unmarshal([]byte(js), &e); err != nil {
+		panic(err)
+	}
+	return e
 }
 
 // validPipeline is a small pipeline that passes validation: a, b after a, c
@@ -98,9 +109,9 @@ func TestValidateProblems(t *testing.T) {
 			[]want{{"c", "retry.max_interval", `"1d" is not a duration`}}},
 		{"retry max_interval negative", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{MaxInterval: "-2m"} },
 			[]want{{"c", "retry.max_interval", "must not be negative"}}},
-		{"noop duration unparsable", func(p *Pipeline) { p.Nodes[0].Executor.Duration = "long" },
+		{"noop duration unparsable", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "long" },
 			[]want{{"a", "executor.duration", `"long" is not a duration`}}},
-		{"noop duration negative", func(p *Pipeline) { p.Nodes[0].Executor.Duration = "-10ms" },
+		{"noop duration negative", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "-10ms" },
 			[]want{{"a", "executor.duration", "must not be negative"}}},
 
 		// IDs.
@@ -166,17 +177,17 @@ func TestValidateProblems(t *testing.T) {
 		// Executors.
 		{"missing executor kind", func(p *Pipeline) { p.Nodes[0].Executor = Executor{} },
 			[]want{{"a", "executor.kind", "is required (one of noop, command, http, agent, approval)"}}},
-		{"agent with an unknown provider", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindAgent, Provider: "gemini"} },
+		{"agent with an unknown provider", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&AgentSpec{Provider: "gemini"}) },
 			[]want{{"a", "executor.provider", `unknown provider "gemini"`}}},
-		{"agent command without argv", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindAgent, Provider: ProviderCommand} },
+		{"agent command without argv", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&AgentSpec{Provider: ProviderCommand}) },
 			[]want{{"a", "executor.argv", "must name the agent program"}}},
 		{"agent api provider with argv", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindAgent, Provider: ProviderOpenAI, Argv: []string{"x"}}
+			p.Nodes[0].Executor = NewExecutor(&AgentSpec{Provider: ProviderOpenAI, Process: Process{Argv: []string{"x"}}})
 		}, []want{{"a", "executor.argv", `does not apply to executor kind "agent"`}}},
 		{"agent with bad settings", func(p *Pipeline) {
 			hot := 3.0
-			p.Nodes[0].Executor = Executor{Kind: KindAgent, BaseURL: "localhost:11434", MaxTokens: -1, Temperature: &hot,
-				APIKeyEnv: "A=B", Prompt: "{{.Requirement", SystemPrompt: "{{nosuchfunc .X}}"}
+			p.Nodes[0].Executor = NewExecutor(&AgentSpec{BaseURL: "localhost:11434", MaxTokens: -1, Temperature: &hot,
+				APIKeyEnv: "A=B", Prompt: "{{.Requirement", SystemPrompt: "{{nosuchfunc .X}}"})
 		}, []want{
 			{"a", "executor.base_url", `"localhost:11434" is not an absolute http or https URL`},
 			{"a", "executor.max_tokens", "must not be negative"},
@@ -186,59 +197,59 @@ func TestValidateProblems(t *testing.T) {
 			{"a", "executor.system_prompt", "invalid template"},
 		}},
 		{"approval with an unknown timeout action", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindApproval, OnTimeout: "escalate", Argv: []string{"x"}}
+			p.Nodes[0].Executor = executor(`{"kind": "approval", "on_timeout": "escalate", "argv": ["x"]}`)
 		}, []want{{"a", "executor.on_timeout", `unknown action "escalate"`}, {"a", "executor.argv", `does not apply to executor kind "approval"`}}},
-		{"unknown executor kind", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: "lambda", URL: "x"} },
+		{"unknown executor kind", func(p *Pipeline) { p.Nodes[0].Executor = executor(`{"kind": "lambda", "url": "x"}`) },
 			[]want{{"a", "executor.kind", `unknown executor kind "lambda"`}}},
-		{"command without argv", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindCommand} },
+		{"command without argv", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&CommandSpec{}) },
 			[]want{{"a", "executor.argv", "must name a program"}}},
-		{"command with a blank program", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindCommand, Argv: []string{" ", "x"}} },
+		{"command with a blank program", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process{Argv: []string{" ", "x"}}}) },
 			[]want{{"a", "executor.argv", "must name a program"}}},
 		{"command env with an invalid name", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindCommand, Argv: []string{"true"}, Env: map[string]string{"B=C": "x", "": "y", "OK": "z"}}
+			p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process{Argv: []string{"true"}, Env: map[string]string{"B=C": "x", "": "y", "OK": "z"}}})
 		}, []want{{"a", "executor.env", `invalid variable name ""`}, {"a", "executor.env", `invalid variable name "B=C"`}}},
 		{"command pass_env with an invalid name", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindCommand, Argv: []string{"true"}, PassEnv: []string{"TOKEN", "A\x00B"}}
+			p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process{Argv: []string{"true"}, PassEnv: []string{"TOKEN", "A\x00B"}}})
 		}, []want{{"a", "executor.pass_env", `invalid variable name "A\x00B"`}}},
-		{"http without url", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP} },
+		{"http without url", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&HTTPSpec{}) },
 			[]want{{"a", "executor.url", "is required"}}},
-		{"http with a relative url", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "/hooks/deploy"} },
+		{"http with a relative url", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "/hooks/deploy"}) },
 			[]want{{"a", "executor.url", `"/hooks/deploy" is not an absolute http or https URL`}}},
-		{"http with an ftp url", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "ftp://example.com/x"} },
+		{"http with an ftp url", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "ftp://example.com/x"}) },
 			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
-		{"http url without host", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "http://"} },
+		{"http url without host", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "http://"}) },
 			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
-		{"http url that does not parse", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "http://[::1"} },
+		{"http url that does not parse", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "http://[::1"}) },
 			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
 		{"http with an unknown method", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "https://example.com", Method: "FETCH"}
+			p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "https://example.com", Method: "FETCH"})
 		}, []want{{"a", "executor.method", `unknown HTTP method "FETCH"`}}},
 		{"url on command", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindCommand, Argv: []string{"true"}, URL: "https://example.com"}
+			p.Nodes[0].Executor = executor(`{"kind": "command", "argv": ["true"], "url": "https://example.com"}`)
 		}, []want{{"a", "executor.url", `does not apply to executor kind "command"`}}},
-		{"argv and dir on noop", func(p *Pipeline) { p.Nodes[0].Executor = Executor{Kind: KindNoop, Argv: []string{"x"}, Dir: "/tmp"} },
+		{"argv and dir on noop", func(p *Pipeline) { p.Nodes[0].Executor = executor(`{"kind": "noop", "argv": ["x"], "dir": "/tmp"}`) },
 			[]want{{"a", "executor.argv", `does not apply to executor kind "noop"`}, {"a", "executor.dir", `does not apply to executor kind "noop"`}}},
 		{"noop fields on http", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "https://example.com", Duration: "1s", FailAttempts: 1, Output: "x"}
+			p.Nodes[0].Executor = executor(`{"kind": "http", "url": "https://example.com", "duration": "1s", "fail_attempts": 1, "output": "x"}`)
 		}, []want{
 			{"a", "executor.duration", `does not apply to executor kind "http"`},
 			{"a", "executor.fail_attempts", `does not apply to executor kind "http"`},
 			{"a", "executor.output", `does not apply to executor kind "http"`},
 		}},
 		{"http fields on noop", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindNoop, Method: "GET", Headers: map[string]string{"A": "b"}, Body: "x"}
+			p.Nodes[0].Executor = executor(`{"kind": "noop", "method": "GET", "headers": {"A": "b"}, "body": "x"}`)
 		}, []want{
 			{"a", "executor.body", `does not apply to executor kind "noop"`},
 			{"a", "executor.headers", `does not apply to executor kind "noop"`},
 			{"a", "executor.method", `does not apply to executor kind "noop"`},
 		}},
 		{"command fields on http", func(p *Pipeline) {
-			p.Nodes[0].Executor = Executor{Kind: KindHTTP, URL: "https://example.com", Env: map[string]string{"A": "b"}, PassEnv: []string{"T"}}
+			p.Nodes[0].Executor = executor(`{"kind": "http", "url": "https://example.com", "env": {"A": "b"}, "pass_env": ["T"]}`)
 		}, []want{
 			{"a", "executor.env", `does not apply to executor kind "http"`},
 			{"a", "executor.pass_env", `does not apply to executor kind "http"`},
 		}},
-		{"noop fail_attempts negative", func(p *Pipeline) { p.Nodes[0].Executor.FailAttempts = -1 },
+		{"noop fail_attempts negative", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).FailAttempts = -1 },
 			[]want{{"a", "executor.fail_attempts", "must not be negative, got -1"}}},
 
 		// Retry.
@@ -290,33 +301,34 @@ func TestValidateValid(t *testing.T) {
 		{"zero durations", func(p *Pipeline) {
 			p.Timeout = "0s"
 			p.Nodes[0].Timeout = "0"
-			p.Nodes[0].Executor.Duration = "0ms"
+			p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "0ms"
 		}},
 		{"id of maximum length and punctuation", func(p *Pipeline) {
 			p.Nodes = []Node{noop(strings.Repeat("x", MaxIDLength)), noop("9.b_c-d", strings.Repeat("x", MaxIDLength))}
 		}},
 		{"every executor kind", func(p *Pipeline) {
 			p.Nodes = []Node{
-				{ID: "n", Executor: Executor{Kind: KindNoop, Duration: "10ms", FailAttempts: 2, Output: "out"}},
-				{ID: "c", Executor: Executor{Kind: KindCommand, Argv: []string{"go", "test"}, Env: map[string]string{"A": "1"},
-					PassEnv: []string{"TOKEN"}, Dir: "/tmp"}},
-				{ID: "h", Executor: Executor{Kind: KindHTTP, Method: "post", URL: "https://example.com/hook?x=1",
-					Headers: map[string]string{"Authorization": `{{env "TOKEN"}}`}, Body: "{}"}},
-				{ID: "t", Executor: Executor{Kind: KindHTTP, URL: "{{.Params.base}}/deploy"}},
-				{ID: "ag", Executor: Executor{Kind: KindAgent}},
-				{ID: "an", Executor: Executor{Kind: KindAgent, Provider: ProviderAnthropic, Model: "claude-x", BaseURL: "https://api.example.com",
+				{ID: "n", Executor: NewExecutor(&NoopSpec{Duration: "10ms", FailAttempts: 2, Output: "out"})},
+				{ID: "c", Executor: NewExecutor(&CommandSpec{Process{Argv: []string{"go", "test"}, Env: map[string]string{"A": "1"},
+					PassEnv: []string{"TOKEN"}, Dir: "/tmp"}})},
+				{ID: "h", Executor: NewExecutor(&HTTPSpec{Method: "post", URL: "https://example.com/hook?x=1",
+					Headers: map[string]string{"Authorization": `{{env "TOKEN"}}`}, Body: "{}"})},
+				{ID: "t", Executor: NewExecutor(&HTTPSpec{URL: "{{.Params.base}}/deploy"})},
+				{ID: "ag", Executor: Executor{Kind: KindAgent}}, // no spec: the defaults
+				{ID: "ag2", Executor: NewExecutor(&AgentSpec{SimulatedOutput: "done (simulated)"})},
+				{ID: "an", Executor: NewExecutor(&AgentSpec{Provider: ProviderAnthropic, Model: "claude-x", BaseURL: "https://api.example.com",
 					MaxTokens: 1000, Temperature: new(0.2), APIKeyEnv: "KEY", SystemPrompt: "You are QA.",
-					Prompt: "{{.Requirement}} {{json .Params}} {{trim (index .Inputs \"design\")}}"}},
-				{ID: "ac", Executor: Executor{Kind: KindAgent, Provider: ProviderCommand, Argv: []string{"agent", "-p"},
-					Env: map[string]string{"A": "1"}, PassEnv: []string{"TOKEN"}, Dir: "/tmp"}},
-				{ID: "ap", Executor: Executor{Kind: KindApproval}},
-				{ID: "ap2", Executor: Executor{Kind: KindApproval, OnTimeout: OnTimeoutApprove}},
+					Prompt: "{{.Requirement}} {{json .Params}} {{trim (index .Inputs \"design\")}}"})},
+				{ID: "ac", Executor: NewExecutor(&AgentSpec{Provider: ProviderCommand, Process: Process{Argv: []string{"agent", "-p"},
+					Env: map[string]string{"A": "1"}, PassEnv: []string{"TOKEN"}, Dir: "/tmp"}})},
+				{ID: "ap", Executor: NewExecutor(&ApprovalSpec{})},
+				{ID: "ap2", Executor: NewExecutor(&ApprovalSpec{OnTimeout: OnTimeoutApprove})},
 			}
 		}},
 		{"every HTTP method", func(p *Pipeline) {
 			p.Nodes = nil
 			for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get"} {
-				p.Nodes = append(p.Nodes, Node{ID: "n" + m, Executor: Executor{Kind: KindHTTP, Method: m, URL: "http://localhost:8080"}})
+				p.Nodes = append(p.Nodes, Node{ID: "n" + m, Executor: NewExecutor(&HTTPSpec{Method: m, URL: "http://localhost:8080"})})
 			}
 		}},
 		{"full retry", func(p *Pipeline) {
@@ -353,12 +365,12 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		Timeout:       "forever",
 		FailurePolicy: "shrug",
 		Nodes: []Node{
-			{ID: "a", Executor: Executor{Kind: KindNoop, Duration: "-1s"}, Timeout: "x"},
-			{ID: "a", Executor: Executor{Kind: KindCommand}},
-			{ID: "", DependsOn: []string{"a"}, Executor: Executor{Kind: KindHTTP, URL: "relative"}},
+			{ID: "a", Executor: NewExecutor(&NoopSpec{Duration: "-1s"}), Timeout: "x"},
+			{ID: "a", Executor: NewExecutor(&CommandSpec{})},
+			{ID: "", DependsOn: []string{"a"}, Executor: NewExecutor(&HTTPSpec{URL: "relative"})},
 			{ID: "b c", DependsOn: []string{"ghost"}, Executor: Executor{Kind: "ssh"}},
-			{ID: "d", DependsOn: []string{"e"}, Retry: &Retry{MaxAttempts: -1, Backoff: 0.1}, Executor: Executor{Kind: KindNoop, URL: "https://x"}},
-			{ID: "e", DependsOn: []string{"d"}, Executor: Executor{Kind: KindNoop}},
+			{ID: "d", DependsOn: []string{"e"}, Retry: &Retry{MaxAttempts: -1, Backoff: 0.1}, Executor: executor(`{"kind": "noop", "url": "https://x"}`)},
+			{ID: "e", DependsOn: []string{"d"}, Executor: NewExecutor(&NoopSpec{})},
 		},
 	}
 	err := p.Validate()
@@ -454,8 +466,8 @@ func TestValidationErrorFormat(t *testing.T) {
 
 func TestValidateIsDeterministic(t *testing.T) {
 	p := Pipeline{Name: "p", Nodes: []Node{
-		{ID: "a", Executor: Executor{Kind: KindCommand, Argv: []string{"x"}, Env: map[string]string{"=1": "", "=2": "", "=3": ""},
-			URL: "u", Method: "m", Body: "b", Output: "o"}},
+		{ID: "a", Executor: executor(`{"kind": "command", "argv": ["x"], "env": {"=1": "", "=2": "", "=3": ""},
+			"url": "u", "method": "m", "body": "b", "output": "o"}`)},
 		noop("b", "c"), noop("c", "b"), noop("d", "e"), noop("e", "d"),
 	}}
 	first := p.Validate()

@@ -126,11 +126,13 @@ func RoleFor(phase string) Role {
 // missing from a map is an error.
 func Render(node dag.Node, data Data) (system, user string, err error) {
 	r := RoleFor(node.Phase)
-	if node.Executor.SystemPrompt != "" {
-		r.System = node.Executor.SystemPrompt
-	}
-	if node.Executor.Prompt != "" {
-		r.Prompt = node.Executor.Prompt
+	if e, ok := dag.SpecOf[*dag.AgentSpec](node.Executor); ok {
+		if e.SystemPrompt != "" {
+			r.System = e.SystemPrompt
+		}
+		if e.Prompt != "" {
+			r.Prompt = e.Prompt
+		}
 	}
 	if data.Node == "" {
 		data.Node = node.ID

@@ -10,9 +10,8 @@ import (
 	"github.com/maestrohq/maestro/dag"
 )
 
-func agentNode(id, phase string, e dag.Executor) dag.Node {
-	e.Kind = dag.KindAgent
-	return dag.Node{ID: id, Phase: phase, Executor: e}
+func agentNode(id, phase string, e dag.AgentSpec) dag.Node {
+	return dag.Node{ID: id, Phase: phase, Executor: dag.NewExecutor(&e)}
 }
 
 func TestRender(t *testing.T) {
@@ -32,50 +31,51 @@ func TestRender(t *testing.T) {
 	}{
 		{
 			name:   "requirements role",
-			node:   agentNode("requirements", "requirements", dag.Executor{}),
+			node:   agentNode("requirements", "requirements", dag.AgentSpec{}),
 			data:   Data{Params: map[string]any{"requirement": "Build a todo app"}},
 			system: []string{"requirements analyst", "no preamble"},
 			user:   []string{"# Requirement\n\nBuild a todo app", `{"requirement":"Build a todo app"}`, "user stories"},
 		},
 		{
 			name:   "design sees its dependencies in order, trimmed",
-			node:   agentNode("design", "design", dag.Executor{}),
+			node:   agentNode("design", "design", dag.AgentSpec{}),
 			data:   data,
 			system: []string{"software architect"},
 			user:   []string{"# Output of the aaa phase\n\nfirst", "# Output of the requirements phase\n\nREQ-SPEC\n\n# Your task", "API contracts"},
 		},
-		{name: "backend", node: agentNode("be", "backend", dag.Executor{}), system: []string{"backend engineer"}, user: []string{"(none given)", "API endpoints"}},
-		{name: "frontend", node: agentNode("fe", "frontend", dag.Executor{}), system: []string{"frontend engineer"}, user: []string{"components"}},
-		{name: "testing", node: agentNode("t", "testing", dag.Executor{}), system: []string{"QA and test engineer"}, user: []string{"test plan"}},
-		{name: "review", node: agentNode("r", "review", dag.Executor{}), system: []string{"code reviewer"}, user: []string{"verdict"}},
-		{name: "deployment", node: agentNode("d", "deployment", dag.Executor{}), system: []string{"release and deployment engineer"}, user: []string{"rollback"}},
+		{name: "backend", node: agentNode("be", "backend", dag.AgentSpec{}), system: []string{"backend engineer"}, user: []string{"(none given)", "API endpoints"}},
+		{name: "frontend", node: agentNode("fe", "frontend", dag.AgentSpec{}), system: []string{"frontend engineer"}, user: []string{"components"}},
+		{name: "testing", node: agentNode("t", "testing", dag.AgentSpec{}), system: []string{"QA and test engineer"}, user: []string{"test plan"}},
+		{name: "review", node: agentNode("r", "review", dag.AgentSpec{}), system: []string{"code reviewer"}, user: []string{"verdict"}},
+		{name: "deployment", node: agentNode("d", "deployment", dag.AgentSpec{}), system: []string{"release and deployment engineer"}, user: []string{"rollback"}},
 		{
 			name:   "custom phase gets the generic role",
-			node:   dag.Node{ID: "docs", Name: "Write docs", Phase: "documentation", Executor: dag.Executor{Kind: dag.KindAgent}},
+			node:   dag.Node{ID: "docs", Name: "Write docs", Phase: "documentation", Executor: dag.NewExecutor(&dag.AgentSpec{})},
 			system: []string{"software engineer"},
 			user:   []string{`Carry out the "Write docs" phase (documentation)`},
 		},
 		{
-			name:      "overrides",
-			node:      agentNode("design", "design", dag.Executor{SystemPrompt: "You are {{.Phase}} bot.", Prompt: `{{.Requirement}}|{{.Params.team}}|{{index .Inputs "requirements" | trim}}|{{json .Inputs.aaa}}|{{.Node}}`}),
+			name: "overrides",
+			node: agentNode("design", "design", dag.AgentSpec{SystemPrompt: "You are {{.Phase}} bot.",
+				Prompt: `{{.Requirement}}|{{.Params.team}}|{{index .Inputs "requirements" | trim}}|{{json .Inputs.aaa}}|{{.Node}}`}),
 			data:      data,
 			exactSys:  "You are design bot.",
 			exactUser: `Build a todo app|blue|REQ-SPEC|"first"|design`,
 		},
 		{
 			name:      "plain override is used verbatim",
-			node:      agentNode("x", "", dag.Executor{Prompt: "just do it"}),
+			node:      agentNode("x", "", dag.AgentSpec{Prompt: "just do it"}),
 			exactUser: "just do it",
 			system:    []string{"software engineer"},
 		},
 		{
 			name:    "missing param is an error",
-			node:    agentNode("x", "", dag.Executor{Prompt: "{{.Params.nope}}"}),
+			node:    agentNode("x", "", dag.AgentSpec{Prompt: "{{.Params.nope}}"}),
 			wantErr: "executor.prompt",
 		},
 		{
 			name:    "bad template",
-			node:    agentNode("x", "", dag.Executor{SystemPrompt: "{{.Nope"}),
+			node:    agentNode("x", "", dag.AgentSpec{SystemPrompt: "{{.Nope"}),
 			wantErr: "executor.system_prompt: invalid template",
 		},
 	} {

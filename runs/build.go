@@ -38,33 +38,18 @@ type StartRequest struct {
 	ID string `json:"id,omitempty"`
 }
 
-// BuildOptions are the configuration Build applies to every request.
-type BuildOptions struct {
-	// DefaultMode is the mode of pipelines that name none.
-	DefaultMode dag.Mode
-	// Agent builds templates with agent phases (an agent provider is
-	// configured); otherwise their phases are simulated (noop).
-	Agent bool
-}
-
-// Build is BuildWith with only a default mode: templates get simulated
-// phases.
+// Build turns a request into the workflow input: it picks the template or
+// the DAG, applies overrides and defaultMode (for pipelines that name no
+// mode), and validates the result. It returns every validation problem at
+// once as *dag.ValidationError. Whether a template's phases run agents or
+// are simulated is up to the worker that runs them (see templates.Build).
 func Build(req StartRequest, defaultMode dag.Mode) (*workflows.Input, error) {
-	return BuildWith(req, BuildOptions{DefaultMode: defaultMode})
-}
-
-// BuildWith turns a request into the workflow input: it picks the template
-// (with agent or simulated phases, per opts.Agent) or the DAG, applies
-// overrides and the default mode, and validates the result. It returns every
-// validation problem at once as *dag.ValidationError.
-func BuildWith(req StartRequest, opts BuildOptions) (*workflows.Input, error) {
-	defaultMode := opts.DefaultMode
 	var p *dag.Pipeline
 	switch {
 	case req.Template != "" && req.DAG != nil:
 		return nil, fmt.Errorf("%w: give either template or dag, not both", ErrInvalidRequest)
 	case req.Template != "":
-		t, err := templates.BuildWith(req.Template, req.Requirement, templates.Options{Agent: opts.Agent})
+		t, err := templates.Build(req.Template, req.Requirement)
 		if err != nil {
 			return nil, err
 		}

@@ -42,9 +42,6 @@ type Config struct {
 	DefaultMode dag.Mode
 	// DataConverter must match the client's; nil means the default.
 	DataConverter converter.DataConverter
-	// Agent builds the templates with agent phases (an agent provider is
-	// configured on the workers); otherwise their phases are simulated.
-	Agent bool
 }
 
 // Service starts, inspects and controls runs through a Temporal client.
@@ -92,9 +89,9 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 }
 
 // Build validates req and returns the workflow input a start would use,
-// with the service's default mode and agent setting.
+// with the service's default mode.
 func (s *Service) Build(req StartRequest) (*workflows.Input, error) {
-	return BuildWith(req, BuildOptions{DefaultMode: s.cfg.DefaultMode, Agent: s.cfg.Agent})
+	return Build(req, s.cfg.DefaultMode)
 }
 
 func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*Started, error) {

@@ -30,18 +30,26 @@ type Info struct {
 
 type phase struct {
 	id, name string
-	deps     []string
+	// deps are the phases it follows in the parallel template.
+	deps []string
+	// reads are earlier phases whose outputs it also needs (an agent phase
+	// sees the outputs of its dependencies only). They become dependencies
+	// too; deps already order the phase after them, so the execution
+	// order is the same with or without them.
+	reads []string
 }
 
-// The SDLC phases in dependency order; backend and frontend both follow design.
+// The SDLC phases in dependency order; backend and frontend both follow
+// design. Review reads everything it reviews; deployment reads the design
+// (the architecture it deploys) beside the review.
 var sdlc = []phase{
-	{"requirements", "Requirements analysis", nil},
-	{"design", "Architecture and design", []string{"requirements"}},
-	{"backend", "Backend implementation", []string{"design"}},
-	{"frontend", "Frontend implementation", []string{"design"}},
-	{"testing", "Testing", []string{"backend", "frontend"}},
-	{"review", "Review", []string{"testing"}},
-	{"deployment", "Deployment", []string{"review"}},
+	{"requirements", "Requirements analysis", nil, nil},
+	{"design", "Architecture and design", []string{"requirements"}, nil},
+	{"backend", "Backend implementation", []string{"design"}, nil},
+	{"frontend", "Frontend implementation", []string{"design"}, nil},
+	{"testing", "Testing", []string{"backend", "frontend"}, nil},
+	{"review", "Review", []string{"testing"}, []string{"requirements", "design", "backend", "frontend"}},
+	{"deployment", "Deployment", []string{"review"}, []string{"design"}},
 }
 
 var descriptions = map[string]string{
@@ -52,25 +60,13 @@ var descriptions = map[string]string{
 // Names lists the built-in templates in a stable order.
 func Names() []string { return []string{SDLCParallel, SDLCLinear} }
 
-// Options choose how a template is built.
-type Options struct {
-	// Agent makes every phase an agent node (kind agent, with the worker's
-	// default provider and the phase's built-in role prompt). Set it when an
-	// agent provider is configured (MAESTRO_AGENT_PROVIDER); without it the
-	// phases use the noop executor and are simulated.
-	Agent bool
-}
-
 // Build returns the named template as a pipeline whose params carry the
-// requirement, with simulated (noop) phases: BuildWith with no options.
+// requirement. Its phases are agent nodes with the worker's default provider
+// and their phase's built-in role prompt; on a worker with no agent provider
+// they complete with a placeholder output, marked simulated (see
+// dag.AgentSpec.SimulatedOutput). The worker that runs a phase decides, not
+// the process that builds the run.
 func Build(name, requirement string) (*dag.Pipeline, error) {
-	return BuildWith(name, requirement, Options{})
-}
-
-// BuildWith returns the named template as a pipeline whose params carry the
-// requirement. Its phases are agent nodes when opts.Agent is set, and noop
-// nodes whose output says "(simulated)" otherwise.
-func BuildWith(name, requirement string, opts Options) (*dag.Pipeline, error) {
 	if !slices.Contains(Names(), name) {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
 	}
@@ -80,25 +76,29 @@ func BuildWith(name, requirement string, opts Options) (*dag.Pipeline, error) {
 		Mode:        dag.ModeDAGParallel,
 		Params:      map[string]any{"requirement": requirement},
 	}
+	order := make(map[string]int, len(sdlc))
+	for i, ph := range sdlc {
+		order[ph.id] = i
+	}
 	prev := ""
 	for _, ph := range sdlc {
 		n := dag.Node{
 			ID:       ph.id,
 			Name:     ph.name,
 			Phase:    ph.id,
-			Executor: dag.Executor{Kind: dag.KindNoop, Output: ph.name + " done (simulated)"},
+			Executor: dag.NewExecutor(&dag.AgentSpec{SimulatedOutput: SimulatedOutput(ph.name)}),
 		}
-		if opts.Agent {
-			n.Executor = dag.Executor{Kind: dag.KindAgent}
-		}
+		deps := slices.Clone(ph.deps)
 		if name == SDLCLinear {
+			deps = nil
 			if prev != "" {
-				n.DependsOn = []string{prev}
+				deps = []string{prev}
 			}
 			prev = ph.id
-		} else {
-			n.DependsOn = slices.Clone(ph.deps)
 		}
+		deps = append(deps, ph.reads...)
+		slices.SortFunc(deps, func(a, b string) int { return order[a] - order[b] })
+		n.DependsOn = slices.Compact(deps)
 		p.Nodes = append(p.Nodes, n)
 	}
 	if name == SDLCLinear {
@@ -106,6 +106,10 @@ func BuildWith(name, requirement string, opts Options) (*dag.Pipeline, error) {
 	}
 	return p, nil
 }
+
+// SimulatedOutput is the output of a phase named name on a worker with no
+// agent provider.
+func SimulatedOutput(name string) string { return name + " done (simulated)" }
 
 // List describes every built-in template.
 func List() []Info {

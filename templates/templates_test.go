@@ -2,6 +2,7 @@ package templates
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,8 +28,9 @@ func TestTemplatesValidate(t *testing.T) {
 				assert.Equal(t, n.ID, n.Phase, "each node is its own SDLC phase")
 				assert.Contains(t, dag.Phases, n.Phase)
 				assert.NotEmpty(t, n.Name)
-				assert.Equal(t, dag.KindNoop, n.Executor.Kind)
-				assert.Equal(t, n.Name+" done (simulated)", n.Executor.Output)
+				// An agent with the worker's provider and the phase's role
+				// prompt, simulated on a worker without a provider.
+				assert.Equal(t, dag.NewExecutor(&dag.AgentSpec{SimulatedOutput: n.Name + " done (simulated)"}), n.Executor)
 			}
 			assert.Equal(t, phases, ids)
 			assert.Equal(t, dag.Phases, ids)
@@ -52,8 +54,8 @@ func TestSDLCParallel(t *testing.T) {
 		"backend":      {"design"},
 		"frontend":     {"design"},
 		"testing":      {"backend", "frontend"},
-		"review":       {"testing"},
-		"deployment":   {"review"},
+		"review":       {"requirements", "design", "backend", "frontend", "testing"},
+		"deployment":   {"design", "review"},
 	}, deps)
 	assert.Equal(t, dag.DefaultMaxParallel, p.Parallelism())
 }
@@ -62,12 +64,15 @@ func TestSDLCLinear(t *testing.T) {
 	p, err := Build(SDLCLinear, "r")
 	require.NoError(t, err)
 	assert.Equal(t, dag.ModeLinear, p.Mode)
+	reads := map[string][]string{"review": {"requirements", "design", "backend", "frontend"}, "deployment": {"design"}}
 	for i, n := range p.Nodes {
 		if i == 0 {
 			assert.Empty(t, n.DependsOn, n.ID)
 			continue
 		}
-		assert.Equal(t, []string{p.Nodes[i-1].ID}, n.DependsOn, n.ID)
+		// The previous phase, and the earlier phases it reads.
+		assert.Equal(t, p.Nodes[i-1].ID, n.DependsOn[len(n.DependsOn)-1], n.ID)
+		assert.ElementsMatch(t, append(reads[n.ID], p.Nodes[i-1].ID), n.DependsOn, n.ID)
 	}
 	assert.Equal(t, phases, p.Order(p.Mode))
 	assert.Len(t, p.Levels(), len(phases))
@@ -117,21 +122,42 @@ func TestList(t *testing.T) {
 	}
 }
 
-func TestBuildWithAgent(t *testing.T) {
+// The review sees the output of every phase it reviews and the deployment
+// the review's and the design's: an agent phase is given the outputs of its
+// dependencies. The extra dependencies do not change the execution order.
+func TestPhasesReadWhatTheyNeed(t *testing.T) {
+	needs := map[string][]string{
+		"review":     {"requirements", "design", "backend", "frontend", "testing"},
+		"deployment": {"review", "design"},
+	}
 	for _, name := range Names() {
-		p, err := BuildWith(name, "add a login page", Options{Agent: true})
+		p, err := Build(name, "r")
 		require.NoError(t, err)
-		require.NoError(t, p.Validate())
-		sim, err := Build(name, "add a login page")
-		require.NoError(t, err)
-		require.Len(t, p.Nodes, len(sim.Nodes))
-		for i, n := range p.Nodes {
-			assert.Equal(t, dag.Executor{Kind: dag.KindAgent}, n.Executor, "phase %s: the worker's provider, the phase's role prompt", n.ID)
-			// Everything but the executor is the simulated template's.
-			n.Executor = sim.Nodes[i].Executor
-			assert.Equal(t, sim.Nodes[i], n)
+		for _, n := range p.Nodes {
+			for _, dep := range needs[n.ID] {
+				assert.Contains(t, n.DependsOn, dep, "%s: %s", name, n.ID)
+			}
 		}
-		assert.Equal(t, sim.Params, p.Params)
-		assert.Equal(t, sim.Mode, p.Mode)
+		// Without the extra dependencies, the order and the levels are the
+		// same.
+		bare := *p
+		bare.Nodes = slices.Clone(p.Nodes)
+		for i, n := range bare.Nodes {
+			switch {
+			case name == SDLCLinear && i > 0:
+				bare.Nodes[i].DependsOn = []string{bare.Nodes[i-1].ID}
+			case n.ID == "review":
+				bare.Nodes[i].DependsOn = []string{"testing"}
+			case n.ID == "deployment":
+				bare.Nodes[i].DependsOn = []string{"review"}
+			}
+		}
+		for _, mode := range dag.Modes {
+			if mode == dag.ModeLinear && name != SDLCLinear {
+				continue
+			}
+			assert.Equal(t, bare.Order(mode), p.Order(mode), "%s in %s mode", name, mode)
+		}
+		assert.Equal(t, bare.Levels(), p.Levels(), name)
 	}
 }

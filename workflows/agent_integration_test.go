@@ -52,6 +52,8 @@ func agentEnv(t *testing.T, base string, store artifacts.Store) *testenv.Env {
 	}))
 }
 
+// The test process has no agent provider; the worker has one: the worker
+// decides, so the template's phases run agents.
 func TestSDLCParallelWithAgentsFlowsOutputsDownTheDAG(t *testing.T) {
 	t.Parallel()
 	// The requirements answer is far bigger than the history cap; its end
@@ -73,10 +75,7 @@ func TestSDLCParallelWithAgentsFlowsOutputsDownTheDAG(t *testing.T) {
 	store := artifacts.NewDir(t.TempDir())
 	e := agentEnv(t, srv.URL, store)
 
-	in, err := runs.BuildWith(runs.StartRequest{Template: templates.SDLCParallel, Requirement: "Build a todo app"},
-		runs.BuildOptions{DefaultMode: dag.ModeDAGParallel, Agent: true})
-	require.NoError(t, err)
-	st := run(t, e, runs.StartRequest{DAG: &in.Pipeline})
+	st := run(t, e, runs.StartRequest{Template: templates.SDLCParallel, Requirement: "Build a todo app"})
 
 	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
 	assert.False(t, st.Simulated)
@@ -96,8 +95,14 @@ func TestSDLCParallelWithAgentsFlowsOutputsDownTheDAG(t *testing.T) {
 	assert.Contains(t, userPrompts["requirements"], "Build a todo app")
 	assert.Contains(t, userPrompts["design"], "# Output of the requirements phase\n\n# Requirements\n")
 	assert.Contains(t, userPrompts["design"], "END-OF-REQUIREMENTS", "the design prompt has the FULL requirements")
-	for phase, deps := range map[string][]string{"backend": {"design"}, "frontend": {"design"}, "testing": {"backend", "frontend"}, "review": {"testing"}, "deployment": {"review"}} {
+	for phase, deps := range map[string][]string{"backend": {"design"}, "frontend": {"design"}, "testing": {"backend", "frontend"},
+		"review": {"requirements", "design", "backend", "frontend", "testing"}, "deployment": {"design", "review"}} {
 		for _, dep := range deps {
+			if dep == "requirements" {
+				assert.Contains(t, userPrompts[phase], "# Output of the requirements phase\n\n# Requirements\n", phase)
+				assert.Contains(t, userPrompts[phase], "END-OF-REQUIREMENTS", phase)
+				continue
+			}
 			assert.Contains(t, userPrompts[phase], "# Output of the "+dep+" phase\n\nOUTPUT-OF-"+dep, phase)
 		}
 	}
@@ -133,6 +138,41 @@ func TestTemplateWithoutAgentIsSimulated(t *testing.T) {
 	require.Equal(t, workflows.RunCompleted, st.Status)
 	assert.True(t, st.Simulated)
 	assert.Nil(t, st.Usage)
+	for _, n := range st.Nodes {
+		assert.Equal(t, dag.KindAgent, n.Executor, n.ID)
+		assert.Equal(t, templates.SimulatedOutput(n.Name), n.Output, n.ID)
+	}
+}
+
+// A template run started by a process without an agent provider runs agent
+// phases on a worker with one, as does the same run's linear form: the
+// start request carries no agent setting.
+func TestTemplateRunsAgentsOnAWorkerWithAProvider(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	calls := 0
+	srv := fakellm.New(t, fakeKey, func(_ *http.Request, r fakellm.Request) fakellm.Reply {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		return fakellm.Reply{Text: "ANSWER-OF-" + phaseOf(r.System), InputTokens: 3, OutputTokens: 2}
+	})
+	e := agentEnv(t, srv.URL, nil)
+	in, err := e.Runs.Build(runs.StartRequest{Template: templates.SDLCLinear, Requirement: "r"})
+	require.NoError(t, err)
+	for _, n := range in.Pipeline.Nodes {
+		require.Equal(t, dag.KindAgent, n.Executor.Kind, "built without a provider: agent phases all the same")
+	}
+	st := run(t, e, runs.StartRequest{Template: templates.SDLCLinear, Requirement: "r"})
+	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	assert.False(t, st.Simulated)
+	for _, n := range st.Nodes {
+		assert.Equal(t, "ANSWER-OF-"+n.ID, n.Output)
+		assert.NotNil(t, n.Usage, n.ID)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, len(dag.Phases), calls)
 }
 
 func TestAgentCommandRun(t *testing.T) {
@@ -152,7 +192,7 @@ echo "agent $1 for $MAESTRO_NODE_ID saw: $(printf '%s' "$prompt" | grep -o 'PLAN
 	}))
 	agent := func(id string, prompt string, deps ...string) dag.Node {
 		return dag.Node{ID: id, DependsOn: deps, Retry: &dag.Retry{MaxAttempts: 1},
-			Executor: dag.Executor{Kind: dag.KindAgent, Prompt: prompt}}
+			Executor: dag.NewExecutor(&dag.AgentSpec{Prompt: prompt})}
 	}
 	st := run(t, e, runs.StartRequest{DAG: pipeline("cli", dag.ModeDAGParallel,
 		agent("plan", "Write PLAN-ALPHA"),
@@ -183,7 +223,7 @@ func TestCancelAbortsASlowModelCall(t *testing.T) {
 	e := agentEnv(t, srv.URL, nil)
 	ctx := context.Background()
 	started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: pipeline("slow", dag.ModeDAGParallel,
-		dag.Node{ID: "think", Phase: "design", HeartbeatTimeout: "2s", Executor: dag.Executor{Kind: dag.KindAgent}})})
+		dag.Node{ID: "think", Phase: "design", HeartbeatTimeout: "2s", Executor: dag.NewExecutor(&dag.AgentSpec{})})})
 	require.NoError(t, err)
 	select {
 	case <-called:

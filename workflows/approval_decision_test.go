@@ -31,8 +31,8 @@ func TestApprovalWithoutApprovedIsRefused(t *testing.T) {
 				return activities.NodeResult{Output: "ok", Attempt: 1}, nil
 			})
 			p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
-				{ID: "gate", Executor: dag.Executor{Kind: dag.KindApproval}},
-				{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.Executor{Kind: dag.KindNoop}},
+				{ID: "gate", Executor: dag.NewExecutor(&dag.ApprovalSpec{})},
+				{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 			}}
 			var refused error
 			var gateAfter string
@@ -77,9 +77,9 @@ func TestEarlyRejectionEndsTheRun(t *testing.T) {
 	env.OnActivity(activities.ExecuteNodeName, mock.Anything, mock.Anything).After(10*time.Minute).
 		Return(activities.NodeResult{Output: "built", Attempt: 1}, nil)
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, FailurePolicy: dag.Continue, Nodes: []dag.Node{
-		{ID: "build", Executor: dag.Executor{Kind: dag.KindNoop}},
-		{ID: "gate", DependsOn: []string{"build"}, Executor: dag.Executor{Kind: dag.KindApproval}},
-		{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.Executor{Kind: dag.KindNoop}},
+		{ID: "build", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "gate", DependsOn: []string{"build"}, Executor: dag.NewExecutor(&dag.ApprovalSpec{})},
+		{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 	}}
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(ApproveName, Approval{Node: "gate", Approved: false, By: "bo"})

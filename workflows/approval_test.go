@@ -16,7 +16,7 @@ import (
 
 func gateNode(id string, timeout dag.Duration, onTimeout string, deps ...string) dag.Node {
 	return dag.Node{ID: id, DependsOn: deps, Timeout: timeout,
-		Executor: dag.Executor{Kind: dag.KindApproval, OnTimeout: onTimeout}}
+		Executor: dag.NewExecutor(&dag.ApprovalSpec{OnTimeout: onTimeout})}
 }
 
 // gated is build and gate → deploy.
@@ -106,7 +106,7 @@ func TestApprovalRefusals(t *testing.T) {
 	e := server.New(t)
 	ctx := context.Background()
 	p := gated(gateNode("gate", "", "", "build"))
-	p.Nodes[0].Executor.Duration = "2s" // the gate waits for build, so it is still pending
+	p.Nodes[0].Executor.Spec.(*dag.NoopSpec).Duration = "2s" // the gate waits for build, so it is still pending
 	started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: p})
 	require.NoError(t, err)
 	id := started.WorkflowID

@@ -34,9 +34,9 @@ func TestMain(m *testing.M) {
 }
 
 func noop(id string, d time.Duration, deps ...string) dag.Node {
-	n := dag.Node{ID: id, DependsOn: deps, Executor: dag.Executor{Kind: dag.KindNoop}}
+	n := dag.Node{ID: id, DependsOn: deps, Executor: dag.NewExecutor(&dag.NoopSpec{})}
 	if d > 0 {
-		n.Executor.Duration = dag.Duration(d.String())
+		n.Executor.Spec.(*dag.NoopSpec).Duration = dag.Duration(d.String())
 	}
 	return n
 }
@@ -44,7 +44,7 @@ func noop(id string, d time.Duration, deps ...string) dag.Node {
 func command(id string, argv []string, deps ...string) dag.Node {
 	return dag.Node{ID: id, DependsOn: deps, HeartbeatTimeout: "2s",
 		Retry:    &dag.Retry{MaxAttempts: 1},
-		Executor: dag.Executor{Kind: dag.KindCommand, Argv: argv}}
+		Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{Argv: argv}})}
 }
 
 func pipeline(name string, mode dag.Mode, nodes ...dag.Node) *dag.Pipeline {
@@ -121,7 +121,7 @@ func TestSDLCParallelCompletesWithBackendAndFrontendOverlapping(t *testing.T) {
 	p, err := templates.Build(templates.SDLCParallel, "Build a todo app")
 	require.NoError(t, err)
 	for i := range p.Nodes {
-		p.Nodes[i].Executor.Duration = "300ms"
+		p.Nodes[i].Executor = dag.NewExecutor(&dag.NoopSpec{Duration: "300ms"})
 	}
 	st := run(t, e, runs.StartRequest{DAG: p})
 
@@ -228,7 +228,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	t.Parallel()
 	e := server.New(t)
 	n := noop("flaky", 0)
-	n.Executor.FailAttempts = 2
+	n.Executor.Spec.(*dag.NoopSpec).FailAttempts = 2
 	n.Retry = &dag.Retry{MaxAttempts: 3, InitialInterval: "50ms"}
 	st := run(t, e, runs.StartRequest{DAG: pipeline("flaky", dag.ModeDAGParallel, n)})
 	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
@@ -239,7 +239,7 @@ func TestRetriesExhaustedFailTheNode(t *testing.T) {
 	t.Parallel()
 	e := server.New(t)
 	n := noop("flaky", 0)
-	n.Executor.FailAttempts = 5
+	n.Executor.Spec.(*dag.NoopSpec).FailAttempts = 5
 	n.Retry = &dag.Retry{MaxAttempts: 2, InitialInterval: "50ms"}
 	st := run(t, e, runs.StartRequest{DAG: pipeline("flaky", dag.ModeDAGParallel, n)})
 	require.Equal(t, workflows.RunFailed, st.Status)
@@ -265,7 +265,7 @@ func TestNonRetryableFailureStopsAtOnce(t *testing.T) {
 
 func failing(id string, deps ...string) dag.Node {
 	n := noop(id, 0, deps...)
-	n.Executor.FailAttempts = 99
+	n.Executor.Spec.(*dag.NoopSpec).FailAttempts = 99
 	n.Retry = &dag.Retry{MaxAttempts: 1}
 	return n
 }

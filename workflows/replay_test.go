@@ -57,7 +57,7 @@ func TestRecordHistories(t *testing.T) {
 	slow := noop("slow", 30*time.Second)
 	slow.HeartbeatTimeout = "2s"
 	flaky := noop("flaky", 0)
-	flaky.Executor.FailAttempts = 1
+	flaky.Executor.Spec.(*dag.NoopSpec).FailAttempts = 1
 	flaky.Retry = &dag.Retry{InitialInterval: "50ms"}
 	timedOut := pipeline("timeout", dag.ModeDAGParallel, noop("quick", 0), slow, noop("next", 0, "slow"))
 	timedOut.Timeout = "1s"

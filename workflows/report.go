@@ -28,7 +28,7 @@ func (r *run) snapshot() *Status {
 		Nodes:          nodes,
 		CompletedNodes: counts[NodeCompleted],
 		Usage:          totalUsage(nodes),
-		Simulated:      simulated(r.in),
+		Simulated:      simulated(r.in, r.s.results),
 	}
 }
 

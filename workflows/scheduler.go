@@ -292,7 +292,7 @@ func (s *scheduler) start(i int, now time.Time) startKind {
 	st := &s.nodes[i]
 	st.StartedAt = &now
 	st.Attempts = 1
-	if s.p.Nodes[i].Executor.Kind != dag.KindApproval {
+	if !s.p.Nodes[i].Executor.Gate() {
 		s.set(i, NodeRunning)
 		return startActivity
 	}

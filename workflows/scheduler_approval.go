@@ -65,7 +65,8 @@ func (s *scheduler) approvalTimedOut(i int, after time.Duration, now time.Time) 
 	if s.nodes[i].Status != NodeWaitingApproval {
 		return false
 	}
-	approve := s.p.Nodes[i].Executor.OnTimeout == dag.OnTimeoutApprove
+	spec, _ := dag.SpecOf[*dag.ApprovalSpec](s.p.Nodes[i].Executor)
+	approve := spec != nil && spec.OnTimeout == dag.OnTimeoutApprove
 	s.decide(i, Approval{Node: s.nodes[i].ID, Approved: approve, Timeout: true,
 		Comment: fmt.Sprintf("no decision within %s", after)}, now)
 	return true

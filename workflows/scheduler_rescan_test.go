@@ -60,7 +60,7 @@ func (o *rescan) end(i int, state string) {
 }
 
 func (o *rescan) approve(i int, approved bool) error {
-	if o.p.Nodes[i].Executor.Kind != dag.KindApproval || Terminal(o.status[i]) || o.stopping != "" {
+	if !o.p.Nodes[i].Executor.Gate() || Terminal(o.status[i]) || o.stopping != "" {
 		return fmt.Errorf("refused")
 	}
 	if o.status[i] == NodeWaitingApproval {
@@ -110,7 +110,7 @@ func (o *rescan) pass() []string {
 			}
 			started = append(started, o.p.Nodes[i].ID)
 			o.running++
-			if o.p.Nodes[i].Executor.Kind != dag.KindApproval {
+			if !o.p.Nodes[i].Executor.Gate() {
 				o.status[i] = NodeRunning
 				continue
 			}
@@ -171,7 +171,7 @@ func randomInput(rng *rand.Rand) Input {
 	for i := range n {
 		d := task(fmt.Sprintf("n%d", i))
 		if rng.IntN(5) == 0 {
-			d.Executor.Kind = dag.KindApproval
+			d.Executor = dag.NewExecutor(&dag.ApprovalSpec{})
 		}
 		for j := range i {
 			if rng.IntN(4) == 0 {

@@ -18,11 +18,11 @@ import (
 // without any server or SDK test environment.
 
 func task(id string, deps ...string) dag.Node {
-	return dag.Node{ID: id, DependsOn: deps, Executor: dag.Executor{Kind: dag.KindNoop}}
+	return dag.Node{ID: id, DependsOn: deps, Executor: dag.NewExecutor(&dag.NoopSpec{})}
 }
 
 func approvalGate(id string, deps ...string) dag.Node {
-	return dag.Node{ID: id, DependsOn: deps, Executor: dag.Executor{Kind: dag.KindApproval}}
+	return dag.Node{ID: id, DependsOn: deps, Executor: dag.NewExecutor(&dag.ApprovalSpec{})}
 }
 
 // step is one event fed to the scheduler and what it starts in response.

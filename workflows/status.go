@@ -91,8 +91,9 @@ type Status struct {
 	// Usage sums the token usage of the run's agent nodes (its Model is set
 	// when they all used the same one); nil when none reported any.
 	Usage *activities.Usage `json:"usage,omitempty"`
-	// Simulated says the run is a built-in template whose phases are
-	// simulated (noop): no agent provider was configured when it started.
+	// Simulated says some phases of a built-in template produced
+	// placeholder outputs: the worker that ran them had no agent provider
+	// configured (MAESTRO_AGENT_PROVIDER).
 	Simulated bool `json:"simulated,omitempty"`
 }
 

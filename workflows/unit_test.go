@@ -69,9 +69,9 @@ func TestDefaultRunTimeoutIsTwoHours(t *testing.T) {
 			return activities.NodeResult{}, ctx.Err()
 		})
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
-		{ID: "quick", Executor: dag.Executor{Kind: dag.KindNoop}},
-		{ID: "forever", HeartbeatTimeout: "3h", Executor: dag.Executor{Kind: dag.KindNoop}},
-		{ID: "next", DependsOn: []string{"forever"}, Executor: dag.Executor{Kind: dag.KindNoop}},
+		{ID: "quick", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "forever", HeartbeatTimeout: "3h", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "next", DependsOn: []string{"forever"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 	}}
 	env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: p})
 	st := finalStatus(t, env)
@@ -90,9 +90,9 @@ func TestInputsCarryDependencyOutputsAndParams(t *testing.T) {
 		return activities.NodeResult{Output: "out-" + in.Node.ID, Attempt: 1}, nil
 	})
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, Params: map[string]any{"requirement": "r"}, Nodes: []dag.Node{
-		{ID: "a", Executor: dag.Executor{Kind: dag.KindNoop}},
-		{ID: "b", Executor: dag.Executor{Kind: dag.KindNoop}},
-		{ID: "c", DependsOn: []string{"a", "b"}, Executor: dag.Executor{Kind: dag.KindNoop}},
+		{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "b", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "c", DependsOn: []string{"a", "b"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 	}}
 	env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: p})
 	st := finalStatus(t, env)
@@ -109,8 +109,8 @@ func TestReusedNodesAreNotExecuted(t *testing.T) {
 		return activities.NodeResult{Output: "got " + in.Inputs["a"]}, nil
 	})
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
-		{ID: "a", Executor: dag.Executor{Kind: dag.KindNoop}},
-		{ID: "b", DependsOn: []string{"a"}, Executor: dag.Executor{Kind: dag.KindNoop}},
+		{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "b", DependsOn: []string{"a"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 	}}
 	env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: p, RetryOf: "old", Reuse: map[string]activities.NodeResult{"a": {Output: "from before", Attempt: 2}}})
 	st := finalStatus(t, env)
@@ -128,7 +128,7 @@ func TestOutputSummaryIsCapped(t *testing.T) {
 		return activities.NodeResult{Output: big, OutputBytes: len(big)}, nil
 	})
 	env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: dag.Pipeline{Name: "t", Mode: dag.ModeLinear,
-		Nodes: []dag.Node{{ID: "a", Executor: dag.Executor{Kind: dag.KindNoop}}}}})
+		Nodes: []dag.Node{{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})}}}})
 	st := finalStatus(t, env)
 	n := st.Node("a")
 	assert.LessOrEqual(t, len(n.Output), OutputSummaryBytes+len("…"))

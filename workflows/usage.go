@@ -26,10 +26,17 @@ func totalUsage(nodes []NodeStatus) *activities.Usage {
 	return total
 }
 
-// simulated reports whether a run is a built-in template whose phases all
-// use the noop executor: it was built without an agent provider, so its
-// outputs are placeholders.
-func simulated(in Input) bool {
+// simulated reports whether some of a run's outputs are placeholders: a
+// node's result says so (an agent phase of a built-in template, run by a
+// worker with no agent provider), or the run is a built-in template whose
+// phases all use the noop executor (as earlier versions built templates when
+// the starting process had no agent provider).
+func simulated(in Input, results []*activities.NodeResult) bool {
+	for _, res := range results {
+		if res != nil && res.Simulated {
+			return true
+		}
+	}
 	if in.Template == "" || len(in.Pipeline.Nodes) == 0 {
 		return false
 	}

@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
@@ -25,12 +27,29 @@ func TestTotalUsage(t *testing.T) {
 }
 
 func TestSimulated(t *testing.T) {
-	sim, err := templates.Build(templates.SDLCParallel, "r")
-	assert.NoError(t, err)
-	assert.True(t, simulated(Input{Pipeline: *sim, Template: templates.SDLCParallel}))
-	agent, err := templates.BuildWith(templates.SDLCParallel, "r", templates.Options{Agent: true})
-	assert.NoError(t, err)
-	assert.False(t, simulated(Input{Pipeline: *agent, Template: templates.SDLCParallel}))
+	p, err := templates.Build(templates.SDLCParallel, "r")
+	require.NoError(t, err)
+	in := Input{Pipeline: *p, Template: templates.SDLCParallel}
+	nodes := func(results ...activities.NodeResult) []*activities.NodeResult {
+		var out []*activities.NodeResult
+		for _, res := range results {
+			out = append(out, &res)
+		}
+		return append(out, nil) // one that has not run
+	}
+	// The worker decides: its results say whether phases were simulated.
+	assert.False(t, simulated(in, nodes()))
+	assert.False(t, simulated(in, nodes(activities.NodeResult{Output: "# Requirements"})))
+	assert.True(t, simulated(in, nodes(activities.NodeResult{Output: "# Requirements"}, activities.NodeResult{Output: "x", Simulated: true})))
+
+	// A template built by an earlier version without an agent provider had
+	// noop phases.
+	legacy := in
+	legacy.Pipeline.Nodes = slices.Clone(p.Nodes)
+	for i := range legacy.Pipeline.Nodes {
+		legacy.Pipeline.Nodes[i].Executor = dag.NewExecutor(&dag.NoopSpec{Output: "done (simulated)"})
+	}
+	assert.True(t, simulated(legacy, nodes(activities.NodeResult{Output: "done (simulated)"})))
 	// An inline DAG of noop nodes is what its author asked for.
-	assert.False(t, simulated(Input{Pipeline: dag.Pipeline{Nodes: []dag.Node{{ID: "a", Executor: dag.Executor{Kind: dag.KindNoop}}}}}))
+	assert.False(t, simulated(Input{Pipeline: dag.Pipeline{Nodes: []dag.Node{{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})}}}}, nodes()))
 }

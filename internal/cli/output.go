@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -53,7 +53,7 @@ func printStatus(w io.Writer, st *workflows.Status) {
 		fmt.Fprintf(w, "retry of:  %s\n", st.RetryOf)
 	}
 	if st.Simulated {
-		fmt.Fprintln(w, "note:      phases are simulated (noop): no agent provider was configured (MAESTRO_AGENT_PROVIDER)")
+		fmt.Fprintln(w, "note:      phases are simulated: the worker has no agent provider configured (MAESTRO_AGENT_PROVIDER)")
 	}
 	if u := st.Usage; u != nil {
 		model := ""
@@ -199,8 +199,33 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "  MAESTRO_ENABLE_DAG_EXECUTION:\t%s\n", e.DAGExecution)
 	fmt.Fprintf(tw, "  MAESTRO_ENABLE_PARALLEL_EXECUTION:\t%s\n", e.Parallel)
 	fmt.Fprintf(tw, "tls:\t%t\n", e.TLS)
-	fmt.Fprintf(tw, "api key:\t%s\n", apiKey)
+	fmt.Fprintf(tw, "temporal api key:\t%s\n", apiKey)
+	fmt.Fprintf(tw, "data directory:\t%s\n", e.DataDir)
+	fmt.Fprintf(tw, "artifact directory:\t%s\n", e.ArtifactDir)
+	fmt.Fprintf(tw, "worker metrics:\t%s\n", orNone(e.MetricsAddr, "off"))
+	agent := orNone(strings.TrimSpace(e.AgentProvider+" "+e.AgentModel), "none (template phases simulated)")
+	fmt.Fprintf(tw, "agent provider:\t%s\n", agent)
+	token := "not set (no auth; loopback only)"
+	if e.APITokenSet {
+		token = "set"
+	}
+	rate := "off"
+	if e.APIRateLimit > 0 {
+		rate = fmt.Sprintf("%g/s per client", e.APIRateLimit)
+	}
+	fmt.Fprintf(tw, "api address:\t%s\n", e.APIAddr)
+	fmt.Fprintf(tw, "api token:\t%s\n", token)
+	fmt.Fprintf(tw, "api rate limit:\t%s\n", rate)
+	fmt.Fprintf(tw, "api cors origins:\t%s\n", orNone(strings.Join(e.APICORSOrigins, ", "), "none"))
 	tw.Flush()
+}
+
+// orNone returns s, or none when s is empty.
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
 }
 
 func fmtTime(t time.Time) string {

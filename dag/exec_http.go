@@ -1,0 +1,49 @@
+package dag
+
+import (
+	"net/http"
+	"strings"
+)
+
+// KindHTTP sends an HTTP request.
+const KindHTTP = "http"
+
+// HTTPSpec configures an http node. URL, headers and body are Go templates
+// over the params, the dependencies' outputs, the node ID and the workflow ID.
+type HTTPSpec struct {
+	// Method is the request method; default GET, or POST with a body.
+	Method string `json:"method,omitempty"`
+	// URL is the request URL, templated.
+	URL string `json:"url,omitempty"`
+	// Headers are request headers, templated (use {{env "NAME"}} for
+	// secrets).
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body is the request body, templated. When it is JSON and no
+	// Content-Type header is given, it is sent as application/json.
+	Body string `json:"body,omitempty"`
+}
+
+// Kind returns KindHTTP.
+func (*HTTPSpec) Kind() string { return KindHTTP }
+
+// Validate checks the URL (unless templated) and the method.
+func (s *HTTPSpec) Validate() []Problem {
+	var ps problems
+	if s.URL == "" {
+		ps.add("url", "is required")
+	} else if !strings.Contains(s.URL, "{{") && !absoluteHTTPURL(s.URL) {
+		ps.add("url", "%q is not an absolute http or https URL", s.URL)
+	}
+	if s.Method != "" && !validMethod(s.Method) {
+		ps.add("method", "unknown HTTP method %q", s.Method)
+	}
+	return ps
+}
+
+func validMethod(m string) bool {
+	switch strings.ToUpper(m) {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
