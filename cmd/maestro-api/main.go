@@ -128,8 +128,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env config.Env, r
 	defer c.Close()
 
 	srv, err := api.New(api.Config{
-		Client:      c,
-		Runs:        runs.New(c, runs.Config{TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode, Agent: cfg.Agent.Configured()}),
+		Runs:        runs.New(c, runs.Config{Namespace: cfg.Client.Namespace, TaskQueue: cfg.TaskQueue, DefaultMode: cfg.DefaultMode, Agent: cfg.Agent.Configured()}),
 		Namespace:   cfg.Client.Namespace,
 		Artifacts:   artifacts.NewDir(cfg.ArtifactDir),
 		Logger:      logger,

@@ -199,8 +199,7 @@ func Run(ctx context.Context, o Options, logger *slog.Logger, out io.Writer) err
 // serveAPI serves the REST API on o.APIAddr until stop is called.
 func serveAPI(c client.Client, o Options, m *metrics.Metrics, logger *slog.Logger) (stop func(), url string, err error) {
 	srv, err := api.New(api.Config{
-		Client:     c,
-		Runs:       runs.New(c, runs.Config{TaskQueue: o.TaskQueue, DefaultMode: o.DefaultMode, Agent: o.Agent.Configured()}),
+		Runs:       runs.New(c, runs.Config{Namespace: o.Namespace, TaskQueue: o.TaskQueue, DefaultMode: o.DefaultMode, Agent: o.Agent.Configured()}),
 		Namespace:  o.Namespace,
 		Artifacts:  artifacts.NewDir(o.ArtifactDir),
 		Logger:     logger,
