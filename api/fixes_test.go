@@ -56,6 +56,11 @@ func TestListShowsPausedRunsAsPaused(t *testing.T) {
 		assert.Equal(t, "paused", s.Status)
 	}
 	assert.Contains(t, runs.ListStatuses(), "paused")
+	for _, st := range runs.ListStatuses() {
+		// Every filter word makes a query the visibility store accepts.
+		r := h.do(http.MethodGet, "/api/workflows?status="+st, nil)
+		assert.Equal(t, http.StatusOK, r.code, "status=%s: %s", st, r.body)
+	}
 
 	require.Equal(t, http.StatusAccepted, h.do(http.MethodPost, "/api/workflows/"+id+"/resume", nil).code)
 	h.waitFor(id, "completion", closed)
