@@ -122,7 +122,7 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var h struct{ Status string }
-		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "ok"
+		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "healthy"
 	}, 20*time.Second, 100*time.Millisecond, "the API answers /health: Temporal up, the worker polling")
 
 	c, err := client.Dial(client.Options{HostPort: temporalAddr})
