@@ -68,3 +68,25 @@ func TestHealthChecks(t *testing.T) {
 	assert.Equal(t, runs.CheckFail, h.Checks[0].Status)
 	assert.Equal(t, runs.CheckSkip, h.Checks[3].Status)
 }
+
+// Watch refuses at once what it cannot follow: an invalid ID, an unknown run.
+func TestWatchRefusesAtOnce(t *testing.T) {
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	svc := runs.New(ts.GetDefaultClient(), runs.Config{})
+	for _, tc := range []struct {
+		id   string
+		want error
+	}{
+		{"no-such-run", runs.ErrNotFound},
+		{"a/b", runs.ErrInvalidRequest},
+		{"..", runs.ErrInvalidRequest},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			evs, err := svc.Watch(ctx, tc.id, runs.WatchOptions{})
+			assert.ErrorIs(t, err, tc.want)
+			assert.Nil(t, evs)
+		})
+	}
+}
