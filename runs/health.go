@@ -34,8 +34,9 @@ const (
 	CheckSearchAttr = "search_attributes"
 )
 
-// Check is one line of a health checklist (the JSON of `starter doctor`'s
-// checks).
+// Check is one line of a health checklist, the same as a check of `starter
+// doctor` (its JSON too); with Config.Address set, the details are doctor's
+// words exactly.
 type Check struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`
@@ -108,15 +109,19 @@ func (s *Service) Health(ctx context.Context) Health {
 	ns, queue := s.cfg.Namespace, s.cfg.TaskQueue
 	h := Health{Namespace: ns, TaskQueue: queue, Checks: []Check{}}
 
+	at := ""
+	if s.cfg.Address != "" {
+		at = " at " + s.cfg.Address
+	}
 	if _, err := s.c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		h.add(CheckTemporal, CheckFail, fmt.Sprintf("cannot reach Temporal: %v", err),
+		h.add(CheckTemporal, CheckFail, fmt.Sprintf("cannot connect to Temporal%s: health check: %v", at, err),
 			"start a server (temporal server start-dev, maestro dev or docker compose up) or point --address / TEMPORAL_ADDRESS at one",
 			"for Temporal Cloud or TLS, set TEMPORAL_API_KEY or the TEMPORAL_TLS_* variables (or a TEMPORAL_PROFILE)")
 		h.skipRest("Temporal is not reachable")
 		return h
 	}
 	h.Reachable = true
-	detail := "reachable"
+	detail := "reachable" + at
 	if info, err := s.c.WorkflowService().GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{}); err == nil && info.GetServerVersion() != "" {
 		h.ServerVersion = info.GetServerVersion()
 		detail += ", server " + h.ServerVersion

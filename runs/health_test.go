@@ -2,6 +2,7 @@ package runs_test
 
 import (
 	"context"
+	"regexp"
 	"testing"
 	"time"
 
@@ -62,8 +63,12 @@ func TestHealthChecks(t *testing.T) {
 	assert.Contains(t, h.Check(runs.CheckSearchAttr).Detail, "missing: MaestroMode")
 	assert.Contains(t, h.Check(runs.CheckSearchAttr).Fix[0], "temporal operator search-attribute create")
 
+	h = runs.New(c, runs.Config{Address: ts.GetFrontendHostPort()}).Health(ctx)
+	assert.Regexp(t, `^reachable at `+regexp.QuoteMeta(ts.GetFrontendHostPort())+`, server \d`, h.Checks[0].Detail, "doctor's words")
+
 	ts.Stop()
-	h = runs.New(c, runs.Config{Namespace: ts.GetDefaultNamespace()}).Health(ctx)
+	h = runs.New(c, runs.Config{Namespace: ts.GetDefaultNamespace(), Address: ts.GetFrontendHostPort()}).Health(ctx)
+	assert.Contains(t, h.Checks[0].Detail, "cannot connect to Temporal at "+ts.GetFrontendHostPort())
 	assert.False(t, h.Reachable)
 	assert.Equal(t, runs.CheckFail, h.Checks[0].Status)
 	assert.Equal(t, runs.CheckSkip, h.Checks[3].Status)

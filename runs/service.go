@@ -63,6 +63,9 @@ type Config struct {
 	// exists and has Maestro's search attributes (empty: those checks are
 	// skipped).
 	Namespace string
+	// Address is the client's Temporal address (host:port), only named in
+	// Health's details.
+	Address string
 	// DefaultMode applies to pipelines that name no mode; default linear.
 	DefaultMode dag.Mode
 	// DataConverter must match the client's; nil means the default.
