@@ -138,7 +138,8 @@ func (s *Server) startRun(c echo.Context) error {
 			field = headerIdempotencyKey
 		}
 		return &Error{Status: http.StatusConflict, Code: CodeIdempotency, Details: FieldDetails{Field: field},
-			Message: fmt.Sprintf("%s names a run that was started with a different request: %v", field, err), Err: err}
+			Message: fmt.Sprintf("%s names run %s, which was started with a different request; use a new %s for a different run", field, req.ID, field),
+			Err:     err}
 	}
 	if err != nil {
 		return err
