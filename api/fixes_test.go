@@ -194,7 +194,9 @@ func TestEventStreamWithoutUpgradeIsJSONError(t *testing.T) {
 func TestExecutionIDIsAcceptedEverywhere(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	r := h.do(http.MethodPost, "/api/workflows", map[string]any{"workflow_type": "linear", "requirement": "compat"})
+	slow := noopNode("slow", "1m")
+	slow["heartbeat_timeout"] = "1s" // a cancelled node stops within it
+	r := h.do(http.MethodPost, "/api/workflows", map[string]any{"dag": inlineDAG("compat", slow)})
 	require.Equal(t, http.StatusCreated, r.code, "body: %s", r.body)
 	var doc map[string]any
 	r.json(t, &doc)
@@ -216,7 +218,8 @@ func TestExecutionIDIsAcceptedEverywhere(t *testing.T) {
 	rr.json(t, &retry)
 	assert.Equal(t, retry.WorkflowID, retry.ExecutionID)
 	assert.Equal(t, http.StatusOK, h.do(http.MethodGet, "/api/workflows/"+retry.ExecutionID, nil).code)
-	h.waitFor(retry.ExecutionID, "retry closed", closed)
+	assert.Equal(t, http.StatusAccepted, h.do(http.MethodPost, "/api/workflows/"+retry.ExecutionID+"/cancel", nil).code)
+	h.waitFor(retry.ExecutionID, "retry cancelled", closed)
 }
 
 // workflow_type is checked in one place: start and validate answer the same.
