@@ -1,13 +1,12 @@
 # syntax=docker/dockerfile:1
 #
-# Maestro's image: the worker (maestro-worker), the REST API (maestro-api)
-# and the CLI (starter), static binaries on a distroless base, running as a
-# non-root user. docker-compose.yml picks the program with `entrypoint`; the
-# default is the worker.
+# Maestro's image: the one `maestro` binary, static, on a distroless base,
+# running as a non-root user. docker-compose.yml picks the subcommand
+# (`maestro worker`, `maestro api`); the default is the worker.
 #
 #   docker build -t maestro:local .
 #   docker run --rm -e TEMPORAL_ADDRESS=host:7233 maestro:local
-#   docker run --rm --entrypoint starter maestro:local doctor
+#   docker run --rm maestro:local doctor
 #
 # The final image has no shell and no tools: command nodes can only run
 # programs you add, e.g. FROM maestro:local + COPY --from=... your tools.
@@ -24,9 +23,7 @@ COPY . .
 ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w" -o /out/maestro-worker ./worker && \
-    GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w" -o /out/maestro-api ./cmd/maestro-api && \
-    GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w" -o /out/starter ./starter
+    GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w" -o /out/maestro ./cmd/maestro
 # Directories the non-root user owns: artifacts (a volume in compose) and
 # the default working directory of command nodes.
 RUN mkdir -p /data/artifacts /data/work
@@ -43,4 +40,5 @@ ENV MAESTRO_METRICS_ADDR=0.0.0.0:9090 \
 WORKDIR /data/work
 USER nonroot:nonroot
 EXPOSE 8080 9090
-ENTRYPOINT ["/usr/local/bin/maestro-worker"]
+ENTRYPOINT ["/usr/local/bin/maestro"]
+CMD ["worker"]

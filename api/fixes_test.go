@@ -305,7 +305,7 @@ func TestIdempotencyKeyWithADifferentRequestIsAConflict(t *testing.T) {
 	}
 }
 
-// /health carries the same checks as `starter doctor`: all ok with a
+// /health carries the same checks as `maestro doctor`: all ok with a
 // namespace that has Maestro's search attributes and a polling worker; an
 // unknown namespace is unhealthy.
 func TestHealthChecksLikeDoctor(t *testing.T) {

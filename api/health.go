@@ -19,7 +19,7 @@ type Health struct {
 	Status   string         `json:"status"`
 	Temporal TemporalHealth `json:"temporal"`
 	// Checks are runs.Service.Health's checks, in order: temporal,
-	// namespace, worker, search_attributes (the same as `starter doctor`).
+	// namespace, worker, search_attributes (the same as `maestro doctor`).
 	Checks []runs.Check `json:"checks"`
 }
 

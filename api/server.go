@@ -1,6 +1,6 @@
 // Package api is Maestro's REST API: an Echo server that starts, inspects,
 // controls and streams pipeline runs. It is thin: it validates requests and
-// talks to Temporal only through package runs (the same code the starter CLI
+// talks to Temporal only through package runs (the same code the maestro CLI
 // uses), behind the Runs interface; it keeps no state of its own beyond open
 // WebSocket streams.
 //

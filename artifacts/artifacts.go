@@ -22,14 +22,6 @@ import (
 	"unicode/utf8"
 )
 
-// EnvDir names the environment variable that sets the artifact directory.
-const EnvDir = "MAESTRO_ARTIFACT_DIR"
-
-// DefaultDir is the artifact directory when EnvDir is unset: relative to the
-// process's working directory, next to `maestro dev`'s data. Compose sets
-// EnvDir to a volume shared by the workers and the API (e.g. /data/artifacts).
-const DefaultDir = ".maestro/artifacts"
-
 // MaxKeyLength caps a workflow ID or node ID used as a key (Temporal's
 // workflow IDs used by Maestro are at most 255 bytes).
 const MaxKeyLength = 255
@@ -68,15 +60,6 @@ type Store interface {
 	// List describes a run's artifacts sorted by node ID; a run without
 	// any has none (no error).
 	List(ctx context.Context, workflowID string) ([]Info, error)
-}
-
-// DirFromEnv returns the artifact directory configured in getenv's
-// environment (EnvDir), or DefaultDir.
-func DirFromEnv(getenv func(string) string) string {
-	if d := strings.TrimSpace(getenv(EnvDir)); d != "" {
-		return d
-	}
-	return DefaultDir
 }
 
 // Dir is a Store in a local directory: root/<run>/<node>, where run and node

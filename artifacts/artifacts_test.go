@@ -147,16 +147,6 @@ func TestCancelledContext(t *testing.T) {
 	assert.True(t, errors.Is(err, context.Canceled))
 }
 
-func TestDirFromEnv(t *testing.T) {
-	assert.Equal(t, DefaultDir, DirFromEnv(func(string) string { return "" }))
-	assert.Equal(t, "/data/artifacts", DirFromEnv(func(k string) string {
-		if k == EnvDir {
-			return " /data/artifacts "
-		}
-		return ""
-	}))
-}
-
 func TestParseRef(t *testing.T) {
 	for _, tc := range []struct {
 		ref      Ref

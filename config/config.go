@@ -1,45 +1,24 @@
-// Package config reads Maestro's configuration from the environment: the
-// Temporal connection through the SDK's envconfig (TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS settings, TEMPORAL_PROFILE and
-// the temporal.toml profile file, as the temporal CLI reads them) and
-// Maestro's own MAESTRO_* settings.
+// Package config reads Maestro's configuration from the environment, in one
+// place: the Temporal connection through the SDK's envconfig
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS settings,
+// TEMPORAL_PROFILE and the temporal.toml profile file, as the temporal CLI
+// reads them) and every MAESTRO_* variable. It imports no package of
+// Maestro's: the process wiring turns its plain values into the settings of
+// the worker, the API and the CLI.
 package config
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
-
-	"github.com/maestrohq/maestro/activities"
-	"github.com/maestrohq/maestro/artifacts"
-	"github.com/maestrohq/maestro/dag"
-	"github.com/maestrohq/maestro/workflows"
 )
-
-// Environment variables Maestro reads besides Temporal's own.
-const (
-	EnvTaskQueue = "MAESTRO_TASK_QUEUE"
-	EnvLogLevel  = "MAESTRO_LOG_LEVEL"
-	// EnvMetricsAddr is the host:port a process serves Prometheus metrics
-	// on at /metrics; set but empty disables the endpoint.
-	EnvMetricsAddr = "MAESTRO_METRICS_ADDR"
-)
-
-// DefaultMetricsAddr is the worker's metrics address when EnvMetricsAddr is
-// unset: loopback only, so that nothing is exposed unless asked for.
-const DefaultMetricsAddr = "127.0.0.1:9090"
-
-// MetricsAddr returns the metrics address env asks for: def when
-// EnvMetricsAddr is unset, "" (disabled) when it is set but empty.
-func MetricsAddr(env Env, def string) string {
-	if v, ok := env.LookupEnv(EnvMetricsAddr); ok {
-		return strings.TrimSpace(v)
-	}
-	return def
-}
 
 // Config is the effective configuration of a Maestro process.
 type Config struct {
@@ -47,16 +26,78 @@ type Config struct {
 	Client client.Options
 	// TaskQueue is the queue workers poll and runs are started on.
 	TaskQueue string
-	// DefaultMode applies to pipelines that name no mode.
-	DefaultMode dag.Mode
-	// Agent holds the default agent provider and model (MAESTRO_AGENT_*);
-	// with a provider, the built-in templates run agent phases.
-	Agent activities.AgentDefaults
-	// ArtifactDir is where node outputs are stored (MAESTRO_ARTIFACT_DIR).
+	// DefaultMode is the execution mode of pipelines that name none:
+	// "linear", "dag_linear" or "dag_parallel".
+	DefaultMode string
+	// Log is how processes log.
+	Log Log
+	// MetricsAddr is where the worker serves Prometheus /metrics; empty
+	// disables the endpoint.
+	MetricsAddr string
+	// ArtifactDir is where node outputs are stored.
 	ArtifactDir string
+	// Agent holds the workers' default agent provider.
+	Agent Agent
+	// API configures the REST API.
+	API API
+	// Dev configures `maestro dev`.
+	Dev Dev
 }
 
-// Env looks variables up; os.LookupEnv and os.Environ by default.
+// Log says how a process logs.
+type Log struct {
+	// Level is the level MAESTRO_LOG_LEVEL asks for; nil means the
+	// process's own default (info for servers, warn for the CLI).
+	Level *slog.Level
+	// JSON logs one JSON object per line instead of text.
+	JSON bool
+}
+
+// LevelOr returns the configured level, or def when none is configured.
+func (l Log) LevelOr(def slog.Level) slog.Level {
+	if l.Level != nil {
+		return *l.Level
+	}
+	return def
+}
+
+// Agent is the worker's default agent provider (MAESTRO_AGENT_*). It names
+// the variable that holds the API key, never the key itself.
+type Agent struct {
+	Provider  string
+	Model     string
+	BaseURL   string
+	APIKeyEnv string
+	MaxTokens int
+	Command   []string
+}
+
+// API configures the REST API.
+type API struct {
+	// Addr is the listen address.
+	Addr string
+	// Token, when set, is the bearer token every endpoint but /health
+	// requires. It is a secret: never print it.
+	Token string
+	// CORSOrigins lists the origins CORS allows.
+	CORSOrigins []string
+	// RateLimit is the requests per second allowed per client IP; a
+	// negative value disables rate limiting.
+	RateLimit float64
+}
+
+// Dev configures `maestro dev`.
+type Dev struct {
+	// DataDir holds the embedded server's database (and, unless
+	// MAESTRO_ARTIFACT_DIR says otherwise, the artifacts).
+	DataDir string
+	// TemporalAddr is the embedded Temporal frontend's listen address.
+	TemporalAddr string
+	// UIAddr is the Temporal Web UI's listen address; empty disables it.
+	UIAddr string
+}
+
+// Env looks variables up; OSEnv is the process environment.
 type Env interface {
 	LookupEnv(string) (string, bool)
 	Environ() []string
@@ -85,7 +126,8 @@ func (m MapEnv) Environ() []string {
 	return out
 }
 
-// Load reads the configuration from env.
+// Load reads the configuration from env. It reports every malformed
+// variable at once, each by name.
 func Load(env Env) (Config, error) {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: env})
 	if err != nil {
@@ -97,51 +139,188 @@ func Load(env Env) (Config, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = client.DefaultNamespace
 	}
-	getenv := func(k string) string { v, _ := env.LookupEnv(k); return v }
-	mode, err := dag.ModeFromEnv(getenv)
-	if err != nil {
+	r := reader{env: env}
+	c := Config{
+		Client:      opts,
+		TaskQueue:   r.str(EnvTaskQueue, DefaultTaskQueue),
+		DefaultMode: r.mode(),
+		Log:         r.log(),
+		Agent: Agent{
+			Provider:  strings.ToLower(r.str(EnvAgentProvider, "")),
+			Model:     r.str(EnvAgentModel, ""),
+			BaseURL:   r.str(EnvAgentBaseURL, ""),
+			APIKeyEnv: r.str(EnvAgentAPIKeyEnv, ""),
+			MaxTokens: r.positiveInt(EnvAgentMaxTokens),
+			Command:   strings.Fields(r.raw(EnvAgentCommand)),
+		},
+		API: API{
+			Addr:        r.str(EnvAPIAddr, DefaultAPIAddr),
+			Token:       r.str(EnvAPIToken, ""),
+			CORSOrigins: r.list(EnvAPICORSOrigins),
+			RateLimit:   r.rateLimit(),
+		},
+		Dev: Dev{
+			DataDir:      r.str(EnvDataDir, defaultDataDir(env)),
+			TemporalAddr: r.str(EnvTemporalListen, DefaultTemporalListen),
+			UIAddr:       r.str(EnvUIListen, DefaultUIListen),
+		},
+	}
+	// Set but empty disables the metrics endpoint.
+	c.MetricsAddr = DefaultMetricsAddr
+	if v, ok := env.LookupEnv(EnvMetricsAddr); ok {
+		c.MetricsAddr = strings.TrimSpace(v)
+	}
+	if v, ok := env.LookupEnv(EnvUIListen); ok {
+		c.Dev.UIAddr = strings.TrimSpace(v)
+	}
+	if abs, err := filepath.Abs(c.Dev.DataDir); err == nil {
+		c.Dev.DataDir = abs
+	}
+	c.ArtifactDir = r.str(EnvArtifactDir, filepath.Join(c.Dev.DataDir, "artifacts"))
+	if abs, err := filepath.Abs(c.ArtifactDir); err == nil {
+		c.ArtifactDir = abs
+	}
+	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err
 	}
-	queue := strings.TrimSpace(getenv(EnvTaskQueue))
-	if queue == "" {
-		queue = workflows.DefaultTaskQueue
-	}
-	agent, err := activities.AgentDefaultsFromEnv(getenv)
-	if err != nil {
-		return Config{}, fmt.Errorf("agent settings: %w", err)
-	}
-	return Config{Client: opts, TaskQueue: queue, DefaultMode: mode, Agent: agent, ArtifactDir: artifacts.DirFromEnv(getenv)}, nil
+	return c, nil
 }
 
-// Effective is the configuration as shown to people; it never includes
-// secrets.
-type Effective struct {
-	TemporalAddress string   `json:"temporal_address"`
-	Namespace       string   `json:"namespace"`
-	TaskQueue       string   `json:"task_queue"`
-	DefaultMode     dag.Mode `json:"default_mode"`
-	TLS             bool     `json:"tls"`
-	APIKeySet       bool     `json:"api_key_set"`
-	DAGExecution    string   `json:"maestro_enable_dag_execution"`
-	Parallel        string   `json:"maestro_enable_parallel_execution"`
+// defaultDataDir is Maestro's directory in the user's data home
+// ($XDG_DATA_HOME/maestro, else ~/.local/share/maestro), so that every
+// command finds the same data whatever directory it runs in.
+func defaultDataDir(env Env) string {
+	if v, _ := env.LookupEnv("XDG_DATA_HOME"); filepath.IsAbs(v) {
+		return filepath.Join(v, "maestro")
+	}
+	if v, _ := env.LookupEnv("HOME"); filepath.IsAbs(v) {
+		return filepath.Join(v, ".local", "share", "maestro")
+	}
+	return FallbackDataDir
 }
 
-// Effective describes c for display; env supplies the raw mode flags.
-func (c Config) Effective(env Env) Effective {
-	get := func(k string) string {
-		if v, ok := env.LookupEnv(k); ok {
-			return v
+// DefaultMode reads only the variables that choose the default mode, for
+// commands that need no Temporal configuration (validating a file).
+func DefaultMode(env Env) (string, error) {
+	r := reader{env: env}
+	mode := r.mode()
+	return mode, errors.Join(r.errs...)
+}
+
+// reader reads variables and collects what is wrong with them.
+type reader struct {
+	env  Env
+	errs []error
+}
+
+func (r *reader) raw(name string) string {
+	v, _ := r.env.LookupEnv(name)
+	return v
+}
+
+// str returns the trimmed value of name, or def when it is unset or blank.
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.raw(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) list(name string) []string {
+	var out []string
+	for v := range strings.SplitSeq(r.raw(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
 		}
-		return "(unset)"
 	}
-	return Effective{
-		TemporalAddress: c.Client.HostPort,
-		Namespace:       c.Client.Namespace,
-		TaskQueue:       c.TaskQueue,
-		DefaultMode:     c.DefaultMode,
-		TLS:             c.Client.ConnectionOptions.TLS != nil,
-		APIKeySet:       c.Client.Credentials != nil,
-		DAGExecution:    get(dag.EnvEnableDAG),
-		Parallel:        get(dag.EnvEnableParallel),
+	return out
+}
+
+func (r *reader) positiveInt(name string) int {
+	v := strings.TrimSpace(r.raw(name))
+	if v == "" {
+		return 0
 	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want a positive number", name, v))
+		return 0
+	}
+	return n
+}
+
+// boolean reads name as strconv.ParseBool does; unset is false.
+func (r *reader) boolean(name string) bool {
+	v := r.raw(name)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want true or false", name, v))
+	}
+	return b
+}
+
+// mode returns the default mode, as in the system Maestro replaces: DAG off
+// → linear; DAG on, parallel off → dag_linear; both on → dag_parallel.
+func (r *reader) mode() string {
+	n := len(r.errs)
+	dagOn := r.boolean(EnvEnableDAG)
+	parOn := r.boolean(EnvEnableParallel)
+	switch {
+	case len(r.errs) > n:
+		return ""
+	case !dagOn:
+		return ModeLinear
+	case !parOn:
+		return ModeDAGLinear
+	default:
+		return ModeDAGParallel
+	}
+}
+
+func (r *reader) log() Log {
+	var l Log
+	if v := strings.TrimSpace(r.raw(EnvLogLevel)); v != "" {
+		level, err := ParseLevel(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("%s: %w", EnvLogLevel, err))
+		} else {
+			l.Level = &level
+		}
+	}
+	l.JSON = strings.EqualFold(strings.TrimSpace(r.raw(EnvLogFormat)), "json")
+	return l
+}
+
+func (r *reader) rateLimit() float64 {
+	v := strings.TrimSpace(r.raw(EnvAPIRateLimit))
+	if v == "" {
+		return DefaultAPIRateLimit
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a number", EnvAPIRateLimit, v))
+		return DefaultAPIRateLimit
+	}
+	if f <= 0 {
+		return -1
+	}
+	return f
+}
+
+// ParseLevel reads debug, info, warn (or warning) or error, in any case.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", s)
 }

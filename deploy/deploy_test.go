@@ -25,10 +25,9 @@ import (
 	"go.temporal.io/server/common/dynamicconfig"
 	"gopkg.in/yaml.v3"
 
-	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
-	"github.com/maestrohq/maestro/internal/cli"
+	"github.com/maestrohq/maestro/internal/process"
 	"github.com/maestrohq/maestro/workflows"
 )
 
@@ -362,14 +361,13 @@ func TestComposeMaestroEnv(t *testing.T) {
 		assert.Equal(t, "temporal:7233", cfg.Client.HostPort, name)
 		assert.Equal(t, env["TEMPORAL_NAMESPACE"], cfg.Client.Namespace, name)
 		assert.Equal(t, env[config.EnvTaskQueue], cfg.TaskQueue, name)
-		assert.Equal(t, dag.ModeDAGParallel, cfg.DefaultMode, name)
+		assert.Equal(t, string(dag.ModeDAGParallel), cfg.DefaultMode, name)
 		var buf bytes.Buffer
-		logger, err := cli.NewLogger(&buf, env, slog.LevelInfo)
-		require.NoError(t, err, name)
+		logger := process.NewLogger(&buf, cfg.Log, slog.LevelInfo)
 		logger.Info("hello")
 		assert.True(t, json.Valid(buf.Bytes()), "%s logs are not JSON: %s", name, buf.String())
 
-		dir := env[artifacts.EnvDir]
+		dir := env[config.EnvArtifactDir]
 		assert.Equal(t, "/data/artifacts", dir, name)
 		assert.Contains(t, s.Volumes, "artifacts:"+dir, "%s: artifacts are on the shared volume", name)
 	}
@@ -379,14 +377,23 @@ func TestComposeMaestroEnv(t *testing.T) {
 		assert.Equal(t, w[k], a[k], k)
 	}
 	// Published ports are the ones the processes listen on.
-	metricsAddr := config.MetricsAddr(config.MapEnv(w), config.DefaultMetricsAddr)
+	wenv := config.MapEnv{"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml")}
+	for k, v := range w {
+		wenv[k] = interpolated(v)
+	}
+	wcfg, err := config.Load(wenv)
+	require.NoError(t, err)
+	metricsAddr := wcfg.MetricsAddr
 	assert.True(t, strings.HasPrefix(metricsAddr, "0.0.0.0:"), "worker metrics must listen beyond the container's loopback: %s", metricsAddr)
 	assert.Contains(t, c.Services[svcWorker].Ports, port(t, metricsAddr)+":"+port(t, metricsAddr))
 	apiAddr := a["MAESTRO_API_ADDR"]
 	assert.True(t, strings.HasPrefix(apiAddr, "0.0.0.0:"), "API must listen beyond the container's loopback: %s", apiAddr)
 	assert.Contains(t, c.Services[svcAPI].Ports, port(t, apiAddr)+":"+port(t, apiAddr))
-	// The worker's healthcheck is starter doctor.
-	assert.Equal(t, []string{"CMD", "/usr/local/bin/starter", "doctor"}, c.Services[svcWorker].Healthcheck.Test[:3])
+	// The services run the one binary's subcommands; the worker's
+	// healthcheck is maestro doctor.
+	assert.Equal(t, []string{"/usr/local/bin/maestro", "worker"}, c.Services[svcWorker].Entrypoint)
+	assert.Equal(t, []string{"/usr/local/bin/maestro", "api"}, c.Services[svcAPI].Entrypoint)
+	assert.Equal(t, []string{"CMD", "/usr/local/bin/maestro", "doctor"}, c.Services[svcWorker].Healthcheck.Test[:3])
 }
 
 func port(t *testing.T, addr string) string {
@@ -456,11 +463,7 @@ func loadDockerfile(t *testing.T) dockerfile {
 // binaries the compose file runs.
 func TestDockerfile(t *testing.T) {
 	d := loadDockerfile(t)
-	assert.Equal(t, map[string]string{
-		"/out/maestro-worker": "./worker",
-		"/out/maestro-api":    "./cmd/maestro-api",
-		"/out/starter":        "./starter",
-	}, d.builds)
+	assert.Equal(t, map[string]string{"/out/maestro": "./cmd/maestro"}, d.builds, "one binary")
 	for _, pkg := range d.builds {
 		dir := filepath.Join(root, pkg)
 		matches, err := filepath.Glob(filepath.Join(dir, "*.go"))

@@ -1,5 +1,5 @@
 // Package runs is the one place where Maestro builds, starts, inspects and
-// controls pipeline runs. The starter CLI, the REST API and the dev command
+// controls pipeline runs. The maestro CLI, the REST API and the dev command
 // all call it, so a run started from any of them is the same run.
 package runs
 

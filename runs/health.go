@@ -34,7 +34,7 @@ const (
 	CheckSearchAttr = "search_attributes"
 )
 
-// Check is one line of a health checklist, the same as a check of `starter
+// Check is one line of a health checklist, the same as a check of `maestro
 // doctor` (its JSON too); with Config.Address set, the details are doctor's
 // words exactly.
 type Check struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/maestrohq/maestro/runs"
 )
 
-// Health's checks, as `starter doctor` reports them: a server without a
+// Health's checks, as `maestro doctor` reports them: a server without a
 // worker or Maestro's search attributes fails those two checks and says how
 // to fix them; an unknown namespace fails and skips the rest; no namespace
 // configured skips the namespace's checks.

@@ -147,7 +147,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 	if errors.As(err, &invalid) && ours && len(f.NextPageToken) == 0 {
 		// Our attributes are the only ones in the query that a namespace
 		// may lack.
-		return nil, nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'starter doctor' checks them)", ErrSearchAttributes, invalid.Message)
+		return nil, nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'maestro doctor' checks them)", ErrSearchAttributes, invalid.Message)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("list runs: %w", err)

@@ -205,7 +205,7 @@ func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*S
 	}
 	var invalid *serviceerror.InvalidArgument
 	if errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Message), "search attribute") {
-		return nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'starter doctor' checks them)", ErrSearchAttributes, invalid.Message)
+		return nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'maestro doctor' checks them)", ErrSearchAttributes, invalid.Message)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start run: %w", err)

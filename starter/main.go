@@ -1,20 +1,12 @@
-// Command starter starts, inspects and controls Maestro pipeline runs, and
-// validates pipeline files without running them. Run `starter help` for the
-// commands.
+// Command starter starts, inspects and controls Maestro pipeline runs: it is
+// `maestro` under its original name (`starter start …` is `maestro start …`).
+// Run `starter help` for the commands.
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, config.OSEnv)
-	stop()
-	os.Exit(code)
-}
+func main() { cli.Run(os.Args[1:]) }

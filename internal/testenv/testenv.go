@@ -21,8 +21,8 @@ import (
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/devserver"
+	"github.com/maestrohq/maestro/internal/process"
 	"github.com/maestrohq/maestro/runs"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 // Server is a running in-process Temporal server shared by a package's tests.
@@ -99,9 +99,7 @@ func (s *Server) New(t testing.TB, opts ...Option) *Env {
 // stopped when the test ends (stopping it earlier is fine).
 func (e *Env) StartWorker(t testing.TB) worker.Worker {
 	t.Helper()
-	w := worker.New(e.Server.Client, e.TaskQueue, worker.Options{WorkerStopTimeout: 2 * time.Second})
-	workflows.Register(w)
-	activities.Register(w, activities.New(e.activities))
+	w := process.NewWorker(e.Server.Client, e.TaskQueue, worker.Options{WorkerStopTimeout: 2 * time.Second}, e.activities)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func TestDoctorUnreachable(t *testing.T) {
 	for _, name := range []string{"namespace", "worker", "search attributes"} {
 		assert.Regexp(t, `(?m)^\[skip\] +`+name+` +Temporal is not reachable$`, r.stdout)
 	}
-	assert.Equal(t, "starter: doctor: 1 of 4 checks failed\n", r.stderr)
+	assert.Equal(t, "maestro: doctor: 1 of 4 checks failed\n", r.stderr)
 
 	r, d := doctorJSON(t, "--address", unreachable, "--timeout", "2s")
 	assert.Equal(t, exitError, r.code)
@@ -99,7 +99,7 @@ func TestDoctor(t *testing.T) {
 	assert.Equal(t, map[string]string{"temporal": "ok", "namespace": "ok", "worker": "fail", "search_attributes": "ok"}, statuses(d))
 	assert.Equal(t, `no worker polls task queue "nobody-polls-this" (0 workflow and 0 activity pollers)`, d.Checks[2].Detail)
 	assert.Equal(t, []string{"start a worker on it: worker --task-queue nobody-polls-this (env MAESTRO_TASK_QUEUE), or use the queue your workers poll"}, d.Checks[2].Fix)
-	assert.Equal(t, "starter: doctor: 1 of 4 checks failed\n", r.stderr)
+	assert.Equal(t, "maestro: doctor: 1 of 4 checks failed\n", r.stderr)
 	r = runCLI(t, nil, "doctor", "--address", addr, "--namespace", ns, "--task-queue", "nobody-polls-this")
 	assert.Equal(t, exitError, r.code)
 	assert.Regexp(t, `(?m)^\[FAIL\] +worker +no worker polls task queue "nobody-polls-this"`, r.stdout)

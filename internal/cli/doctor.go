@@ -1,11 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -16,10 +15,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/maestrohq/maestro/config"
-	"github.com/maestrohq/maestro/internal/cli"
+	"github.com/maestrohq/maestro/internal/process"
 	"github.com/maestrohq/maestro/workflows"
 )
 
@@ -83,9 +81,7 @@ func (d *diagnosis) failed() int {
 // there, a worker polling the task queue and the search attributes
 // registered.
 func cmdDoctor(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("doctor")
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags("doctor")
 	asJSON := fs.Bool("json", false, "print JSON")
 	timeout := fs.Duration("timeout", 5*time.Second, "give up on each check after `duration`")
 	if _, err := parse(fs, args); err != nil {
@@ -94,15 +90,11 @@ func cmdDoctor(ctx context.Context, a *app, args []string) error {
 	if *timeout <= 0 {
 		return usagef("doctor", "doctor: --timeout must be positive, got %s", *timeout)
 	}
-	cfg, err := conn.config(a.env)
+	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
-	logger, err := cli.NewLogger(a.stderr, a.env, slog.LevelWarn)
-	if err != nil {
-		return err
-	}
-	cfg.Client.Logger = sdklog.NewStructuredLogger(logger)
+	cfg.Client = process.ClientOptions(cfg, a.logger(cfg), nil)
 	d := diagnose(ctx, cfg, *timeout)
 	if *asJSON {
 		if err := writeJSON(a.stdout, d); err != nil {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -17,10 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
-	"github.com/maestrohq/maestro/internal/testenv"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
 	"github.com/maestrohq/maestro/workflows"
@@ -66,24 +64,22 @@ func TestWorkerServesMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	srv := testenv.Start()
-	defer srv.Stop()
+	srv := temporalServer()
 	const queue = "worker-main-test"
 	env := config.MapEnv{
 		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml"),
 		"MAESTRO_LOG_FORMAT":   "json",
 		config.EnvMetricsAddr:  "127.0.0.1:1",  // the flag overrides it
 		"MAESTRO_TASK_QUEUE":   "not-this-one", // so is this
-		artifacts.EnvDir:       t.TempDir(),
+		config.EnvArtifactDir:  t.TempDir(),
 	}
 	var logs syncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{
+		done <- runMain(ctx, &logs, env, nil, "worker",
 			"--address", srv.HostPort(), "--namespace", srv.Namespace(), "--task-queue", queue,
-			"--metrics-listen", "127.0.0.1:0",
-		}, &logs, env)
+			"--metrics-listen", "127.0.0.1:0")
 	}()
 	stopped := false
 	defer func() {
@@ -227,15 +223,27 @@ func TestMetricsFlag(t *testing.T) {
 	defer cancel()
 	var logs syncBuffer
 	// Nothing listens on port 1: the dial fails, after no metrics were served.
-	err := run(ctx, []string{"--address", "127.0.0.1:1"}, &logs, env)
+	err := runMain(ctx, &logs, env, nil, "worker", "--address", "127.0.0.1:1")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "connect to Temporal at 127.0.0.1:1")
 	assert.NotContains(t, logs.String(), "metrics served")
 
 	// A bad metrics address is reported before connecting.
-	err = run(ctx, []string{"--address", "127.0.0.1:1", "--metrics-listen", "256.0.0.1:0"}, &logs, config.MapEnv{
+	err = runMain(ctx, &logs, config.MapEnv{
 		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml"),
-	})
+	}, nil, "worker", "--address", "127.0.0.1:1", "--metrics-listen", "256.0.0.1:0")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "--metrics-listen 256.0.0.1:0")
+	assert.Contains(t, err.Error(), "256.0.0.1:0 (--metrics-listen")
+}
+
+// runMain runs the CLI with args as the program would, its logs and errors
+// to stderr, and returns an error holding what it printed unless it exited
+// 0. ready, when not nil, receives the API's address once it serves.
+func runMain(ctx context.Context, stderr io.Writer, env config.Env, ready chan<- string, args ...string) error {
+	var out strings.Builder
+	a := &app{stdout: io.Discard, stderr: io.MultiWriter(stderr, &out), env: env, ready: ready}
+	if code := a.main(ctx, args); code != 0 {
+		return fmt.Errorf("exit code %d: %s", code, out.String())
+	}
+	return nil
 }

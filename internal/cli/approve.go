@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,9 +9,7 @@ import (
 
 // cmdApprove decides an approval node.
 func cmdApprove(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("approve")
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags("approve")
 	reject := fs.Bool("reject", false, "reject the node instead (it fails and the failure policy applies)")
 	comment := fs.String("comment", "", "comment `text` recorded with the decision")
 	user, _ := a.env.LookupEnv("USER")
@@ -21,11 +19,10 @@ func cmdApprove(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, closeClient, err := a.dial(ctx, &conn)
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeClient()
 	st, err := svc.Approve(ctx, pos[0], workflows.Approval{Node: pos[1], Approved: !*reject, Comment: *comment, By: *by})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -32,6 +32,9 @@ func temporalServer() *testenv.Server {
 }
 
 func TestMain(m *testing.M) {
+	if code, ok := devChild(); ok {
+		os.Exit(code)
+	}
 	code := m.Run()
 	if server != nil {
 		server.Stop()
@@ -137,7 +140,7 @@ nodes:
 	require.NotNil(t, failed.Status)
 	assert.Equal(t, workflows.RunFailed, failed.Status.Status)
 	assert.Equal(t, workflows.NodeFailed, failed.Status.Node("broken").Status)
-	assert.Contains(t, r.stderr, "starter: run "+failed.WorkflowID+" failed: ")
+	assert.Contains(t, r.stderr, "maestro: run "+failed.WorkflowID+" failed: ")
 
 	r = cli("retry", failed.WorkflowID, "--wait")
 	assert.Equal(t, 1, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -164,7 +167,7 @@ nodes:
 	slowID := running.WorkflowID
 	r = cli("pause", slowID)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "paused "+slowID+": running nodes finish, no new node starts until 'starter resume "+slowID+"'\n", r.stdout)
+	assert.Equal(t, "paused "+slowID+": running nodes finish, no new node starts until 'maestro resume "+slowID+"'\n", r.stdout)
 	require.Eventually(t, func() bool {
 		return strings.Contains(cli("status", slowID).stdout, "status:    paused, 0/2 nodes completed (pending 1, running 1)\n")
 	}, 10*time.Second, 100*time.Millisecond)
@@ -183,11 +186,11 @@ nodes:
 	// Control commands explain why they cannot act.
 	r = cli("pause", id)
 	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.stderr, "starter: run is not running: "+id+" has already closed")
+	assert.Contains(t, r.stderr, "maestro: run is not running: "+id+" has already closed")
 	for _, cmd := range []string{"cancel", "pause", "resume", "status"} {
 		r = cli(cmd, "no-such-run")
 		assert.Equal(t, 1, r.code, cmd)
-		assert.Contains(t, r.stderr, "starter: run not found: no-such-run", cmd)
+		assert.Contains(t, r.stderr, "maestro: run not found: no-such-run", cmd)
 	}
 	r = cli("retry", id)
 	assert.Equal(t, 1, r.code)

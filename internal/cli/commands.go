@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
@@ -65,9 +66,7 @@ func (p paramFlag) Set(s string) error {
 
 // cmdStart starts a run of a template or a pipeline file.
 func cmdStart(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("start")
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags("start")
 	var o overrides
 	o.register(fs)
 	template := fs.String("template", "", "built-in template `name`: "+strings.Join(templates.Names(), ", "))
@@ -99,22 +98,21 @@ func cmdStart(ctx context.Context, a *app, args []string) error {
 		}
 		req.DAG = p
 	}
-	cfg, err := conn.config(a.env)
+	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
 	// Report every problem without needing a server.
-	if _, err := runs.BuildWith(req, runs.BuildOptions{DefaultMode: cfg.DefaultMode, Agent: cfg.Agent.Configured()}); err != nil {
+	if _, err := runs.BuildWith(req, runs.BuildOptions{DefaultMode: dag.Mode(cfg.DefaultMode), Agent: cfg.Agent.Provider != ""}); err != nil {
 		if *file != "" {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
 		return err
 	}
-	svc, closeClient, err := a.connect(ctx, cfg)
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeClient()
 	started, err := svc.Start(ctx, req)
 	if err != nil {
 		return err
@@ -176,7 +174,7 @@ func (a *app) started(ctx context.Context, svc *runs.Service, s *runs.Started, r
 func (a *app) wait(ctx context.Context, svc *runs.Service, id string) (*workflows.Status, error) {
 	st, err := svc.Wait(ctx, id)
 	if err != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("stopped waiting for %s; the run goes on (see 'starter status %s'): %w", id, id, err)
+		return nil, fmt.Errorf("stopped waiting for %s; the run goes on (see 'maestro status %s'): %w", id, id, err)
 	}
 	return st, err
 }
@@ -196,19 +194,16 @@ func outcome(st *workflows.Status, want string) error {
 
 // cmdStatus shows a run's state.
 func cmdStatus(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("status")
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags("status")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args, "workflow-id")
 	if err != nil {
 		return err
 	}
-	svc, closeClient, err := a.dial(ctx, &conn)
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeClient()
 	st, err := svc.Status(ctx, pos[0])
 	if err != nil {
 		return err
@@ -222,9 +217,7 @@ func cmdStatus(ctx context.Context, a *app, args []string) error {
 
 // cmdList lists runs from Temporal's visibility store.
 func cmdList(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("list")
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags("list")
 	status := fs.String("status", "", "only runs in `state`: "+strings.Join(runs.ListStatuses(), ", "))
 	limit := fs.Int("limit", 20, "show at most `n` runs")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -237,11 +230,10 @@ func cmdList(ctx context.Context, a *app, args []string) error {
 	if *limit <= 0 {
 		return usagef("list", "list: --limit must be positive, got %d", *limit)
 	}
-	svc, closeClient, err := a.dial(ctx, &conn)
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeClient()
 	var all []runs.RunSummary
 	var token []byte
 	more := false
@@ -273,19 +265,16 @@ func cmdList(ctx context.Context, a *app, args []string) error {
 
 // cmdCancel cancels a run.
 func cmdCancel(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("cancel")
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags("cancel")
 	wait := fs.Bool("wait", false, "wait until the run has stopped and show every node's final state")
 	pos, err := parse(fs, args, "workflow-id")
 	if err != nil {
 		return err
 	}
-	svc, closeClient, err := a.dial(ctx, &conn)
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeClient()
 	if err := svc.Cancel(ctx, pos[0]); err != nil {
 		return err
 	}
@@ -305,7 +294,7 @@ func cmdCancel(ctx context.Context, a *app, args []string) error {
 // cmdPause pauses a run.
 func cmdPause(ctx context.Context, a *app, args []string) error {
 	return a.signal(ctx, "pause", args, (*runs.Service).Pause,
-		"paused %s: running nodes finish, no new node starts until 'starter resume %[1]s'\n")
+		"paused %s: running nodes finish, no new node starts until 'maestro resume %[1]s'\n")
 }
 
 // cmdResume resumes a paused run.
@@ -314,18 +303,15 @@ func cmdResume(ctx context.Context, a *app, args []string) error {
 }
 
 func (a *app) signal(ctx context.Context, name string, args []string, send func(*runs.Service, context.Context, string) error, done string) error {
-	fs := a.newFlags(name)
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags(name)
 	pos, err := parse(fs, args, "workflow-id")
 	if err != nil {
 		return err
 	}
-	svc, closeClient, err := a.dial(ctx, &conn)
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeClient()
 	if err := send(svc, ctx, pos[0]); err != nil {
 		return err
 	}
@@ -335,20 +321,17 @@ func (a *app) signal(ctx context.Context, name string, args []string, send func(
 
 // cmdRetry starts a new run of a failed one.
 func cmdRetry(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("retry")
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags("retry")
 	wait := fs.Bool("wait", false, "wait for the new run to finish, show every node's result and exit 1 unless it completed")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args, "workflow-id")
 	if err != nil {
 		return err
 	}
-	svc, closeClient, err := a.dial(ctx, &conn)
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeClient()
 	started, err := svc.Retry(ctx, pos[0])
 	if err != nil {
 		return err
@@ -402,14 +385,14 @@ func cmdValidate(_ context.Context, a *app, args []string) error {
 	}
 	// The default mode comes from the same variables config.Load reads; read
 	// only those so that validation needs no Temporal configuration.
-	defaultMode, err := dag.ModeFromEnv(func(k string) string { v, _ := a.env.LookupEnv(k); return v })
+	defaultMode, err := config.DefaultMode(a.env)
 	if err != nil {
 		res.Error = err.Error()
 		return report(err)
 	}
 	req := runs.StartRequest{DAG: p}
 	o.apply(&req)
-	in, err := runs.Build(req, defaultMode)
+	in, err := runs.Build(req, dag.Mode(defaultMode))
 	var ve *dag.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -474,14 +457,12 @@ func cmdTemplates(_ context.Context, a *app, args []string) error {
 
 // cmdConfig shows the effective configuration.
 func cmdConfig(_ context.Context, a *app, args []string) error {
-	fs := a.newFlags("config")
-	var conn connFlags
-	conn.register(fs)
+	fs := a.temporalFlags("config")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := conn.config(a.env)
+	cfg, err := a.config()
 	if err != nil {
 		return err
 	}

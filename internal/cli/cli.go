@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
-	"time"
-
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
+	"syscall"
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
-	"github.com/maestrohq/maestro/internal/cli"
+	"github.com/maestrohq/maestro/internal/process"
 	"github.com/maestrohq/maestro/runs"
 )
 
@@ -26,16 +25,19 @@ const (
 	exitUsage = 2 // the command line is wrong
 )
 
-// dialTimeout bounds connecting to Temporal.
-const dialTimeout = 15 * time.Second
-
 // app is what every command runs with.
 type app struct {
 	stdout, stderr io.Writer
 	env            config.Env
+	// conn holds the connection flags of commands that talk to Temporal.
+	conn connFlags
+	// closers run when the command ends.
+	closers []func()
+	// ready, when set, receives the API's address once it serves (tests).
+	ready chan<- string
 }
 
-// command is one `starter <name>` subcommand.
+// command is one `maestro <name>` subcommand.
 type command struct {
 	name    string
 	args    string // synopsis of the arguments and main flags
@@ -46,6 +48,9 @@ type command struct {
 // commands lists the subcommands in the order usage shows them.
 func commands() []command {
 	return []command{
+		{"dev", "[--data-dir dir] [--api-listen host:port] [--ui-listen host:port]", "run Temporal (SQLite), its Web UI, a worker and the REST API in one process", cmdDev},
+		{"worker", "[--workdir dir] [--max-output-bytes n] [--metrics-listen host:port]", "run a worker: poll the task queue and execute runs", cmdWorker},
+		{"api", "[--listen host:port]", "serve the REST API", cmdAPI},
 		{"start", "(--template name --requirement text | --file dag.yaml) [--wait] [--json]", "start a run of a built-in template or of a pipeline file", cmdStart},
 		{"status", "<workflow-id> [--json]", "show a run's state and every node's state", cmdStatus},
 		{"list", "[--status state] [--limit n] [--json]", "list runs, newest first", cmdList},
@@ -59,14 +64,20 @@ func commands() []command {
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
 		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue and the search attributes", cmdDoctor},
+		{"version", "", "print the build's version", cmdVersion},
 		{"help", "[command]", "show this help, or a command's flags", nil},
 	}
 }
 
-// run runs the command line args (without the program name) and returns the
+// Main runs the command line args (without the program name) and returns the
 // exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) int {
-	a := &app{stdout: stdout, stderr: stderr, env: env}
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) int {
+	return (&app{stdout: stdout, stderr: stderr, env: env}).main(ctx, args)
+}
+
+// main runs the command line args and returns the exit code.
+func (a *app) main(ctx context.Context, args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	if len(args) == 0 {
 		a.usage(stderr)
 		return exitUsage
@@ -89,10 +100,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 			a.usage(stdout)
 			return exitOK
 		default:
-			return a.exit(c.run(ctx, a, rest))
+			err := c.run(ctx, a, rest)
+			for _, close := range a.closers {
+				close()
+			}
+			return a.exit(err)
 		}
 	}
-	fmt.Fprintf(stderr, "starter: unknown command %q\n\n", name)
+	fmt.Fprintf(stderr, "maestro: unknown command %q\n\n", name)
 	a.usage(stderr)
 	return exitUsage
 }
@@ -107,19 +122,19 @@ func (a *app) exit(err error) int {
 	case errors.Is(err, errUsageShown):
 		return exitUsage
 	case errors.As(err, &ue):
-		fmt.Fprintf(a.stderr, "starter: %s\n", ue.msg)
+		fmt.Fprintf(a.stderr, "maestro: %s\n", ue.msg)
 		if ue.cmd != "" {
-			fmt.Fprintf(a.stderr, "run 'starter help %s' for usage\n", ue.cmd)
+			fmt.Fprintf(a.stderr, "run 'maestro help %s' for usage\n", ue.cmd)
 		}
 		return exitUsage
 	case errors.As(err, &ve):
-		fmt.Fprintf(a.stderr, "starter: %s:\n", strings.TrimSuffix(err.Error(), ": "+problemList(ve)))
+		fmt.Fprintf(a.stderr, "maestro: %s:\n", strings.TrimSuffix(err.Error(), ": "+problemList(ve)))
 		for _, p := range ve.Problems {
 			fmt.Fprintf(a.stderr, "  %s\n", p)
 		}
 		return exitError
 	default:
-		fmt.Fprintf(a.stderr, "starter: %v\n", err)
+		fmt.Fprintf(a.stderr, "maestro: %v\n", err)
 		return exitError
 	}
 }
@@ -135,9 +150,11 @@ func problemList(ve *dag.ValidationError) string {
 }
 
 func (a *app) usage(w io.Writer) {
-	fmt.Fprint(w, `usage: starter <command> [arguments] [flags]
+	fmt.Fprint(w, `usage: maestro <command> [arguments] [flags]
 
-Starts, inspects and controls Maestro pipeline runs on Temporal.
+Maestro runs software-delivery pipelines as Temporal workflows: 'maestro dev'
+runs everything on one machine; 'maestro worker' and 'maestro api' are the
+production processes; the other commands start, inspect and control runs.
 
 commands:
 `)
@@ -153,9 +170,11 @@ which override the environment:
   MAESTRO_ENABLE_DAG_EXECUTION,
   MAESTRO_ENABLE_PARALLEL_EXECUTION       the default mode: linear, dag_linear
                                           or dag_parallel
-  MAESTRO_LOG_LEVEL, MAESTRO_LOG_FORMAT   client logging (default warn, text)
+  MAESTRO_LOG_LEVEL, MAESTRO_LOG_FORMAT   logging (default warn for run commands,
+                                          info for dev, worker and api; text)
+Every variable: 'maestro config' shows what is in effect; README, Configuration.
 
-Run 'starter help <command>' for a command's flags.
+Run 'maestro help <command>' for a command's flags.
 `)
 }
 
@@ -183,7 +202,7 @@ func (a *app) newFlags(name string) *flag.FlagSet {
 	fs.Usage = func() {
 		for _, c := range commands() {
 			if c.name == name {
-				fmt.Fprintf(fs.Output(), "usage: starter %s %s\n\n%s.\n", name, c.args, upperFirst(c.summary))
+				fmt.Fprintf(fs.Output(), "usage: maestro %s %s\n\n%s.\n", name, c.args, upperFirst(c.summary))
 			}
 		}
 		var n int
@@ -242,51 +261,60 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.taskQueue, "task-queue", "", "task `queue` runs are started on (default $"+config.EnvTaskQueue+" or maestro)")
 }
 
-// config loads the configuration from the environment and applies the flags.
-func (c *connFlags) config(env config.Env) (config.Config, error) {
-	cfg, err := config.Load(env)
+// temporalFlags returns the named command's flag set with the Temporal
+// connection flags registered; a.config and a.service then apply them.
+func (a *app) temporalFlags(name string) *flag.FlagSet {
+	fs := a.newFlags(name)
+	a.conn.register(fs)
+	return fs
+}
+
+// config loads the configuration from the environment and applies the
+// connection flags.
+func (a *app) config() (config.Config, error) {
+	cfg, err := config.Load(a.env)
 	if err != nil {
 		return config.Config{}, err
 	}
-	if c.address != "" {
-		cfg.Client.HostPort = c.address
+	if a.conn.address != "" {
+		cfg.Client.HostPort = a.conn.address
 	}
-	if c.namespace != "" {
-		cfg.Client.Namespace = c.namespace
+	if a.conn.namespace != "" {
+		cfg.Client.Namespace = a.conn.namespace
 	}
-	if c.taskQueue != "" {
-		cfg.TaskQueue = c.taskQueue
+	if a.conn.taskQueue != "" {
+		cfg.TaskQueue = a.conn.taskQueue
 	}
 	return cfg, nil
 }
 
-// connect dials Temporal as cfg says and returns a runs service on it; call
-// close when done.
-func (a *app) connect(ctx context.Context, cfg config.Config) (svc *runs.Service, close func(), err error) {
-	logger, err := cli.NewLogger(a.stderr, a.env, slog.LevelWarn)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg.Client.Logger = sdklog.NewStructuredLogger(logger)
-	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
-	defer cancel()
-	cl, err := client.DialContext(dialCtx, cfg.Client)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Client.HostPort, cfg.Client.Namespace, err)
-	}
-	return runs.New(cl, runs.Config{
-		TaskQueue:     cfg.TaskQueue,
-		DefaultMode:   cfg.DefaultMode,
-		DataConverter: cfg.Client.DataConverter,
-		Agent:         cfg.Agent.Configured(),
-	}), cl.Close, nil
+// logger is the CLI's logger: warnings and errors unless configured.
+func (a *app) logger(cfg config.Config) *slog.Logger {
+	return process.NewLogger(a.stderr, cfg.Log, slog.LevelWarn)
 }
 
-// dial loads the configuration, applies c and connects.
-func (a *app) dial(ctx context.Context, c *connFlags) (*runs.Service, func(), error) {
-	cfg, err := c.config(a.env)
+// service connects to Temporal as the configuration and the connection flags
+// say and returns the runs service; the connection closes when the command
+// ends.
+func (a *app) service(ctx context.Context) (*runs.Service, error) {
+	cfg, err := a.config()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return a.connect(ctx, cfg)
+	c, err := process.Dial(ctx, cfg, a.logger(cfg), nil)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, c.Close)
+	return process.Runs(c, cfg), nil
+}
+
+// Run runs the command line args (without the program name) as the process
+// and exits with its exit code; SIGINT and SIGTERM cancel the command's
+// context, so servers stop gracefully.
+func Run(args []string) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, args, os.Stdout, os.Stderr, config.OSEnv)
+	stop()
+	os.Exit(code)
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ func runCLI(t *testing.T, env config.MapEnv, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, &stdout, &stderr, full)
+	code := Main(ctx, args, &stdout, &stderr, full)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -178,7 +178,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "invalid YAML lists every problem", file: "bad.yaml", content: invalidYAML,
-			wantCode: 1, wantProblems: invalidYAMLProblems, wantErr: "starter: " + "bad.yaml: invalid pipeline (6 problems)\n",
+			wantCode: 1, wantProblems: invalidYAMLProblems, wantErr: "maestro: " + "bad.yaml: invalid pipeline (6 problems)\n",
 		},
 		{
 			name: "invalid JSON lists every problem", file: "bad.json", content: invalidJSON,
@@ -287,7 +287,7 @@ func TestStartReportsEveryProblemWithoutAServer(t *testing.T) {
 
 	r = runCLI(t, nil, "start", "--template", "nope", "--address", unreachable)
 	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.stderr, `starter: unknown template "nope" (known: sdlc-parallel, sdlc-linear)`)
+	assert.Contains(t, r.stderr, `maestro: unknown template "nope" (known: sdlc-parallel, sdlc-linear)`)
 
 	r = runCLI(t, nil, "start", "--template", templates.SDLCParallel, "--max-parallel", "9999", "--address", unreachable)
 	assert.Equal(t, 1, r.code)
@@ -307,7 +307,7 @@ func TestCommandsThatNeedTemporalSayWhereTheyTried(t *testing.T) {
 		t.Run(args[0], func(t *testing.T) {
 			r := runCLI(t, nil, append(args, "--address", unreachable, "--namespace", "ns1")...)
 			assert.Equal(t, 1, r.code)
-			assert.Contains(t, r.stderr, "starter: connect to Temporal at "+unreachable+" (namespace ns1)")
+			assert.Contains(t, r.stderr, "maestro: connect to Temporal at "+unreachable+" (namespace ns1)")
 		})
 	}
 }
@@ -351,6 +351,12 @@ func TestConfigJSON(t *testing.T) {
 			require.Equal(t, 0, r.code, r.stderr)
 			var got config.Effective
 			require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+			// The data and API settings have their own tests in package
+			// config; here, the connection and the mode.
+			assert.Equal(t, config.DefaultMetricsAddr, got.MetricsAddr)
+			assert.Equal(t, config.DefaultAPIAddr, got.APIAddr)
+			assert.Equal(t, filepath.Join(got.DataDir, "artifacts"), got.ArtifactDir)
+			got.DataDir, got.ArtifactDir, got.MetricsAddr, got.APIAddr, got.APIRateLimit = "", "", "", "", 0
 			assert.Equal(t, tt.want, got)
 		})
 	}
@@ -374,7 +380,7 @@ func TestConfigNeverShowsTheAPIKey(t *testing.T) {
 func TestConfigRejectsABadModeVariable(t *testing.T) {
 	r := runCLI(t, config.MapEnv{"MAESTRO_ENABLE_PARALLEL_EXECUTION": "yes please"}, "config")
 	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.stderr, "starter: MAESTRO_ENABLE_PARALLEL_EXECUTION")
+	assert.Contains(t, r.stderr, "maestro: MAESTRO_ENABLE_PARALLEL_EXECUTION")
 }
 
 func TestTemplates(t *testing.T) {
@@ -400,20 +406,20 @@ func TestUsage(t *testing.T) {
 		wantOut  string // in stdout
 		wantErr  string // in stderr
 	}{
-		{name: "no arguments", wantCode: 2, wantErr: "usage: starter <command>"},
-		{name: "help", args: []string{"help"}, wantCode: 0, wantOut: "usage: starter <command>"},
+		{name: "no arguments", wantCode: 2, wantErr: "usage: maestro <command>"},
+		{name: "help", args: []string{"help"}, wantCode: 0, wantOut: "usage: maestro <command>"},
 		{name: "--help", args: []string{"--help"}, wantCode: 0, wantOut: "  validate   check a pipeline file"},
 		{name: "help for a command", args: []string{"help", "start"}, wantCode: 0, wantOut: "-template name"},
-		{name: "command --help", args: []string{"list", "--help"}, wantCode: 0, wantErr: "usage: starter list"},
-		{name: "unknown command", args: []string{"deploy"}, wantCode: 2, wantErr: `starter: unknown command "deploy"`},
+		{name: "command --help", args: []string{"list", "--help"}, wantCode: 0, wantErr: "usage: maestro list"},
+		{name: "unknown command", args: []string{"deploy"}, wantCode: 2, wantErr: `maestro: unknown command "deploy"`},
 		{name: "unknown flag", args: []string{"templates", "--verbose"}, wantCode: 2, wantErr: "flag provided but not defined: -verbose"},
-		{name: "start needs a template or a file", args: []string{"start"}, wantCode: 2, wantErr: "starter: start: give --template"},
+		{name: "start needs a template or a file", args: []string{"start"}, wantCode: 2, wantErr: "maestro: start: give --template"},
 		{name: "start takes not both", args: []string{"start", "--template", "sdlc-parallel", "--file", "x.yaml"}, wantCode: 2, wantErr: "not both"},
 		{name: "start takes no arguments", args: []string{"start", "--template", "sdlc-parallel", "extra"}, wantCode: 2, wantErr: `unexpected argument "extra"`},
 		{name: "a param needs a value", args: []string{"start", "--template", "sdlc-parallel", "--param", "k"}, wantCode: 2, wantErr: `want key=value, got "k"`},
-		{name: "status needs an id", args: []string{"status"}, wantCode: 2, wantErr: "starter: status: missing workflow-id"},
+		{name: "status needs an id", args: []string{"status"}, wantCode: 2, wantErr: "maestro: status: missing workflow-id"},
 		{name: "cancel takes one id", args: []string{"cancel", "a", "b"}, wantCode: 2, wantErr: `unexpected argument "b"`},
-		{name: "validate needs a file", args: []string{"validate", "--json"}, wantCode: 2, wantErr: "starter: validate: missing file"},
+		{name: "validate needs a file", args: []string{"validate", "--json"}, wantCode: 2, wantErr: "maestro: validate: missing file"},
 		{name: "list rejects an unknown status", args: []string{"list", "--status", "exploded"}, wantCode: 2, wantErr: `unknown --status "exploded" (want one of active, cancelled, completed, failed, paused, running, terminated, timed_out)`},
 		{name: "list needs a positive limit", args: []string{"list", "--limit", "0"}, wantCode: 2, wantErr: "--limit must be positive"},
 		{name: "a bad int flag", args: []string{"list", "--limit", "many"}, wantCode: 2, wantErr: `invalid value "many" for flag -limit`},

@@ -1,4 +1,4 @@
-package devmode_test
+package cli
 
 import (
 	"bufio"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,7 +23,6 @@ import (
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/devserver"
-	"github.com/maestrohq/maestro/internal/devmode"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/workflows"
 )
@@ -33,28 +31,16 @@ import (
 // the space-separated dev flags.
 const childEnv = "MAESTRO_DEVMODE_TEST_CHILD"
 
-func TestMain(m *testing.M) {
-	if args, ok := os.LookupEnv(childEnv); ok {
-		os.Exit(child(strings.Fields(args)))
+// devChild runs the test binary as `maestro dev` with the flags in
+// childEnv, and reports whether it did (TestMain then exits with the code).
+func devChild() (int, bool) {
+	args, ok := os.LookupEnv(childEnv)
+	if !ok {
+		return 0, false
 	}
-	os.Exit(m.Run())
-}
-
-// child runs the dev mode as `maestro dev` would.
-func child(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	opts, err := devmode.ParseOptions(args, config.OSEnv, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := devmode.Run(ctx, opts, logger, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
+	return Main(ctx, append([]string{"dev"}, strings.Fields(args)...), os.Stdout, os.Stderr, config.OSEnv), true
 }
 
 // devProcess is a running dev mode in a child process.
@@ -64,10 +50,11 @@ type devProcess struct {
 }
 
 // startDev starts the dev mode and waits until it says it is ready.
-func startDev(t *testing.T, args ...string) *devProcess {
+func startDev(t *testing.T, extraEnv []string, args ...string) *devProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, " "))
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, " "), config.EnvLogLevel+"=warn")
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -107,7 +94,8 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	args := []string{"--data-dir", dataDir, "--temporal-listen", temporalAddr, "--ui-listen", uiAddr, "--api-listen", apiAddr}
 
-	dev := startDev(t, args...)
+	// Dev mode configures its API from the same variables as `maestro api`.
+	dev := startDev(t, []string{config.EnvAPIRateLimit + "=0", config.EnvAPICORSOrigins + "=https://app.example"}, args...)
 	assert.Contains(t, dev.out.String(), temporalAddr)
 	assert.Contains(t, dev.out.String(), "http://"+uiAddr)
 	resp, err := http.Get("http://" + uiAddr + "/")
@@ -124,6 +112,24 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 		var h struct{ Status string }
 		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "healthy"
 	}, 20*time.Second, 100*time.Millisecond, "the API answers /health: Temporal up, the worker polling")
+
+	// MAESTRO_API_RATE_LIMIT=0 disables rate limiting (the default allows
+	// a burst of 200): no request of 400 is refused.
+	for i := range 400 {
+		resp, err := http.Get("http://" + apiAddr + "/api/templates")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d", i)
+	}
+	req, err := http.NewRequest(http.MethodOptions, "http://"+apiAddr+"/api/workflows", nil)
+	require.NoError(t, err)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "https://app.example", resp.Header.Get("Access-Control-Allow-Origin"), "MAESTRO_API_CORS_ORIGINS applies in dev mode")
+	assert.NotContains(t, dev.out.String(), "Agents:     \n")
 
 	c, err := client.Dial(client.Options{HostPort: temporalAddr})
 	require.NoError(t, err)
@@ -165,7 +171,7 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	_ = dev.cmd.Wait()
 	c.Close()
 
-	startDev(t, args...)
+	startDev(t, nil, args...)
 	c2, err := client.Dial(client.Options{HostPort: temporalAddr})
 	require.NoError(t, err)
 	defer c2.Close()

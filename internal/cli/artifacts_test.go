@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -20,7 +20,7 @@ func TestArtifactsCommand(t *testing.T) {
 	require.NoError(t, err)
 	_, err = store.Put(t.Context(), "run-1", "requirements", []byte(strings.Repeat("r", 100)))
 	require.NoError(t, err)
-	env := config.MapEnv{artifacts.EnvDir: dir}
+	env := config.MapEnv{config.EnvArtifactDir: dir}
 
 	r := runCLI(t, env, "artifacts", "run-1")
 	require.Equal(t, 0, r.code, r.stderr)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -14,25 +14,23 @@ import (
 
 	"github.com/maestrohq/maestro/api"
 	"github.com/maestrohq/maestro/config"
-	"github.com/maestrohq/maestro/internal/testenv"
 )
 
-func TestServesTheAPIFromTheEnvironmentAndStopsGracefully(t *testing.T) {
-	srv := testenv.Start()
-	defer srv.Stop()
+func TestAPIServesFromTheEnvironmentAndStopsGracefully(t *testing.T) {
+	srv := temporalServer()
 	env := config.MapEnv{
 		"TEMPORAL_ADDRESS":   srv.HostPort(),
 		"TEMPORAL_NAMESPACE": srv.Namespace(),
 		config.EnvTaskQueue:  "api-main-test",
-		EnvToken:             "tok",
-		EnvAddr:              "127.0.0.1:1", // overridden by --listen
+		config.EnvAPIToken:   "tok",
+		config.EnvAPIAddr:    "127.0.0.1:1", // overridden by --listen
 		"MAESTRO_LOG_LEVEL":  "warn",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0"}, io.Discard, env, ready) }()
+	go func() { done <- runMain(ctx, io.Discard, env, ready, "api", "--listen", "127.0.0.1:0") }()
 	var addr string
 	select {
 	case addr = <-ready:
@@ -64,21 +62,21 @@ func TestServesTheAPIFromTheEnvironmentAndStopsGracefully(t *testing.T) {
 	}
 }
 
-func TestBadConfigurationIsAnError(t *testing.T) {
+func TestAPIBadConfigurationIsAnError(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
 		env  config.MapEnv
 		want string
 	}{
-		{"rate limit", nil, config.MapEnv{EnvRateLimit: "fast"}, EnvRateLimit},
+		{"rate limit", nil, config.MapEnv{config.EnvAPIRateLimit: "fast"}, config.EnvAPIRateLimit},
 		{"unknown flag", []string{"--port", "1"}, config.MapEnv{}, "port"},
 		{"stray argument", []string{"serve"}, config.MapEnv{}, "unexpected"},
 		{"listen address", []string{"--listen", "256.0.0.1:99999"}, config.MapEnv{}, "listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr strings.Builder
-			err := run(context.Background(), tc.args, &stderr, tc.env, nil)
+			err := runMain(context.Background(), &stderr, tc.env, nil, append([]string{"api"}, tc.args...)...)
 			require.Error(t, err)
 			assert.Contains(t, err.Error()+stderr.String(), tc.want)
 		})

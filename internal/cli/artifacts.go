@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func cmdArtifacts(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir := fs.String("dir", cfg.ArtifactDir, "artifact `dir`ectory (env "+artifacts.EnvDir+")")
+	dir := fs.String("dir", cfg.ArtifactDir, "artifact `dir`ectory (env "+config.EnvArtifactDir+")")
 	out := fs.String("out", "", "save every artifact as `dir`/<node>.txt instead of listing them")
 	asJSON := fs.Bool("json", false, "print the list as JSON")
 	// The node is optional.

@@ -1,0 +1,141 @@
+package config
+
+import (
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// load loads env without reading a temporal.toml of the machine's.
+func load(t *testing.T, env MapEnv) (Config, error) {
+	t.Helper()
+	full := MapEnv{"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml"), "HOME": "/home/ana"}
+	for k, v := range env {
+		full[k] = v
+	}
+	return Load(full)
+}
+
+func TestDefaultMode(t *testing.T) {
+	tests := []struct {
+		name          string
+		dag, parallel string // "" is unset
+		want          string
+		wantErr       string // the variable the error must name
+	}{
+		{name: "both unset", want: ModeLinear},
+		{name: "DAG on, parallel unset", dag: "true", want: ModeDAGLinear},
+		{name: "DAG on, parallel off", dag: "true", parallel: "false", want: ModeDAGLinear},
+		{name: "both on", dag: "true", parallel: "true", want: ModeDAGParallel},
+		{name: "DAG off, parallel on", dag: "false", parallel: "true", want: ModeLinear},
+		{name: "DAG unset, parallel on", parallel: "true", want: ModeLinear},
+		{name: "both off", dag: "false", parallel: "false", want: ModeLinear},
+		// strconv.ParseBool spellings are accepted (the CLI tests rely on "1").
+		{name: "1 and TRUE", dag: "1", parallel: "TRUE", want: ModeDAGParallel},
+		{name: "t and 0", dag: "t", parallel: "0", want: ModeDAGLinear},
+		{name: "DAG yes", dag: "yes", wantErr: EnvEnableDAG},
+		{name: "DAG sometimes", dag: "sometimes", parallel: "true", wantErr: EnvEnableDAG},
+		{name: "DAG with blank space", dag: " true", wantErr: EnvEnableDAG},
+		{name: "parallel on", dag: "true", parallel: "on", wantErr: EnvEnableParallel},
+		{name: "parallel invalid while DAG is off", dag: "false", parallel: "yes please", wantErr: EnvEnableParallel},
+		{name: "both invalid names the first", dag: "y", parallel: "n", wantErr: EnvEnableDAG},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := MapEnv{}
+			if tt.dag != "" {
+				env[EnvEnableDAG] = tt.dag
+			}
+			if tt.parallel != "" {
+				env[EnvEnableParallel] = tt.parallel
+			}
+			got, err := load(t, env)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.Contains(t, err.Error(), "want true or false")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got.DefaultMode)
+		})
+	}
+	assert.Equal(t, "MAESTRO_ENABLE_DAG_EXECUTION", EnvEnableDAG)
+	assert.Equal(t, "MAESTRO_ENABLE_PARALLEL_EXECUTION", EnvEnableParallel)
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := load(t, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "localhost:7233", c.Client.HostPort)
+	assert.Equal(t, "default", c.Client.Namespace)
+	assert.Equal(t, DefaultTaskQueue, c.TaskQueue)
+	assert.Equal(t, DefaultMetricsAddr, c.MetricsAddr)
+	assert.Equal(t, "/home/ana/.local/share/maestro", c.Dev.DataDir)
+	assert.Equal(t, "/home/ana/.local/share/maestro/artifacts", c.ArtifactDir, "artifacts live in the data directory, wherever a command runs")
+	assert.Equal(t, DefaultAPIAddr, c.API.Addr)
+	assert.Equal(t, float64(DefaultAPIRateLimit), c.API.RateLimit)
+	assert.Equal(t, DefaultTemporalListen, c.Dev.TemporalAddr)
+	assert.Equal(t, DefaultUIListen, c.Dev.UIAddr)
+	assert.Nil(t, c.Log.Level)
+	assert.Equal(t, slog.LevelWarn, c.Log.LevelOr(slog.LevelWarn))
+}
+
+func TestLoadReadsEveryVariable(t *testing.T) {
+	c, err := load(t, MapEnv{
+		EnvTaskQueue:      " sdlc ",
+		EnvLogLevel:       "debug",
+		EnvLogFormat:      "JSON",
+		EnvMetricsAddr:    "",
+		EnvDataDir:        "/srv/maestro",
+		EnvAgentProvider:  "Anthropic",
+		EnvAgentModel:     "claude-x",
+		EnvAgentMaxTokens: "900",
+		EnvAgentCommand:   "claude -p",
+		EnvAPIAddr:        "0.0.0.0:9000",
+		EnvAPIToken:       "s3cret",
+		EnvAPICORSOrigins: "https://a.example, ,https://b.example",
+		EnvAPIRateLimit:   "0",
+		EnvUIListen:       "",
+		"XDG_DATA_HOME":   "/xdg",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "sdlc", c.TaskQueue)
+	assert.Equal(t, slog.LevelDebug, c.Log.LevelOr(slog.LevelWarn))
+	assert.True(t, c.Log.JSON)
+	assert.Empty(t, c.MetricsAddr, "set but empty disables metrics")
+	assert.Equal(t, "/srv/maestro", c.Dev.DataDir)
+	assert.Equal(t, "/srv/maestro/artifacts", c.ArtifactDir)
+	assert.Equal(t, Agent{Provider: "anthropic", Model: "claude-x", MaxTokens: 900, Command: []string{"claude", "-p"}}, c.Agent)
+	assert.Equal(t, API{Addr: "0.0.0.0:9000", Token: "s3cret", CORSOrigins: []string{"https://a.example", "https://b.example"}, RateLimit: -1}, c.API)
+	assert.Empty(t, c.Dev.UIAddr, "set but empty disables the Web UI")
+	eff := c.Effective(MapEnv{})
+	assert.True(t, eff.APITokenSet)
+	assert.NotContains(t, eff.APIAddr+eff.AgentModel, "s3cret")
+}
+
+func TestLoadReportsEveryBadVariable(t *testing.T) {
+	_, err := load(t, MapEnv{
+		EnvLogLevel:       "loud",
+		EnvAgentMaxTokens: "-3",
+		EnvAPIRateLimit:   "fast",
+		EnvEnableDAG:      "maybe",
+	})
+	require.Error(t, err)
+	for _, name := range []string{EnvLogLevel, EnvAgentMaxTokens, EnvAPIRateLimit, EnvEnableDAG} {
+		assert.Contains(t, err.Error(), name)
+	}
+}
+
+func TestXDGDataHome(t *testing.T) {
+	c, err := load(t, MapEnv{"XDG_DATA_HOME": "/xdg"})
+	require.NoError(t, err)
+	assert.Equal(t, "/xdg/maestro", c.Dev.DataDir)
+	c, err = load(t, MapEnv{"XDG_DATA_HOME": "relative", "HOME": ""})
+	require.NoError(t, err)
+	assert.True(t, filepath.IsAbs(c.Dev.DataDir))
+	assert.Equal(t, FallbackDataDir, filepath.Base(c.Dev.DataDir))
+}

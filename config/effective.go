@@ -1,0 +1,52 @@
+package config
+
+// Effective is the configuration as shown to people (`maestro config`); it
+// never includes secrets, only whether they are set.
+type Effective struct {
+	TemporalAddress string   `json:"temporal_address"`
+	Namespace       string   `json:"namespace"`
+	TaskQueue       string   `json:"task_queue"`
+	DefaultMode     string   `json:"default_mode"`
+	TLS             bool     `json:"tls"`
+	APIKeySet       bool     `json:"api_key_set"`
+	DAGExecution    string   `json:"maestro_enable_dag_execution"`
+	Parallel        string   `json:"maestro_enable_parallel_execution"`
+	DataDir         string   `json:"data_dir"`
+	ArtifactDir     string   `json:"artifact_dir"`
+	MetricsAddr     string   `json:"metrics_addr"`
+	AgentProvider   string   `json:"agent_provider,omitempty"`
+	AgentModel      string   `json:"agent_model,omitempty"`
+	APIAddr         string   `json:"api_addr"`
+	APITokenSet     bool     `json:"api_token_set"`
+	APICORSOrigins  []string `json:"api_cors_origins,omitempty"`
+	APIRateLimit    float64  `json:"api_rate_limit"`
+}
+
+// Effective describes c for display; env supplies the raw mode flags.
+func (c Config) Effective(env Env) Effective {
+	get := func(k string) string {
+		if v, ok := env.LookupEnv(k); ok {
+			return v
+		}
+		return "(unset)"
+	}
+	return Effective{
+		TemporalAddress: c.Client.HostPort,
+		Namespace:       c.Client.Namespace,
+		TaskQueue:       c.TaskQueue,
+		DefaultMode:     c.DefaultMode,
+		TLS:             c.Client.ConnectionOptions.TLS != nil,
+		APIKeySet:       c.Client.Credentials != nil,
+		DAGExecution:    get(EnvEnableDAG),
+		Parallel:        get(EnvEnableParallel),
+		DataDir:         c.Dev.DataDir,
+		ArtifactDir:     c.ArtifactDir,
+		MetricsAddr:     c.MetricsAddr,
+		AgentProvider:   c.Agent.Provider,
+		AgentModel:      c.Agent.Model,
+		APIAddr:         c.API.Addr,
+		APITokenSet:     c.API.Token != "",
+		APICORSOrigins:  c.API.CORSOrigins,
+		APIRateLimit:    c.API.RateLimit,
+	}
+}

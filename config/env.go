@@ -1,0 +1,66 @@
+package config
+
+// The environment variables Maestro reads besides Temporal's own. Every
+// MAESTRO_* name is here and nowhere else.
+const (
+	// EnvTaskQueue is the task queue workers poll and runs start on.
+	EnvTaskQueue = "MAESTRO_TASK_QUEUE"
+	// EnvEnableDAG and EnvEnableParallel choose the default mode.
+	EnvEnableDAG      = "MAESTRO_ENABLE_DAG_EXECUTION"
+	EnvEnableParallel = "MAESTRO_ENABLE_PARALLEL_EXECUTION"
+	// EnvLogLevel is debug, info, warn or error; EnvLogFormat is text or
+	// json.
+	EnvLogLevel  = "MAESTRO_LOG_LEVEL"
+	EnvLogFormat = "MAESTRO_LOG_FORMAT"
+	// EnvMetricsAddr is the host:port the worker serves Prometheus metrics
+	// on at /metrics; set but empty disables the endpoint.
+	EnvMetricsAddr = "MAESTRO_METRICS_ADDR"
+	// EnvArtifactDir is the directory of the artifact store (default: the
+	// data directory's artifacts/).
+	EnvArtifactDir = "MAESTRO_ARTIFACT_DIR"
+
+	// The worker's default agent provider.
+	EnvAgentProvider  = "MAESTRO_AGENT_PROVIDER"    // anthropic, openai or command; empty: agent nodes must name one
+	EnvAgentModel     = "MAESTRO_AGENT_MODEL"       // model name; required for anthropic and openai
+	EnvAgentBaseURL   = "MAESTRO_AGENT_BASE_URL"    // API base URL; default per provider
+	EnvAgentAPIKeyEnv = "MAESTRO_AGENT_API_KEY_ENV" // name of the variable holding the key; default per provider
+	EnvAgentMaxTokens = "MAESTRO_AGENT_MAX_TOKENS"  // answer length cap
+	EnvAgentCommand   = "MAESTRO_AGENT_COMMAND"     // argv of the command provider, split on white space (no shell)
+
+	// The REST API.
+	EnvAPIAddr        = "MAESTRO_API_ADDR"
+	EnvAPIToken       = "MAESTRO_API_TOKEN"
+	EnvAPICORSOrigins = "MAESTRO_API_CORS_ORIGINS" // comma-separated
+	EnvAPIRateLimit   = "MAESTRO_API_RATE_LIMIT"   // requests per second per client IP; 0 disables
+
+	// EnvDataDir is Maestro's data directory: the dev server's database
+	// and the default artifact store.
+	EnvDataDir        = "MAESTRO_DATA_DIR"
+	EnvTemporalListen = "MAESTRO_TEMPORAL_LISTEN"
+	EnvUIListen       = "MAESTRO_UI_LISTEN" // set but empty disables the Web UI
+)
+
+// Defaults of unset variables.
+const (
+	// DefaultTaskQueue is the task queue unless configured.
+	DefaultTaskQueue = "maestro"
+	// DefaultMetricsAddr is loopback only, so that nothing is exposed
+	// unless asked for.
+	DefaultMetricsAddr  = "127.0.0.1:9090"
+	DefaultAPIAddr      = "127.0.0.1:8080"
+	DefaultAPIRateLimit = 50
+	// FallbackDataDir is the data directory when neither XDG_DATA_HOME
+	// nor HOME is set; otherwise it is $XDG_DATA_HOME/maestro or
+	// ~/.local/share/maestro. Artifacts default to its artifacts/.
+	FallbackDataDir = ".maestro"
+	// The dev mode's defaults, as the temporal CLI's dev server uses them.
+	DefaultTemporalListen = "127.0.0.1:7233"
+	DefaultUIListen       = "127.0.0.1:8233"
+)
+
+// The execution modes DefaultMode takes (the words of package dag).
+const (
+	ModeLinear      = "linear"
+	ModeDAGLinear   = "dag_linear"
+	ModeDAGParallel = "dag_parallel"
+)

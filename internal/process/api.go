@@ -1,0 +1,111 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/maestrohq/maestro/api"
+	"github.com/maestrohq/maestro/artifacts"
+	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/metrics"
+)
+
+// APIShutdownTimeout bounds the API's graceful shutdown.
+const APIShutdownTimeout = 15 * time.Second
+
+// NewAPI returns the REST API over c, configured by cfg, with its metrics on
+// m's registry (shared with the SDK's).
+func NewAPI(c client.Client, cfg config.Config, logger *slog.Logger, m *metrics.Metrics) (*api.Server, error) {
+	return api.New(api.Config{
+		Runs:        Runs(c, cfg),
+		Namespace:   cfg.Client.Namespace,
+		Artifacts:   artifacts.NewDir(cfg.ArtifactDir),
+		Logger:      logger,
+		Token:       cfg.API.Token,
+		CORSOrigins: cfg.API.CORSOrigins,
+		RateLimit:   cfg.API.RateLimit,
+		Registerer:  m.Registerer(),
+		Gatherer:    m.Gatherer(),
+	})
+}
+
+// ServeAPI serves srv on addr in the background. It returns the address it
+// listens on and stop, which shuts the server down gracefully and returns
+// why serving ended (nil after a clean stop); done is closed if serving ends
+// on its own.
+func ServeAPI(srv *api.Server, addr string) (listening string, done <-chan struct{}, stop func() error, err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("API: listen on %s: %w", addr, err)
+	}
+	served := make(chan struct{})
+	var serveErr error
+	go func() {
+		serveErr = srv.Serve(l)
+		close(served)
+	}()
+	stop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), APIShutdownTimeout)
+		defer cancel()
+		err := srv.Shutdown(ctx)
+		<-served
+		if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("API: serve: %w", serveErr))
+		}
+		return err
+	}
+	return l.Addr().String(), served, stop, nil
+}
+
+// RunAPI is the API process: it serves the REST API on cfg.API.Addr until ctx
+// is done. It connects to Temporal lazily, so it starts (and /health answers
+// 503) while Temporal is down. When ready is not nil, it receives the
+// address once the server accepts connections.
+func RunAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan<- string) error {
+	// One registry for the SDK client's metrics and the API's, on /metrics.
+	m, err := metrics.New(metrics.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = m.Shutdown(context.Background()) }()
+	c, err := client.NewLazyClient(ClientOptions(cfg, logger, m.SDKHandler()))
+	if err != nil {
+		return fmt.Errorf("create a Temporal client for %s (namespace %s): %w", cfg.Client.HostPort, cfg.Client.Namespace, err)
+	}
+	defer c.Close()
+	srv, err := NewAPI(c, cfg, logger, m)
+	if err != nil {
+		return err
+	}
+	addr, done, stop, err := ServeAPI(srv, cfg.API.Addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("API listening",
+		"addr", addr,
+		"temporal_address", cfg.Client.HostPort,
+		"namespace", cfg.Client.Namespace,
+		"task_queue", cfg.TaskQueue,
+		"auth", cfg.API.Token != "",
+		"cors_origins", cfg.API.CORSOrigins)
+	if ready != nil {
+		ready <- addr
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		logger.Info("API shutting down")
+	}
+	if err := stop(); err != nil {
+		return err
+	}
+	logger.Info("API stopped")
+	return nil
+}

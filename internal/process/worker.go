@@ -1,0 +1,139 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/artifacts"
+	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/metrics"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// WorkerOptions are a worker's settings beyond the configuration (its
+// command-line flags).
+type WorkerOptions struct {
+	// WorkDir is the default working directory of command nodes; empty
+	// means the process's.
+	WorkDir string
+	// MaxOutputBytes caps a node's output kept in history; 0 means the
+	// default.
+	MaxOutputBytes int
+}
+
+// Activities returns the node activities' configuration for cfg.
+func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activities.Config, error) {
+	agent, err := agentDefaults(cfg.Agent)
+	if err != nil {
+		return activities.Config{}, fmt.Errorf("agent settings: %w", err)
+	}
+	return activities.Config{
+		MaxOutputBytes: o.MaxOutputBytes,
+		WorkDir:        o.WorkDir,
+		Logger:         logger,
+		Agent:          agent,
+		ArtifactStore:  artifacts.NewDir(cfg.ArtifactDir),
+	}, nil
+}
+
+// agentDefaults turns the configured agent provider into the activities'
+// defaults, checked.
+func agentDefaults(a config.Agent) (activities.AgentDefaults, error) {
+	vars := map[string]string{
+		config.EnvAgentProvider:  a.Provider,
+		config.EnvAgentModel:     a.Model,
+		config.EnvAgentBaseURL:   a.BaseURL,
+		config.EnvAgentAPIKeyEnv: a.APIKeyEnv,
+		config.EnvAgentCommand:   strings.Join(a.Command, " "),
+	}
+	if a.MaxTokens > 0 {
+		vars[config.EnvAgentMaxTokens] = strconv.Itoa(a.MaxTokens)
+	}
+	return activities.AgentDefaultsFromEnv(func(k string) string { return vars[k] })
+}
+
+// NewWorker returns a worker polling queue that runs Maestro's workflow and
+// node activities (configured by acts). It is not started.
+func NewWorker(c client.Client, queue string, opts worker.Options, acts activities.Config) worker.Worker {
+	w := worker.New(c, queue, opts)
+	workflows.Register(w)
+	activities.Register(w, activities.New(acts))
+	return w
+}
+
+// RunWorker is the worker process: it serves metrics (when cfg.MetricsAddr
+// is set), connects to Temporal and runs a worker until ctx is done.
+func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *slog.Logger) error {
+	acts, err := Activities(cfg, logger, o)
+	if err != nil {
+		return err
+	}
+	var handler client.MetricsHandler
+	if cfg.MetricsAddr != "" {
+		m, stop, err := ServeMetrics(cfg.MetricsAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		handler = m.SDKHandler()
+	}
+	c, err := Dial(ctx, cfg, logger, handler)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := NewWorker(c, cfg.TaskQueue, worker.Options{}, acts)
+	logger.Info("worker started",
+		"address", cfg.Client.HostPort,
+		"namespace", cfg.Client.Namespace,
+		"task_queue", cfg.TaskQueue,
+		"workdir", o.WorkDir,
+		"max_output_bytes", o.MaxOutputBytes,
+		"agent_provider", acts.Agent.Provider,
+		"agent_model", acts.Agent.Model,
+		"artifact_dir", cfg.ArtifactDir)
+	if err := w.Run(interruptCh(ctx)); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	logger.Info("worker stopped")
+	return nil
+}
+
+// ServeMetrics serves a new metrics registry's /metrics on addr; stop shuts
+// the endpoint and the registry down.
+func ServeMetrics(addr string, logger *slog.Logger) (m *metrics.Metrics, stop func(), err error) {
+	m, err = metrics.New(metrics.Options{Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := m.Listen(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics address %s (--metrics-listen or %s): %w", addr, config.EnvMetricsAddr, err)
+	}
+	logger.Info("metrics served", "url", srv.URL())
+	return m, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			logger.Warn("metrics endpoint", "error", err)
+		}
+		if err := m.Shutdown(ctx); err != nil {
+			logger.Warn("metrics", "error", err)
+		}
+	}, nil
+}
+
+// interruptCh adapts ctx to worker.Run: the channel is closed when ctx is done.
+func interruptCh(ctx context.Context) <-chan any {
+	ch := make(chan any)
+	context.AfterFunc(ctx, func() { close(ch) })
+	return ch
+}
