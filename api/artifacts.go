@@ -7,7 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/maestrohq/maestro/artifacts"
-	"github.com/maestrohq/maestro/runs"
 )
 
 // ArtifactList answers GET /api/workflows/:id/artifacts.
@@ -54,10 +53,7 @@ func (s *Server) knownRun(c echo.Context, id string) error {
 	}
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
-	if _, err := s.cfg.Client.DescribeWorkflowExecution(ctx, id, ""); err != nil {
-		return toError(runs.MapNotFound(id, err))
-	}
-	return nil
+	return s.cfg.Runs.Exists(ctx, id)
 }
 
 func artifactError(err error) error {

@@ -18,10 +18,14 @@ import (
 const (
 	CodeBadRequest        = "bad_request"
 	CodeMalformedJSON     = "malformed_json"
+	CodeMalformedYAML     = "malformed_yaml"
 	CodeInvalidRequest    = "invalid_request"
 	CodeInvalidDAG        = "invalid_dag"
 	CodeUnknownTemplate   = "unknown_template"
 	CodeBodyTooLarge      = "body_too_large"
+	CodePayloadTooLarge   = "payload_too_large"
+	CodeIdempotency       = "idempotency_conflict"
+	CodeWebSocketRequired = "websocket_required"
 	CodeUnauthorized      = "unauthorized"
 	CodeNotFound          = "not_found"
 	CodeRunNotFound       = "run_not_found"
@@ -91,6 +95,15 @@ func toError(err error) *Error {
 	if errors.As(err, &he) {
 		return fromHTTPError(he)
 	}
+	var fe *runs.FieldError
+	if errors.As(err, &fe) {
+		e := &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: fe.Error(),
+			Details: FieldDetails{Field: fe.Field, Allowed: fe.Allowed}, Err: err}
+		if errors.Is(fe, templates.ErrUnknown) {
+			e.Status, e.Code = http.StatusUnprocessableEntity, CodeUnknownTemplate
+		}
+		return e
+	}
 	var ve *dag.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -111,6 +124,13 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeSearchAttributes, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrApprovalRefused):
 		return &Error{Status: http.StatusConflict, Code: CodeApprovalRefused, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrNoWorkerAnswer):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeWorkerUnavailable,
+			Message: "no worker answered the run's status query in time; is a worker polling the task queue?", Err: err}
+	case errors.Is(err, runs.ErrPayloadTooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrIdempotencyConflict):
+		return &Error{Status: http.StatusConflict, Code: CodeIdempotency, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrInvalidRequest):
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: err.Error(), Err: err}
 	}

@@ -25,27 +25,19 @@ const headerIdempotencyKey = "Idempotency-Key"
 // headerReplayed is set on a start response that returns an existing run.
 const headerReplayed = "Idempotent-Replayed"
 
-// WorkflowTypes maps the original system's workflow_type values onto
-// built-in templates.
-var WorkflowTypes = map[string]string{
-	"parallel": templates.SDLCParallel,
-	"linear":   templates.SDLCLinear,
-}
-
-// StartRequest is the body of POST /api/workflows: the run service's request
-// plus the original system's workflow_type.
-type StartRequest struct {
-	runs.StartRequest
-	// WorkflowType is "parallel" (template sdlc-parallel) or "linear"
-	// (sdlc-linear); exclusive with template and dag.
-	WorkflowType string `json:"workflow_type,omitempty"`
-}
+// StartRequest is the body of POST /api/workflows: the run service's
+// request, which includes the original system's workflow_type.
+type StartRequest = runs.StartRequest
 
 // StartResponse answers POST /api/workflows and /retry.
 type StartResponse struct {
 	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-	Status     string `json:"status"`
+	// ExecutionID is what the original system's clients poll
+	// (GET /api/workflows/{execution_id}): the workflow ID again, so that
+	// every endpoint taking a run's id accepts it.
+	ExecutionID string `json:"execution_id"`
+	RunID       string `json:"run_id"`
+	Status      string `json:"status"`
 	// Existing says the request's id or Idempotency-Key named a run that
 	// already existed; that run is returned and nothing was started.
 	Existing bool   `json:"existing,omitempty"`
@@ -64,7 +56,7 @@ func readBody(c echo.Context) ([]byte, error) {
 		return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body is empty; send a JSON object"}
+		return nil, &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body is empty; send a JSON object (or, to validate, a YAML pipeline)"}
 	}
 	return data, nil
 }
@@ -111,58 +103,55 @@ func jsonError(err error) *Error {
 
 // startRequest reads and checks the body of a start request. Everything that
 // can be checked without Temporal is checked here or by runs.Build inside
-// runs.Service.Start, before anything is started.
-func (s *Server) startRequest(c echo.Context) (runs.StartRequest, error) {
+// runs.Service.Start, before anything is started. fromKey says the run ID
+// came from the Idempotency-Key header.
+func (s *Server) startRequest(c echo.Context) (req runs.StartRequest, fromKey bool, err error) {
 	data, err := readBody(c)
 	if err != nil {
-		return runs.StartRequest{}, err
+		return req, false, err
 	}
-	var body StartRequest
-	if err := decodeStrict(data, &body); err != nil {
-		return runs.StartRequest{}, err
-	}
-	req := body.StartRequest
-	if wt := strings.TrimSpace(body.WorkflowType); wt != "" {
-		if req.Template != "" || req.DAG != nil {
-			return req, badField(CodeInvalidRequest, "workflow_type", "give one of workflow_type, template or dag, not several")
-		}
-		t, ok := WorkflowTypes[strings.ToLower(wt)]
-		if !ok {
-			return req, &Error{Status: http.StatusUnprocessableEntity, Code: CodeUnknownTemplate,
-				Message: fmt.Sprintf("unknown workflow_type %q (want linear or parallel)", wt),
-				Details: FieldDetails{Field: "workflow_type", Allowed: []string{"linear", "parallel"}}}
-		}
-		req.Template = t
+	if err := decodeStrict(data, &req); err != nil {
+		return req, false, err
 	}
 	if key := c.Request().Header.Get(headerIdempotencyKey); key != "" && strings.TrimSpace(req.ID) == "" {
 		id, err := runs.IdempotentID(key)
 		if err != nil {
-			return req, badField(CodeInvalidRequest, headerIdempotencyKey, err.Error())
+			return req, false, badField(CodeInvalidRequest, headerIdempotencyKey, err.Error())
 		}
-		req.ID = id
+		req.ID, fromKey = id, true
 	}
-	return req, nil
+	return req, fromKey, nil
 }
 
 // startRun is POST /api/workflows.
 func (s *Server) startRun(c echo.Context) error {
-	req, err := s.startRequest(c)
+	req, fromKey, err := s.startRequest(c)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
 	started, err := s.cfg.Runs.Start(ctx, req)
+	if errors.Is(err, runs.ErrIdempotencyConflict) {
+		field := "id"
+		if fromKey {
+			field = headerIdempotencyKey
+		}
+		return &Error{Status: http.StatusConflict, Code: CodeIdempotency, Details: FieldDetails{Field: field},
+			Message: fmt.Sprintf("%s names run %s, which was started with a different request; use a new %s for a different run", field, req.ID, field),
+			Err:     err}
+	}
 	if err != nil {
 		return err
 	}
-	resp := StartResponse{WorkflowID: started.WorkflowID, RunID: started.RunID, Status: workflows.RunRunning, Existing: started.Existing}
+	resp := StartResponse{WorkflowID: started.WorkflowID, ExecutionID: started.WorkflowID, RunID: started.RunID,
+		Status: started.Status, Existing: started.Existing}
+	if resp.Status == "" {
+		resp.Status = workflows.RunRunning
+	}
 	if !started.Existing {
 		s.metrics.runStarted(req.Template)
 		return c.JSON(http.StatusCreated, resp)
-	}
-	if desc, err := s.cfg.Client.DescribeWorkflowExecution(ctx, started.WorkflowID, started.RunID); err == nil {
-		resp.Status = runs.RunState(desc.GetWorkflowExecutionInfo().GetStatus())
 	}
 	c.Response().Header().Set(headerReplayed, "true")
 	return c.JSON(http.StatusOK, resp)
@@ -204,7 +193,7 @@ func (s *Server) listRuns(c echo.Context) error {
 }
 
 func (s *Server) listActive(c echo.Context) error {
-	return s.list(c, workflows.RunRunning)
+	return s.list(c, runs.StatusActive)
 }
 
 func (s *Server) list(c echo.Context, status string) error {
@@ -289,8 +278,8 @@ func (s *Server) retryRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, StartResponse{WorkflowID: started.WorkflowID, RunID: started.RunID,
-		Status: workflows.RunRunning, RetryOf: id})
+	return c.JSON(http.StatusCreated, StartResponse{WorkflowID: started.WorkflowID, ExecutionID: started.WorkflowID,
+		RunID: started.RunID, Status: workflows.RunRunning, RetryOf: id})
 }
 
 // Validation answers POST /api/dags/validate for a valid pipeline.
@@ -319,22 +308,13 @@ func (s *Server) validate(c echo.Context) error {
 	}
 	var req runs.StartRequest
 	if isStartRequest(data) {
-		var body StartRequest
-		if err := decodeStrict(data, &body); err != nil {
+		if err := decodeStrict(data, &req); err != nil {
 			return err
-		}
-		req = body.StartRequest
-		if body.WorkflowType != "" {
-			t, ok := WorkflowTypes[strings.ToLower(strings.TrimSpace(body.WorkflowType))]
-			if !ok || req.Template != "" || req.DAG != nil {
-				return badField(CodeInvalidRequest, "workflow_type", "workflow_type must be linear or parallel, without template or dag")
-			}
-			req.Template = t
 		}
 	} else {
 		p, err := dag.Parse(data)
 		if err != nil {
-			return err
+			return syntaxError(data, err)
 		}
 		req.DAG = p
 	}
@@ -349,6 +329,20 @@ func (s *Server) validate(c echo.Context) error {
 		v.Order = p.Order(p.Mode)
 	}
 	return c.JSON(http.StatusOK, v)
+}
+
+// syntaxError gives a pipeline definition's syntax error the code of the
+// format it was read as: JSON for a document starting with '{' (as dag.Parse
+// reads it), YAML otherwise.
+func syntaxError(data []byte, err error) error {
+	if !errors.Is(err, dag.ErrSyntax) {
+		return err
+	}
+	code := CodeMalformedYAML
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		code = CodeMalformedJSON
+	}
+	return &Error{Status: http.StatusBadRequest, Code: code, Message: err.Error(), Err: err}
 }
 
 // isStartRequest tells a start-request-shaped body ({"dag": …},

@@ -49,7 +49,6 @@ func newHarness(t *testing.T, mod ...func(*api.Config)) *harness {
 func newHarnessOn(t *testing.T, env *testenv.Env, mod ...func(*api.Config)) *harness {
 	t.Helper()
 	cfg := api.Config{
-		Client:             server.Client,
 		Runs:               env.Runs,
 		Namespace:          server.Namespace(),
 		Logger:             quietLogger,

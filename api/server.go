@@ -1,7 +1,8 @@
 // Package api is Maestro's REST API: an Echo server that starts, inspects,
 // controls and streams pipeline runs. It is thin: it validates requests and
-// talks to Temporal through package runs (the same code the starter CLI
-// uses); it keeps no state of its own beyond open WebSocket streams.
+// talks to Temporal only through package runs (the same code the maestro CLI
+// uses), behind the Runs interface; it keeps no state of its own beyond open
+// WebSocket streams.
 //
 // Construct a Server with New, then either serve it (Start, Serve) or mount
 // its Handler in another server; Shutdown stops it gracefully.
@@ -22,11 +23,11 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
 	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workflows"
 )
 
 // Defaults applied to a zero Config.
@@ -52,13 +53,42 @@ const (
 	DefaultHealthTimeout = 3 * time.Second
 )
 
-// Config configures a Server. Client and Runs are required.
+// Runs is what the API needs of the run service; *runs.Service implements it.
+// Every call to Temporal the API makes goes through it.
+type Runs interface {
+	// Build validates a start request and returns the workflow input a
+	// start would use (POST /api/dags/validate).
+	Build(req runs.StartRequest) (*workflows.Input, error)
+	// Start starts a run, or returns the existing one of the same ID.
+	Start(ctx context.Context, req runs.StartRequest) (*runs.Started, error)
+	// Status returns a run's state.
+	Status(ctx context.Context, workflowID string) (*workflows.Status, error)
+	// Exists returns runs.ErrNotFound for an unknown run.
+	Exists(ctx context.Context, workflowID string) error
+	// List returns a page of runs.
+	List(ctx context.Context, f runs.ListFilter) ([]runs.RunSummary, []byte, error)
+	// Cancel, Pause and Resume control a run.
+	Cancel(ctx context.Context, workflowID string) error
+	Pause(ctx context.Context, workflowID string) error
+	Resume(ctx context.Context, workflowID string) error
+	// Retry starts a new run of a closed one, reusing its completed nodes.
+	Retry(ctx context.Context, workflowID string) (*runs.Started, error)
+	// Approve decides an approval node.
+	Approve(ctx context.Context, workflowID string, a workflows.Approval) (*workflows.NodeStatus, error)
+	// Watch follows a run's events (the event stream's source).
+	Watch(ctx context.Context, workflowID string, opts runs.WatchOptions) (<-chan runs.Event, error)
+	// Health runs the health checks (/health).
+	Health(ctx context.Context) runs.Health
+}
+
+var _ Runs = (*runs.Service)(nil)
+
+// Config configures a Server. Runs is required.
 type Config struct {
-	// Client is the Temporal client; /health and event streams use it.
-	Client client.Client
-	// Runs starts, inspects and controls runs; it must use Client.
-	Runs *runs.Service
-	// Namespace is the Temporal namespace, shown by /health.
+	// Runs starts, inspects and controls runs.
+	Runs Runs
+	// Namespace is the Temporal namespace, shown by /health (default: the
+	// run service's, runs.Config.Namespace).
 	Namespace string
 	// Artifacts serves the runs' node outputs; nil disables the artifact
 	// endpoints (404).
@@ -114,9 +144,6 @@ type Server struct {
 // New checks cfg, applies defaults and returns a Server with every route
 // registered. It starts nothing.
 func New(cfg Config) (*Server, error) {
-	if cfg.Client == nil {
-		return nil, errors.New("api: Config.Client is required")
-	}
 	if cfg.Runs == nil {
 		return nil, errors.New("api: Config.Runs is required")
 	}

@@ -188,7 +188,7 @@ func TestEventStreamLimitsRefuseTheNextConnection(t *testing.T) {
 func TestShutdownClosesStreamsWithACloseFrame(t *testing.T) {
 	t.Parallel()
 	env := server.New(t)
-	srv, err := api.New(api.Config{Client: server.Client, Runs: env.Runs, Logger: quietLogger, RateLimit: -1})
+	srv, err := api.New(api.Config{Runs: env.Runs, Logger: quietLogger, RateLimit: -1})
 	require.NoError(t, err)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -226,7 +226,7 @@ func TestHealth(t *testing.T) {
 		r := h.do(http.MethodGet, "/health", nil)
 		require.Equal(t, http.StatusOK, r.code, "body: %s", r.body)
 		r.json(t, &hl)
-		return hl.Status == api.HealthOK
+		return hl.Status == api.HealthHealthy
 	}, 5*time.Second, 50*time.Millisecond, "health reports the test's worker")
 	assert.True(t, hl.Temporal.Reachable)
 	assert.Equal(t, server.Namespace(), hl.Temporal.Namespace)
@@ -236,7 +236,7 @@ func TestHealth(t *testing.T) {
 
 	t.Run("no worker", func(t *testing.T) {
 		svc := runs.New(server.Client, runs.Config{TaskQueue: "nobody-polls-" + h.env.TaskQueue})
-		srv, err := api.New(api.Config{Client: server.Client, Runs: svc, Logger: quietLogger})
+		srv, err := api.New(api.Config{Runs: svc, Logger: quietLogger})
 		require.NoError(t, err)
 		hs := httptest.NewServer(srv.Handler())
 		defer hs.Close()
@@ -246,7 +246,7 @@ func TestHealth(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 		var hl api.Health
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&hl))
-		assert.Equal(t, api.HealthNoWorker, hl.Status)
+		assert.Equal(t, api.HealthDegraded, hl.Status)
 		assert.False(t, hl.Temporal.WorkerPolling)
 	})
 }
@@ -260,7 +260,7 @@ func TestTemporalDownGives503(t *testing.T) {
 	down.Stop()
 
 	srv, err := api.New(api.Config{
-		Client: c, Runs: runs.New(c, runs.Config{}), Namespace: down.Namespace(), Logger: quietLogger,
+		Runs: runs.New(c, runs.Config{}), Namespace: down.Namespace(), Logger: quietLogger,
 		HealthTimeout: time.Second, TemporalTimeout: 2 * time.Second,
 	})
 	require.NoError(t, err)
@@ -273,7 +273,7 @@ func TestTemporalDownGives503(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	var hl api.Health
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&hl))
-	assert.Equal(t, api.HealthUnavailable, hl.Status)
+	assert.Equal(t, api.HealthUnhealthy, hl.Status)
 	assert.False(t, hl.Temporal.Reachable)
 	assert.NotEmpty(t, hl.Temporal.Error)
 

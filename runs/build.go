@@ -1,5 +1,5 @@
 // Package runs is the one place where Maestro builds, starts, inspects and
-// controls pipeline runs. The starter CLI, the REST API and the dev command
+// controls pipeline runs. The maestro CLI, the REST API and the dev command
 // all call it, so a run started from any of them is the same run.
 package runs
 
@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/templates"
@@ -33,9 +35,44 @@ type StartRequest struct {
 	FailurePolicy dag.FailurePolicy `json:"failure_policy,omitempty"`
 	// Params are merged over the pipeline's params.
 	Params map[string]any `json:"params,omitempty"`
-	// ID is the workflow ID. Starting twice with the same ID returns the
-	// same run, which makes retried requests safe.
+	// ID is the workflow ID (see ValidateID). Starting twice with the same
+	// ID and request returns the same run, which makes retried requests
+	// safe; the same ID with a different request is ErrIdempotencyConflict.
 	ID string `json:"id,omitempty"`
+	// WorkflowType is the original system's way to name a template:
+	// "parallel" (sdlc-parallel) or "linear" (sdlc-linear), see
+	// WorkflowTypes; exclusive with Template and DAG.
+	WorkflowType string `json:"workflow_type,omitempty"`
+}
+
+// WorkflowTypes maps the original system's workflow_type values onto
+// built-in templates.
+var WorkflowTypes = map[string]string{
+	"parallel": templates.SDLCParallel,
+	"linear":   templates.SDLCLinear,
+}
+
+// workflowTypeNames are WorkflowTypes' keys, sorted.
+func workflowTypeNames() []string { return slices.Sorted(maps.Keys(WorkflowTypes)) }
+
+// resolveWorkflowType turns req.WorkflowType into req.Template. Together with
+// a template or a DAG it is a *FieldError wrapping ErrInvalidRequest; an
+// unknown value is a *FieldError wrapping templates.ErrUnknown.
+func resolveWorkflowType(req StartRequest) (StartRequest, error) {
+	wt := strings.TrimSpace(req.WorkflowType)
+	if wt == "" {
+		return req, nil
+	}
+	if req.Template != "" || req.DAG != nil {
+		return req, &FieldError{Field: "workflow_type", Message: "give one of workflow_type, template or dag, not several"}
+	}
+	t, ok := WorkflowTypes[strings.ToLower(wt)]
+	if !ok {
+		return req, &FieldError{Field: "workflow_type", Err: templates.ErrUnknown, Allowed: workflowTypeNames(),
+			Message: fmt.Sprintf("unknown workflow_type %q (want %s)", wt, strings.Join(workflowTypeNames(), " or "))}
+	}
+	req.Template, req.WorkflowType = t, ""
+	return req, nil
 }
 
 // Build turns a request into the workflow input: it picks the template or
@@ -44,6 +81,10 @@ type StartRequest struct {
 // once as *dag.ValidationError. Whether a template's phases run agents or
 // are simulated is up to the worker that runs them (see templates.Build).
 func Build(req StartRequest, defaultMode dag.Mode) (*workflows.Input, error) {
+	req, err := resolveWorkflowType(req)
+	if err != nil {
+		return nil, err
+	}
 	var p *dag.Pipeline
 	switch {
 	case req.Template != "" && req.DAG != nil:

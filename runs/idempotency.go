@@ -18,7 +18,8 @@ var plainKey = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 // for. The same key always gives the same ID, and Start never starts a second
 // run with an ID in use, so a request retried with the same key (even many
 // times at once) gets the same run. A short key of letters, digits, '_', '.'
-// and '-' is kept readable in the ID; any other key is hashed. An empty or
+// and '-' (without "..") is kept readable in the ID; any other key is hashed,
+// so that the ID always passes ValidateID. An empty or
 // oversized key, or one with control characters, is ErrInvalidRequest.
 func IdempotentID(key string) (string, error) {
 	key = strings.TrimSpace(key)
@@ -30,7 +31,7 @@ func IdempotentID(key string) (string, error) {
 	case strings.ContainsFunc(key, unicode.IsControl):
 		return "", fmt.Errorf("%w: idempotency key must not contain control characters", ErrInvalidRequest)
 	}
-	if plainKey.MatchString(key) {
+	if plainKey.MatchString(key) && !strings.Contains(key, "..") {
 		return "maestro-key-" + key, nil
 	}
 	sum := sha256.Sum256([]byte(key))

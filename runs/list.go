@@ -11,15 +11,18 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/maestrohq/maestro/workflows"
 )
 
 // ListFilter selects runs for List.
 type ListFilter struct {
-	// Status keeps runs in one state: running, completed, failed,
-	// cancelled, terminated or timed_out; empty keeps all.
+	// Status keeps runs in one state (see ListStatuses): running, paused,
+	// active (running or paused), completed, failed, cancelled,
+	// terminated or timed_out; empty keeps all.
 	Status string `json:"status,omitempty"`
 	// Template keeps runs of one built-in template (the MaestroTemplate
 	// search attribute); empty keeps all.
@@ -36,20 +39,33 @@ type RunSummary struct {
 	RunID      string `json:"run_id"`
 	Pipeline   string `json:"pipeline"`
 	Template   string `json:"template,omitempty"`
-	// Status is the run state as Temporal records it (see List).
+	// Status is the run state (see List).
 	Status    string     `json:"status"`
 	StartedAt time.Time  `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 }
 
-// listStatuses maps the filter words onto Temporal's execution statuses.
+// StatusActive is the ListFilter.Status of runs that have not closed:
+// running or paused.
+const StatusActive = "active"
+
+// statusAttr is the MaestroStatus search attribute's name.
+var statusAttr = workflows.SearchAttrStatus.GetName()
+
+// listStatuses maps the filter words onto visibility query clauses. A run's
+// state is its MaestroStatus search attribute, which the workflow keeps equal
+// to its state, where Temporal's execution status cannot tell (paused from
+// running, a pipeline timeout from a failure); the attribute is absent on
+// runs started before it existed, hence the IS NULL alternatives.
 var listStatuses = map[string]string{
-	workflows.RunRunning:    "Running",
-	workflows.RunCompleted:  "Completed",
-	workflows.RunFailed:     "Failed",
-	workflows.RunCancelled:  "Canceled",
-	workflows.RunTerminated: "Terminated",
-	workflows.RunTimedOut:   "TimedOut",
+	workflows.RunRunning:    fmt.Sprintf("ExecutionStatus = 'Running' AND (%[1]s IS NULL OR %[1]s != '%[2]s')", statusAttr, workflows.RunPaused),
+	workflows.RunPaused:     fmt.Sprintf("ExecutionStatus = 'Running' AND %s = '%s'", statusAttr, workflows.RunPaused),
+	StatusActive:            "ExecutionStatus = 'Running'",
+	workflows.RunCompleted:  "ExecutionStatus = 'Completed'",
+	workflows.RunFailed:     fmt.Sprintf("ExecutionStatus = 'Failed' AND (%[1]s IS NULL OR %[1]s != '%[2]s')", statusAttr, workflows.RunTimedOut),
+	workflows.RunCancelled:  "ExecutionStatus = 'Canceled'",
+	workflows.RunTerminated: "ExecutionStatus = 'Terminated'",
+	workflows.RunTimedOut:   fmt.Sprintf("(ExecutionStatus = 'TimedOut' OR (ExecutionStatus = 'Failed' AND %s = '%s'))", statusAttr, workflows.RunTimedOut),
 }
 
 // ListStatuses returns the words ListFilter.Status accepts, sorted.
@@ -62,44 +78,76 @@ func ListStatuses() []string {
 	return out
 }
 
+// orderByStart is the ORDER BY clause List asks for. Temporal's SQL
+// visibility stores (SQLite, MySQL, PostgreSQL) refuse ORDER BY and order by
+// close time (open runs first); Elasticsearch accepts it.
+const orderByStart = " ORDER BY StartTime DESC"
+
 // List returns one page of runs from Temporal's visibility store, newest
-// first as the store orders them, and the token of the next page (nil on the
-// last page).
+// started first, and the token of the next page (nil on the last page).
 //
-// Statuses are Temporal's, translated to the run-state words, so they can
-// differ from the exact state that Status reports: a paused run is running
-// here, and a run that hit its own pipeline timeout ended as a Failed
-// workflow, so it is failed here and timed_out in Status (timed_out here
-// means the server's safety-net execution timeout cut the run off).
-// Visibility is eventually consistent: a run started a moment ago may be
-// missing or show an earlier state.
+// The order: List asks the store for ORDER BY StartTime DESC. The SQL
+// visibility stores (the dev server's SQLite among them) do not support it;
+// List then remembers that, queries without it, and sorts each page by start
+// time, newest first. Pages are then each in order, but a run can sit on a
+// later page than one started before it, since the store pages by close time
+// (open runs first).
+//
+// Status is the run state as Status reports it: the MaestroStatus search
+// attribute the workflow keeps (running, paused, completed, failed,
+// cancelled, timed_out) for runs that have not closed or that closed by
+// themselves; Temporal's execution status for runs terminated or cut off by
+// the server's safety-net execution timeout (terminated, timed_out), and for
+// runs without the attribute. Visibility is eventually consistent: a run
+// started a moment ago may be missing or show an earlier state.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte, error) {
 	query := fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowName)
+	ours := false // the query names one of Maestro's search attributes
 	if f.Status != "" {
-		st, ok := listStatuses[strings.ToLower(strings.TrimSpace(f.Status))]
+		clause, ok := listStatuses[strings.ToLower(strings.TrimSpace(f.Status))]
 		if !ok {
-			return nil, nil, fmt.Errorf("%w: unknown status %q (want one of %s)", ErrInvalidRequest, f.Status, strings.Join(ListStatuses(), ", "))
+			return nil, nil, &FieldError{Field: "status", Allowed: ListStatuses(),
+				Message: fmt.Sprintf("unknown status %q (want one of %s)", f.Status, strings.Join(ListStatuses(), ", "))}
 		}
-		query += fmt.Sprintf(" AND ExecutionStatus = '%s'", st)
+		query += " AND " + clause
+		ours = ours || strings.Contains(clause, statusAttr)
 	}
 	if t := strings.TrimSpace(f.Template); t != "" {
 		if strings.ContainsFunc(t, unicode.IsControl) {
-			return nil, nil, fmt.Errorf("%w: template must not contain control characters", ErrInvalidRequest)
+			return nil, nil, &FieldError{Field: "template", Message: "template must not contain control characters"}
 		}
 		query += fmt.Sprintf(" AND %s = %s", workflows.SearchAttrTemplate.GetName(), quoteQuery(t))
+		ours = true
 	}
 	if f.PageSize < 0 {
-		return nil, nil, fmt.Errorf("%w: page size must not be negative, got %d", ErrInvalidRequest, f.PageSize)
+		return nil, nil, &FieldError{Field: "page_size", Message: fmt.Sprintf("page size must not be negative, got %d", f.PageSize)}
 	}
-	resp, err := s.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		PageSize:      int32(min(f.PageSize, 1000)),
-		NextPageToken: f.NextPageToken,
-		Query:         query,
-	})
+	list := func(q string) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+		return s.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			PageSize:      int32(min(f.PageSize, 1000)),
+			NextPageToken: f.NextPageToken,
+			Query:         q,
+		})
+	}
+	sorted := !s.noOrderBy.Load()
+	var resp *workflowservice.ListWorkflowExecutionsResponse
+	var err error
+	if sorted {
+		resp, err = list(query + orderByStart)
+		var invalid *serviceerror.InvalidArgument
+		if errors.As(err, &invalid) && strings.Contains(strings.ToUpper(invalid.Message), "ORDER BY") {
+			s.noOrderBy.Store(true)
+			sorted = false
+		}
+	}
+	if !sorted {
+		resp, err = list(query)
+	}
 	var invalid *serviceerror.InvalidArgument
-	if errors.As(err, &invalid) && f.Template != "" {
-		// The only attribute of ours in the query: not registered.
-		return nil, nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'starter doctor' checks them)", ErrSearchAttributes, invalid.Message)
+	if errors.As(err, &invalid) && ours && len(f.NextPageToken) == 0 {
+		// Our attributes are the only ones in the query that a namespace
+		// may lack.
+		return nil, nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'maestro doctor' checks them)", ErrSearchAttributes, invalid.Message)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("list runs: %w", err)
@@ -109,7 +157,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 		r := RunSummary{
 			WorkflowID: info.GetExecution().GetWorkflowId(),
 			RunID:      info.GetExecution().GetRunId(),
-			Status:     runState(info.GetStatus()),
+			Status:     summaryState(info),
 			StartedAt:  info.GetStartTime().AsTime(),
 		}
 		if ct := info.GetCloseTime(); ct != nil && info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
@@ -125,11 +173,37 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 		}
 		out = append(out, r)
 	}
+	if !sorted {
+		sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
+	}
 	next := resp.GetNextPageToken()
 	if len(next) == 0 {
 		next = nil
 	}
 	return out, next, nil
+}
+
+// summaryState is a run's state from its visibility record: the
+// MaestroStatus search attribute where it is authoritative (see List),
+// Temporal's execution status otherwise.
+func summaryState(info *workflowpb.WorkflowExecutionInfo) string {
+	exec := runState(info.GetStatus())
+	var attr string
+	if p := info.GetSearchAttributes().GetIndexedFields()[statusAttr]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &attr)
+	}
+	switch info.GetStatus() {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		if attr == workflows.RunPaused {
+			return attr
+		}
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		switch attr {
+		case workflows.RunCompleted, workflows.RunFailed, workflows.RunCancelled, workflows.RunTimedOut:
+			return attr
+		}
+	}
+	return exec
 }
 
 // quoteQuery returns s as a string literal of Temporal's visibility query

@@ -2,10 +2,14 @@ package runs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
@@ -27,7 +32,23 @@ var (
 	ErrNotFound     = errors.New("run not found")
 	ErrNotRunning   = errors.New("run is not running")
 	ErrNotRetryable = errors.New("run cannot be retried")
+	// ErrPayloadTooLarge marks a run whose input (the pipeline with its
+	// params and requirement) is over Temporal's payload limit.
+	ErrPayloadTooLarge = errors.New("run input too large")
+	// ErrIdempotencyConflict marks a start whose ID names an existing run
+	// that was started with a different request.
+	ErrIdempotencyConflict = errors.New("run ID in use by a different request")
 )
+
+// MaxInputBytes is the largest encoded workflow input Start sends: Temporal's
+// default per-payload limit (limit.blobSize.error, 2 MiB). A larger input is
+// ErrPayloadTooLarge before anything is started; a server configured with a
+// lower limit refuses the start itself, which is reported the same way.
+const MaxInputBytes = 2 << 20
+
+// memoRequestHash is the memo field holding the hash of the request a run was
+// started with (see Start).
+const memoRequestHash = "request_hash"
 
 // closeGrace is added to the pipeline's timeout for the server-side execution
 // timeout, a safety net: the workflow's own timer normally ends the run first
@@ -38,6 +59,13 @@ const closeGrace = 10 * time.Minute
 type Config struct {
 	// TaskQueue is where runs are started; default workflows.DefaultTaskQueue.
 	TaskQueue string
+	// Namespace is the client's Temporal namespace; Health checks that it
+	// exists and has Maestro's search attributes (empty: those checks are
+	// skipped).
+	Namespace string
+	// Address is the client's Temporal address (host:port), only named in
+	// Health's details.
+	Address string
 	// DefaultMode applies to pipelines that name no mode; default linear.
 	DefaultMode dag.Mode
 	// DataConverter must match the client's; nil means the default.
@@ -48,6 +76,8 @@ type Config struct {
 type Service struct {
 	c   client.Client
 	cfg Config
+	// noOrderBy records that the visibility store refused ORDER BY.
+	noOrderBy atomic.Bool
 }
 
 // New returns a Service using c.
@@ -67,13 +97,21 @@ type Started struct {
 	RunID      string `json:"run_id"`
 	// Existing says the ID was already in use and this is that run.
 	Existing bool `json:"existing,omitempty"`
+	// Status is the run's state: running for a run just started, the
+	// existing run's state (as List reports it) when Existing is set.
+	Status string `json:"status,omitempty"`
 }
 
-var unsafeID = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+// unsafeID matches what a pipeline name may hold but a generated ID may not.
+var unsafeID = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
 // Start validates req and starts a run. A request whose ID names an existing
 // run, running or closed, returns that run with Existing set and starts
-// nothing.
+// nothing, if that run was started with the same request (the same workflow
+// input once built, compared by a hash kept in the run's memo; runs started
+// before the hash existed count as the same); with a different request it is
+// ErrIdempotencyConflict. An ID that ValidateID refuses is a *FieldError
+// naming "id"; an input over MaxInputBytes is ErrPayloadTooLarge.
 func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error) {
 	in, err := s.Build(req)
 	if err != nil {
@@ -81,9 +119,10 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 	}
 	id := strings.TrimSpace(req.ID)
 	if id == "" {
-		id = fmt.Sprintf("maestro-%s-%s", strings.Trim(unsafeID.ReplaceAllString(in.Pipeline.Name, "-"), "-"), uuid.NewString())
-	} else if len(id) > 255 {
-		return nil, fmt.Errorf("%w: id is longer than 255 characters", ErrInvalidRequest)
+		name := strings.Trim(unsafeID.ReplaceAllString(in.Pipeline.Name, "-"), "-")
+		id = fmt.Sprintf("maestro-%s-%s", name[:min(len(name), 100)], uuid.NewString())
+	} else if err := ValidateID("id", id); err != nil {
+		return nil, err
 	}
 	return s.start(ctx, id, in)
 }
@@ -94,7 +133,43 @@ func (s *Service) Build(req StartRequest) (*workflows.Input, error) {
 	return Build(req, s.cfg.DefaultMode)
 }
 
+// requestHash is the hash of a start's normalized request: its workflow input
+// as JSON (struct fields in order, map keys sorted).
+func requestHash(in *workflows.Input) (string, error) {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return "", fmt.Errorf("hash the run input: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// checkInputSize refuses an input over MaxInputBytes once encoded.
+func (s *Service) checkInputSize(in *workflows.Input) error {
+	p, err := s.cfg.DataConverter.ToPayloads(*in)
+	if err != nil {
+		return fmt.Errorf("encode the run input: %w", err)
+	}
+	if n := proto.Size(p); n > MaxInputBytes {
+		return fmt.Errorf("%w: the run input is %d bytes encoded, over the limit of %d (Temporal's payload limit); pass large data by reference", ErrPayloadTooLarge, n, MaxInputBytes)
+	}
+	return nil
+}
+
+// isBlobSizeError tells Temporal's refusal of a payload over its limit.
+func isBlobSizeError(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	return errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Message), "size exceeds limit")
+}
+
 func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*Started, error) {
+	if err := s.checkInputSize(in); err != nil {
+		return nil, err
+	}
+	hash, err := requestHash(in)
+	if err != nil {
+		return nil, err
+	}
 	req, _ := in.Pipeline.Params["requirement"].(string)
 	title := in.Pipeline.Name
 	if req != "" {
@@ -110,25 +185,49 @@ func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*S
 		StaticSummary:                            title,
 		TypedSearchAttributes:                    searchAttributes(in),
 		Memo: map[string]any{
-			"pipeline":    in.Pipeline.Name,
-			"template":    in.Template,
-			"mode":        string(in.Pipeline.Mode),
-			"requirement": oneLine(req, 1000),
-			"retry_of":    in.RetryOf,
+			"pipeline":      in.Pipeline.Name,
+			"template":      in.Template,
+			"mode":          string(in.Pipeline.Mode),
+			"requirement":   oneLine(req, 1000),
+			"retry_of":      in.RetryOf,
+			memoRequestHash: hash,
 		},
 	}, workflows.WorkflowName, *in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
-		return &Started{WorkflowID: id, RunID: already.RunId, Existing: true}, nil
+		return s.existing(ctx, id, already.RunId, hash)
+	}
+	if isBlobSizeError(err) {
+		return nil, fmt.Errorf("%w: %w", ErrPayloadTooLarge, err)
 	}
 	var invalid *serviceerror.InvalidArgument
 	if errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Message), "search attribute") {
-		return nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'starter doctor' checks them)", ErrSearchAttributes, invalid.Message)
+		return nil, fmt.Errorf("%w: %s (register Maestro's search attributes; 'maestro doctor' checks them)", ErrSearchAttributes, invalid.Message)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start run: %w", err)
 	}
-	return &Started{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+	return &Started{WorkflowID: run.GetID(), RunID: run.GetRunID(), Status: workflows.RunRunning}, nil
+}
+
+// existing describes the run that holds id, and returns it if it was started
+// with the request whose hash is hash.
+func (s *Service) existing(ctx context.Context, id, runID, hash string) (*Started, error) {
+	st := &Started{WorkflowID: id, RunID: runID, Existing: true, Status: workflows.RunRunning}
+	desc, err := s.c.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		// The run exists (the server just said so); its state is unknown.
+		return st, nil
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if p := info.GetMemo().GetFields()[memoRequestHash]; p != nil {
+		var old string
+		if err := s.cfg.DataConverter.FromPayload(p, &old); err == nil && old != "" && old != hash {
+			return nil, fmt.Errorf("%w: %s was started with a different request; use another ID (or Idempotency-Key) for a different run", ErrIdempotencyConflict, id)
+		}
+	}
+	st.Status = summaryState(info)
+	return st, nil
 }
 
 // searchAttributes are the typed search attributes a run starts with; the
@@ -157,6 +256,9 @@ func oneLine(s string, n int) string {
 // from its recorded result once it closed. The live attempt count and last
 // failure of retrying nodes are merged from the server's pending activities.
 func (s *Service) Status(ctx context.Context, workflowID string) (*workflows.Status, error) {
+	if err := ValidateID("id", workflowID); err != nil {
+		return nil, err
+	}
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
 		return nil, MapNotFound(workflowID, err)
@@ -246,6 +348,9 @@ func closePayloads(ev *historypb.HistoryEvent) *commonpb.Payloads {
 
 // Wait blocks until the run closes and returns its final status.
 func (s *Service) Wait(ctx context.Context, workflowID string) (*workflows.Status, error) {
+	if err := ValidateID("id", workflowID); err != nil {
+		return nil, err
+	}
 	err := s.c.GetWorkflow(ctx, workflowID, "").Get(ctx, nil)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -261,6 +366,9 @@ func (s *Service) Wait(ctx context.Context, workflowID string) (*workflows.Statu
 // killed, and every node's final state recorded.
 // Cancelling a run that has closed is ErrNotRunning.
 func (s *Service) Cancel(ctx context.Context, workflowID string) error {
+	if err := ValidateID("id", workflowID); err != nil {
+		return err
+	}
 	// The server accepts a cancellation request for a closed run without
 	// complaint, so look first.
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
@@ -287,6 +395,9 @@ func (s *Service) Resume(ctx context.Context, workflowID string) error {
 }
 
 func (s *Service) signal(ctx context.Context, workflowID, name string) error {
+	if err := ValidateID("id", workflowID); err != nil {
+		return err
+	}
 	if err := s.c.SignalWorkflow(ctx, workflowID, "", name, nil); err != nil {
 		return s.controlError(ctx, workflowID, err)
 	}
@@ -305,6 +416,17 @@ func (s *Service) controlError(ctx context.Context, workflowID string, err error
 	return MapNotFound(workflowID, err)
 }
 
+// Exists returns nil if a run with the ID exists, ErrNotFound if none does.
+func (s *Service) Exists(ctx context.Context, workflowID string) error {
+	if err := ValidateID("id", workflowID); err != nil {
+		return err
+	}
+	if _, err := s.c.DescribeWorkflowExecution(ctx, workflowID, ""); err != nil {
+		return MapNotFound(workflowID, err)
+	}
+	return nil
+}
+
 // MapNotFound turns Temporal's not-found error for workflowID into
 // ErrNotFound; other errors pass unchanged.
 func MapNotFound(workflowID string, err error) error {
@@ -319,6 +441,9 @@ func MapNotFound(workflowID string, err error) error {
 // Nodes that completed in it (or that it had reused itself) are carried over
 // with their outputs and not executed again.
 func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error) {
+	if err := ValidateID("id", workflowID); err != nil {
+		return nil, err
+	}
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
 		return nil, MapNotFound(workflowID, err)
@@ -335,6 +460,7 @@ func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error
 		return nil, err
 	}
 	root, _, _ := strings.Cut(workflowID, "-retry-")
+	root = root[:min(len(root), MaxIDLength-20)]
 	return s.start(ctx, root+"-retry-"+uuid.NewString()[:8], in)
 }
 

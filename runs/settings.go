@@ -8,6 +8,7 @@ import enumspb "go.temporal.io/api/enums/v1"
 func (s *Service) Config() Config { return s.cfg }
 
 // RunState translates a Temporal execution status into a run-state word
-// (running, completed, failed, cancelled, terminated, timed_out, …), as List
-// reports it.
+// (running, completed, failed, cancelled, terminated, timed_out, …). List
+// refines it with the MaestroStatus search attribute (paused, and a pipeline
+// timeout's timed_out); see List.
 func RunState(st enumspb.WorkflowExecutionStatus) string { return runState(st) }

@@ -424,7 +424,7 @@ func TestUsage(t *testing.T) {
 		{name: "status needs an id", args: []string{"status"}, wantCode: 2, wantErr: "maestro: status: missing workflow-id"},
 		{name: "cancel takes one id", args: []string{"cancel", "a", "b"}, wantCode: 2, wantErr: `unexpected argument "b"`},
 		{name: "validate needs a file", args: []string{"validate", "--json"}, wantCode: 2, wantErr: "maestro: validate: missing file"},
-		{name: "list rejects an unknown status", args: []string{"list", "--status", "exploded"}, wantCode: 2, wantErr: `unknown --status "exploded" (want one of cancelled, completed, failed, running, terminated, timed_out)`},
+		{name: "list rejects an unknown status", args: []string{"list", "--status", "exploded"}, wantCode: 2, wantErr: `unknown --status "exploded" (want one of active, cancelled, completed, failed, paused, running, terminated, timed_out)`},
 		{name: "list needs a positive limit", args: []string{"list", "--limit", "0"}, wantCode: 2, wantErr: "--limit must be positive"},
 		{name: "a bad int flag", args: []string{"list", "--limit", "many"}, wantCode: 2, wantErr: `invalid value "many" for flag -limit`},
 	}

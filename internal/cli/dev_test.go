@@ -110,7 +110,7 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var h struct{ Status string }
-		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "ok"
+		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "healthy"
 	}, 20*time.Second, 100*time.Millisecond, "the API answers /health: Temporal up, the worker polling")
 
 	// MAESTRO_API_RATE_LIMIT=0 disables rate limiting (the default allows

@@ -116,7 +116,7 @@ func TestEndToEnd(t *testing.T) {
 	assert.NotContains(t, r.stdout, id)
 
 	// Starting with the id of an existing run returns that run.
-	r = cli("start", "--template", templates.SDLCLinear, "--id", id)
+	r = cli("start", "--template", templates.SDLCParallel, "--requirement", "x", "--id", id)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "workflow id: "+id+"\n")
 	assert.Contains(t, r.stdout, "(existing run)")

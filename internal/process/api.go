@@ -24,7 +24,6 @@ const APIShutdownTimeout = 15 * time.Second
 // m's registry (shared with the SDK's).
 func NewAPI(c client.Client, cfg config.Config, logger *slog.Logger, m *metrics.Metrics) (*api.Server, error) {
 	return api.New(api.Config{
-		Client:      c,
 		Runs:        Runs(c, cfg),
 		Namespace:   cfg.Client.Namespace,
 		Artifacts:   artifacts.NewDir(cfg.ArtifactDir),

@@ -59,6 +59,8 @@ func Dial(ctx context.Context, cfg config.Config, logger *slog.Logger, metrics c
 // with.
 func Runs(c client.Client, cfg config.Config) *runs.Service {
 	return runs.New(c, runs.Config{
+		Namespace:     cfg.Client.Namespace,
+		Address:       cfg.Client.HostPort,
 		TaskQueue:     cfg.TaskQueue,
 		DefaultMode:   dag.Mode(cfg.DefaultMode),
 		DataConverter: cfg.Client.DataConverter,

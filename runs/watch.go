@@ -1,0 +1,248 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// Event types Watch sends.
+const (
+	EventSnapshot      = "snapshot"
+	EventNodeStarted   = "node_started"
+	EventNodeRetrying  = "node_retrying"
+	EventNodeCompleted = "node_completed"
+	EventNodeFailed    = "node_failed"
+	EventNodeSkipped   = "node_skipped"
+	EventNodeCancelled = "node_cancelled"
+	EventRunPaused     = "run_paused"
+	EventRunResumed    = "run_resumed"
+	EventRunFinished   = "run_finished"
+	EventError         = "error"
+)
+
+// Event is one event of a run, as Watch sends it (and the REST API's event
+// stream forwards it). The first is a snapshot with the whole run; node
+// events follow in the order they happened; the last is run_finished with the
+// final run.
+type Event struct {
+	Type string `json:"type"`
+	// Seq numbers the watch's events from 1.
+	Seq        int    `json:"seq"`
+	WorkflowID string `json:"workflow_id"`
+	// Node, NodeStatus, Attempts, Error and At describe a node event; At
+	// is when the node started or ended (the time of observation for
+	// node_retrying and run events).
+	Node       string     `json:"node,omitempty"`
+	NodeStatus string     `json:"node_status,omitempty"`
+	Attempts   int32      `json:"attempts,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	At         *time.Time `json:"at,omitempty"`
+	// Status is the run's state (every event).
+	Status string `json:"status"`
+	// Run is the whole run, in snapshot and run_finished events.
+	Run *workflows.Status `json:"run,omitempty"`
+}
+
+// ErrNoWorkerAnswer marks a status read that timed out: the run exists but
+// no worker answered its status query in time.
+var ErrNoWorkerAnswer = errors.New("no worker answered the run's status query in time")
+
+// Defaults of WatchOptions.
+const (
+	DefaultWatchPollInterval = time.Second
+	DefaultWatchQueryTimeout = 10 * time.Second
+)
+
+// WatchOptions tune Watch.
+type WatchOptions struct {
+	// PollInterval is how often the run's state is re-read while its
+	// history is quiet (node retries add no history events); 0 means
+	// DefaultWatchPollInterval.
+	PollInterval time.Duration
+	// QueryTimeout bounds each read of the run's state; 0 means
+	// DefaultWatchQueryTimeout.
+	QueryTimeout time.Duration
+	// OnError, when set, is told of a state read that failed while
+	// watching; Watch retries on the next tick.
+	OnError func(error)
+}
+
+// Watch follows a run: it reads its state (an unknown run is ErrNotFound, a
+// status query nobody answers in time ErrNoWorkerAnswer, both returned at
+// once), then sends on the channel a snapshot, the node and run events as
+// they happen, and run_finished with the final state, and closes the
+// channel. It wakes on every new history event (a long poll) and at least
+// every PollInterval. The channel is also closed when ctx ends; the
+// receiver must keep receiving until it is closed, or cancel ctx.
+func (s *Service) Watch(ctx context.Context, workflowID string, opts WatchOptions) (<-chan Event, error) {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DefaultWatchPollInterval
+	}
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = DefaultWatchQueryTimeout
+	}
+	qctx, cancel := context.WithTimeout(ctx, opts.QueryTimeout)
+	first, err := s.Status(qctx, workflowID)
+	timedOut := errors.Is(qctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	cancel()
+	if err != nil {
+		if timedOut && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s: %w", ErrNoWorkerAnswer, workflowID, err)
+		}
+		return nil, err
+	}
+	out := make(chan Event)
+	go s.watch(ctx, workflowID, first, opts, out)
+	return out, nil
+}
+
+func (s *Service) watch(ctx context.Context, workflowID string, prev *workflows.Status, opts WatchOptions, out chan<- Event) {
+	defer close(out)
+	seq := 0
+	send := func(ev Event) bool {
+		seq++
+		ev.Seq = seq
+		ev.WorkflowID = workflowID
+		select {
+		case out <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	finish := func(final *workflows.Status) {
+		at := final.EndedAt
+		if at == nil {
+			now := time.Now()
+			at = &now
+		}
+		send(Event{Type: EventRunFinished, Status: final.Status, Error: final.Error, At: at, Run: final})
+	}
+	if !send(Event{Type: EventSnapshot, Status: prev.Status, Run: prev}) {
+		return
+	}
+	if prev.Closed() {
+		finish(prev)
+		return
+	}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	changed := make(chan struct{}, 1)
+	go s.watchHistory(wctx, workflowID, prev.RunID, changed)
+	poll := time.NewTicker(opts.PollInterval)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-poll.C:
+		}
+		qctx, qcancel := context.WithTimeout(ctx, opts.QueryTimeout)
+		cur, err := s.Status(qctx, workflowID)
+		qcancel()
+		if err != nil {
+			if ctx.Err() == nil && opts.OnError != nil {
+				// Transient (a worker restarting, Temporal briefly
+				// away): try again on the next tick.
+				opts.OnError(err)
+			}
+			continue
+		}
+		for _, ev := range Diff(prev, cur, time.Now()) {
+			if !send(ev) {
+				return
+			}
+		}
+		prev = cur
+		if cur.Closed() {
+			finish(cur)
+			return
+		}
+	}
+}
+
+// watchHistory long-polls the run's history and signals changed (without
+// blocking) whenever events arrive, so that the watch re-reads the state at
+// once instead of waiting for its next poll.
+func (s *Service) watchHistory(ctx context.Context, workflowID, runID string, changed chan<- struct{}) {
+	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		if _, err := it.Next(); err != nil {
+			return
+		}
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	select {
+	case changed <- struct{}{}:
+	default:
+	}
+}
+
+// Diff returns the events that lead from prev to cur, in the order they
+// happened. A node that both started and ended between the two gives both
+// events. Seq and WorkflowID are left for the caller.
+func Diff(prev, cur *workflows.Status, now time.Time) []Event {
+	var evs []Event
+	for _, n := range cur.Nodes {
+		before := workflows.NodeStatus{Status: workflows.NodePending}
+		if p := prev.Node(n.ID); p != nil {
+			before = *p
+		}
+		if before.Status == n.Status {
+			if n.Status == workflows.NodeRunning && n.Attempts > before.Attempts && n.Attempts > 1 {
+				evs = append(evs, Event{Type: EventNodeRetrying, Node: n.ID, NodeStatus: n.Status,
+					Attempts: n.Attempts, Error: n.LastError, At: &now})
+			}
+			continue
+		}
+		if before.Status == workflows.NodePending && n.StartedAt != nil {
+			evs = append(evs, Event{Type: EventNodeStarted, Node: n.ID, NodeStatus: workflows.NodeRunning, Attempts: 1, At: n.StartedAt})
+			if n.Status == workflows.NodeRunning && n.Attempts > 1 {
+				evs = append(evs, Event{Type: EventNodeRetrying, Node: n.ID, NodeStatus: n.Status,
+					Attempts: n.Attempts, Error: n.LastError, At: &now})
+			}
+		}
+		var typ string
+		switch n.Status {
+		case workflows.NodeCompleted:
+			typ = EventNodeCompleted
+		case workflows.NodeFailed:
+			typ = EventNodeFailed
+		case workflows.NodeSkipped:
+			typ = EventNodeSkipped
+		case workflows.NodeCancelled:
+			typ = EventNodeCancelled
+		default:
+			continue
+		}
+		at := n.EndedAt
+		if at == nil {
+			at = &now
+		}
+		evs = append(evs, Event{Type: typ, Node: n.ID, NodeStatus: n.Status, Attempts: n.Attempts, Error: n.Error, At: at})
+	}
+	// Order by time; events of one node keep their order (stable sort, and
+	// a node's start is never after its end).
+	slices.SortStableFunc(evs, func(a, b Event) int { return a.At.Compare(*b.At) })
+	for i := range evs {
+		evs[i].Status = cur.Status
+	}
+	switch {
+	case cur.Status == workflows.RunPaused && prev.Status != workflows.RunPaused:
+		evs = append(evs, Event{Type: EventRunPaused, Status: cur.Status, At: &now})
+	case prev.Status == workflows.RunPaused && cur.Status == workflows.RunRunning:
+		evs = append(evs, Event{Type: EventRunResumed, Status: cur.Status, At: &now})
+	}
+	return evs
+}
