@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/maestrohq/maestro/artifacts"
-	"github.com/maestrohq/maestro/dag"
 )
 
 // ExecuteNodeName is the registered name of the node activity.
@@ -50,60 +49,6 @@ const (
 	DefaultMaxArtifactBytes = 64 << 20
 )
 
-// NodeInput is what the workflow hands the activity for one node.
-type NodeInput struct {
-	WorkflowID string            `json:"workflow_id"`
-	Pipeline   string            `json:"pipeline"`
-	Node       dag.Node          `json:"node"`
-	Params     map[string]any    `json:"params,omitempty"`
-	Inputs     map[string]string `json:"inputs,omitempty"` // dependency outputs by node ID
-	// Artifacts optionally names dependencies' artifacts (NodeResult.Artifact)
-	// by node ID, for dependencies whose artifact is not filed under this
-	// run (nodes reused from the run a retry retries). Without an entry, a
-	// dependency's artifact is looked up by (WorkflowID, its node ID).
-	Artifacts map[string]string `json:"artifacts,omitempty"`
-}
-
-// NodeResult is what a node's successful attempt returns to the workflow.
-type NodeResult struct {
-	// Output is the node's output, capped at Config.MaxOutputBytes.
-	Output string `json:"output"`
-	// Truncated says Output was cut; OutputBytes is the full size.
-	Truncated   bool  `json:"truncated,omitempty"`
-	OutputBytes int   `json:"output_bytes"`
-	Attempt     int32 `json:"attempt"`
-	ExitCode    *int  `json:"exit_code,omitempty"`
-	HTTPStatus  int   `json:"http_status,omitempty"`
-	// Artifact refers to the full output in the artifact store, when the
-	// worker has one (Config.ArtifactStore).
-	Artifact string `json:"artifact,omitempty"`
-	// Usage is an agent node's model and token usage.
-	Usage *Usage `json:"usage,omitempty"`
-	// Simulated says Output is a placeholder: the node is an agent node
-	// with a simulated output, run by a worker with no agent provider.
-	Simulated bool `json:"simulated,omitempty"`
-
-	// full is the whole output (up to Config.MaxArtifactBytes) for the
-	// artifact store; it never reaches history.
-	full []byte
-}
-
-// Usage is the model an agent node used and the tokens it consumed.
-type Usage struct {
-	Model        string `json:"model,omitempty"`
-	InputTokens  int    `json:"input_tokens"`
-	OutputTokens int    `json:"output_tokens"`
-}
-
-// Failure is attached as the details of every application error an executor
-// returns, so the workflow can show the attempt and the cause.
-type Failure struct {
-	Attempt    int32  `json:"attempt"`
-	ExitCode   *int   `json:"exit_code,omitempty"`
-	HTTPStatus int    `json:"http_status,omitempty"`
-	StderrTail string `json:"stderr_tail,omitempty"`
-}
-
 // Config configures the activities of one worker.
 type Config struct {
 	// MaxOutputBytes caps a node's output written to history.
@@ -125,7 +70,7 @@ type Config struct {
 	// package config and AgentDefaults.Validate).
 	Agent AgentDefaults
 	// ArtifactStore, when set, receives every completed node's full output
-	// (NodeResult.Artifact refers to it), and agent nodes read their
+	// (run.NodeResult.Artifact refers to it), and agent nodes read their
 	// dependencies' full outputs from it (see resolveInputs).
 	ArtifactStore artifacts.Store
 	// MaxArtifactBytes caps the output captured for the artifact store; 0

@@ -16,6 +16,7 @@ import (
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/prompts"
+	"github.com/maestrohq/maestro/run"
 )
 
 // Agent defaults that apply when neither the node nor the worker sets one.
@@ -183,17 +184,17 @@ func endpoint(base *url.URL, path string) string {
 type agentExecutor struct{}
 
 // Run runs an agent node's attempt.
-func (agentExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+func (agentExecutor) Run(ctx context.Context, a *Activities, in run.NodeInput) (run.NodeResult, error) {
 	return a.runAgent(ctx, in)
 }
 
 // runAgent renders the node's prompts (its phase's role, or its overrides)
 // over the requirement, the params and its dependencies' full outputs, and
 // asks the provider. The answer is the node's output.
-func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, error) {
+func (a *Activities) runAgent(ctx context.Context, in run.NodeInput) (run.NodeResult, error) {
 	e, err := specOf[*dag.AgentSpec](in)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	if e.SimulatedOutput != "" && e.Provider == "" && !a.cfg.Agent.Configured() {
 		res := a.output([]byte(e.SimulatedOutput), len(e.SimulatedOutput))
@@ -202,11 +203,11 @@ func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, er
 	}
 	c, err := a.agentConfig(e)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	inputs, err := a.dependencyInputs(ctx, in, true)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	req, _ := in.Params["requirement"].(string)
 	system, user, err := prompts.Render(in.Node, prompts.Data{
@@ -214,7 +215,7 @@ func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, er
 		Node: in.Node.ID, Name: in.Node.DisplayName(), Phase: in.Node.Phase,
 	})
 	if err != nil {
-		return NodeResult{}, configError("agent: %v", err)
+		return run.NodeResult{}, configError("agent: %v", err)
 	}
 	switch c.provider {
 	case dag.ProviderCommand:
@@ -229,7 +230,7 @@ func (a *Activities) runAgent(ctx context.Context, in NodeInput) (NodeResult, er
 // the node's dir or the worker's work directory, with the prompt (system
 // prompt, a blank line, user prompt) on stdin or in place of a "{{prompt}}"
 // argument. Its stdout is the answer.
-func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, p dag.Process, c agentCall, system, user string) (NodeResult, error) {
+func (a *Activities) runAgentCommand(ctx context.Context, in run.NodeInput, p dag.Process, c agentCall, system, user string) (run.NodeResult, error) {
 	prompt := user
 	if system != "" {
 		prompt = system + "\n\n" + user
@@ -243,7 +244,7 @@ func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, p dag.Pr
 		}
 	}
 	if asArg && len(prompt) > maxPromptArg {
-		return NodeResult{}, configError("agent: the prompt is %d bytes, too long to pass as an argument (at most %d); drop %q from argv to pass it on stdin", len(prompt), maxPromptArg, PromptArg)
+		return run.NodeResult{}, configError("agent: the prompt is %d bytes, too long to pass as an argument (at most %d); drop %q from argv to pass it on stdin", len(prompt), maxPromptArg, PromptArg)
 	}
 	var stdin io.Reader
 	if !asArg {
@@ -253,10 +254,10 @@ func (a *Activities) runAgentCommand(ctx context.Context, in NodeInput, p dag.Pr
 }
 
 // callModel sends one request to the provider's API and maps its answer.
-func (a *Activities) callModel(ctx context.Context, in NodeInput, c agentCall, system, user string) (NodeResult, error) {
+func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCall, system, user string) (run.NodeResult, error) {
 	key := a.cfg.Getenv(c.keyEnv)
 	if key == "" && (c.provider == dag.ProviderAnthropic || c.base.Host == "api.openai.com") {
-		return NodeResult{}, configError("agent: the API key variable %s is not set on the worker", c.keyEnv)
+		return run.NodeResult{}, configError("agent: the API key variable %s is not set on the worker", c.keyEnv)
 	}
 	var (
 		target string
@@ -283,11 +284,11 @@ func (a *Activities) callModel(ctx context.Context, in NodeInput, c agentCall, s
 	}
 	payload, err := json.Marshal(body)
 	if err != nil {
-		return NodeResult{}, configError("agent: encode the request: %v", err)
+		return run.NodeResult{}, configError("agent: encode the request: %v", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
 	if err != nil {
-		return NodeResult{}, configError("agent: cannot build the request: %v", unwrapURLError(err))
+		return run.NodeResult{}, configError("agent: cannot build the request: %v", unwrapURLError(err))
 	}
 	req.Header = header
 	tu, _ := url.Parse(target)
@@ -306,30 +307,30 @@ func (a *Activities) callModel(ctx context.Context, in NodeInput, c agentCall, s
 	resp, err := a.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return NodeResult{}, ctx.Err()
+			return run.NodeResult{}, ctx.Err()
 		}
-		return NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, msg: redact(fmt.Sprintf("%s: %v", where, unwrapURLError(err)))}
+		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, msg: redact(fmt.Sprintf("%s: %v", where, unwrapURLError(err)))}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAgentResponse))
 	if err != nil {
 		if ctx.Err() != nil {
-			return NodeResult{}, ctx.Err()
+			return run.NodeResult{}, ctx.Err()
 		}
-		return NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, failure: Failure{HTTPStatus: resp.StatusCode},
+		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, failure: run.Failure{HTTPStatus: resp.StatusCode},
 			msg: redact(fmt.Sprintf("%s: HTTP %s, then reading the answer failed: %v", where, statusText(resp), unwrapURLError(err)))}
 	}
 	if resp.StatusCode >= 300 {
-		return NodeResult{}, a.agentHTTPError(resp, raw, where, c, redact)
+		return run.NodeResult{}, a.agentHTTPError(resp, raw, where, c, redact)
 	}
 
 	var text, model, stopReason string
-	var usage Usage
+	var usage run.Usage
 	switch c.provider {
 	case dag.ProviderAnthropic:
 		var r anthropicResponse
 		if err := json.Unmarshal(raw, &r); err != nil || r.Type != "message" {
-			return NodeResult{}, a.shapeError(where, "a Messages API answer", raw, resp.StatusCode, redact)
+			return run.NodeResult{}, a.shapeError(where, "a Messages API answer", raw, resp.StatusCode, redact)
 		}
 		var parts []string
 		for _, b := range r.Content {
@@ -338,14 +339,14 @@ func (a *Activities) callModel(ctx context.Context, in NodeInput, c agentCall, s
 			}
 		}
 		text, model, stopReason = strings.Join(parts, ""), r.Model, r.StopReason
-		usage = Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens}
+		usage = run.Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens}
 	default:
 		var r openAIResponse
 		if err := json.Unmarshal(raw, &r); err != nil || len(r.Choices) == 0 {
-			return NodeResult{}, a.shapeError(where, "a Chat Completions answer", raw, resp.StatusCode, redact)
+			return run.NodeResult{}, a.shapeError(where, "a Chat Completions answer", raw, resp.StatusCode, redact)
 		}
 		text, model, stopReason = r.Choices[0].Message.Content, r.Model, r.Choices[0].FinishReason
-		usage = Usage{InputTokens: r.Usage.PromptTokens, OutputTokens: r.Usage.CompletionTokens}
+		usage = run.Usage{InputTokens: r.Usage.PromptTokens, OutputTokens: r.Usage.CompletionTokens}
 	}
 	usage.Model = cmpOr(model, c.model)
 	attrs := []any{slog.String("workflow_id", in.WorkflowID), slog.String("node", in.Node.ID),
@@ -358,7 +359,7 @@ func (a *Activities) callModel(ctx context.Context, in NodeInput, c agentCall, s
 		a.cfg.Logger.InfoContext(ctx, "agent answered", attrs...)
 	}
 	if strings.TrimSpace(text) == "" {
-		return NodeResult{}, &nodeError{typ: ErrTypeAgentResponse, failure: Failure{HTTPStatus: resp.StatusCode},
+		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentResponse, failure: run.Failure{HTTPStatus: resp.StatusCode},
 			msg: fmt.Sprintf("%s: the model returned no text (stop reason %q)", where, stopReason)}
 	}
 	res := a.output([]byte(text), len(text))
@@ -374,7 +375,7 @@ func (a *Activities) callModel(ctx context.Context, in NodeInput, c agentCall, s
 func (a *Activities) agentHTTPError(resp *http.Response, raw []byte, where string, c agentCall, redact func(string) string) error {
 	detail := apiErrorMessage(raw)
 	msg := fmt.Sprintf("%s: HTTP %s", where, statusText(resp))
-	ne := &nodeError{failure: Failure{HTTPStatus: resp.StatusCode}}
+	ne := &nodeError{failure: run.Failure{HTTPStatus: resp.StatusCode}}
 	code := resp.StatusCode
 	switch {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
@@ -398,7 +399,7 @@ func (a *Activities) agentHTTPError(resp *http.Response, raw []byte, where strin
 }
 
 func (a *Activities) shapeError(where, want string, raw []byte, status int, redact func(string) string) error {
-	return &nodeError{typ: ErrTypeAgentResponse, failure: Failure{HTTPStatus: status},
+	return &nodeError{typ: ErrTypeAgentResponse, failure: run.Failure{HTTPStatus: status},
 		msg: redact(withDetail(fmt.Sprintf("%s: the answer is not %s (check the provider and base URL)", where, want), raw, len(raw), a.cfg.MaxErrorBytes, false))}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/fakellm"
+	"github.com/maestrohq/maestro/run"
 )
 
 const testKey = "sk-test-0123456789abcdef"
@@ -50,7 +51,7 @@ func TestAgentAnthropicRequestAndAnswer(t *testing.T) {
 		withInputs(map[string]string{"requirements": "REQ: users can add todos"}))
 
 	assert.Equal(t, "# Design\nA REST API.", res.Output)
-	assert.Equal(t, &Usage{Model: "test-model", InputTokens: 120, OutputTokens: 34}, res.Usage)
+	assert.Equal(t, &run.Usage{Model: "test-model", InputTokens: 120, OutputTokens: 34}, res.Usage)
 	assert.Equal(t, http.StatusOK, res.HTTPStatus)
 	reqs := srv.Requests()
 	require.Len(t, reqs, 1)
@@ -77,7 +78,7 @@ func TestAgentOpenAIRequestAndAnswer(t *testing.T) {
 	}), withParams(map[string]any{"requirement": "the app"}), withInputs(map[string]string{"backend": "BE"}))
 
 	assert.Equal(t, "All tests pass.", res.Output)
-	assert.Equal(t, &Usage{Model: "gpt-test", InputTokens: 120, OutputTokens: 34}, res.Usage)
+	assert.Equal(t, &run.Usage{Model: "gpt-test", InputTokens: 120, OutputTokens: 34}, res.Usage)
 	reqs := srv.Requests()
 	require.Len(t, reqs, 1)
 	r := reqs[0]
@@ -360,7 +361,7 @@ func TestArtifactsKeepFullOutputOutOfHistory(t *testing.T) {
 	_, err = store.Put(context.Background(), "wf-0", "requirements", []byte("OLD RUN: THE END"))
 	require.NoError(t, err)
 	design = h.mustRun(agentNode("design", "design", dag.AgentSpec{}), withInputs(map[string]string{"requirements": "OLD RUN (capped)"}),
-		func(in *NodeInput) { in.Artifacts = map[string]string{"requirements": "wf-0/requirements"} })
+		func(in *run.NodeInput) { in.Artifacts = map[string]string{"requirements": "wf-0/requirements"} })
 	assert.Equal(t, "design based on THE END", design.Output)
 	assert.Contains(t, srv.Requests()[len(srv.Requests())-1].User, "OLD RUN: THE END")
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // killGrace is how long a cancelled command's process group has between
@@ -30,21 +31,21 @@ var baseEnv = []string{"PATH", "HOME", "LANG", "TMPDIR"}
 type commandExecutor struct{}
 
 // Run runs a command node's attempt.
-func (commandExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+func (commandExecutor) Run(ctx context.Context, a *Activities, in run.NodeInput) (run.NodeResult, error) {
 	return a.runCommand(ctx, in)
 }
 
 // runCommand runs the executor's argv (no shell) in its own process group,
 // with a minimal environment, capturing bounded stdout (the output) and a
 // stderr tail. A cancelled or timed-out attempt kills the whole group.
-func (a *Activities) runCommand(ctx context.Context, in NodeInput) (NodeResult, error) {
+func (a *Activities) runCommand(ctx context.Context, in run.NodeInput) (run.NodeResult, error) {
 	e, err := specOf[*dag.CommandSpec](in)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	in, err = a.withFullInputs(ctx, in)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	return a.runArgv(ctx, in, e.Process, e.Argv, nil)
 }
@@ -52,27 +53,27 @@ func (a *Activities) runCommand(ctx context.Context, in NodeInput) (NodeResult, 
 // runArgv runs argv as runCommand describes, with p's env, pass_env and
 // dir, and stdin as the process's standard input (nil: none). The agent
 // executor's command provider uses it too.
-func (a *Activities) runArgv(ctx context.Context, in NodeInput, p dag.Process, argv []string, stdin io.Reader) (NodeResult, error) {
+func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Process, argv []string, stdin io.Reader) (run.NodeResult, error) {
 	if len(argv) == 0 || argv[0] == "" {
-		return NodeResult{}, configError("executor.argv must name a program")
+		return run.NodeResult{}, configError("executor.argv must name a program")
 	}
 	env, err := a.commandEnv(in, p)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	prog := argv[0]
 	path, err := lookPath(prog, env["PATH"])
 	if err != nil {
-		return NodeResult{}, startError(prog, err)
+		return run.NodeResult{}, startError(prog, err)
 	}
 
 	dir := a.commandDir(p.Dir)
 	if dir != "" {
 		// exec blames the program for a bad directory; name the directory.
 		if fi, err := os.Stat(dir); err != nil {
-			return NodeResult{}, startError(prog, fmt.Errorf("working directory: %w", err))
+			return run.NodeResult{}, startError(prog, fmt.Errorf("working directory: %w", err))
 		} else if !fi.IsDir() {
-			return NodeResult{}, startError(prog, fmt.Errorf("working directory %s is not a directory", dir))
+			return run.NodeResult{}, startError(prog, fmt.Errorf("working directory %s is not a directory", dir))
 		}
 	}
 
@@ -97,9 +98,9 @@ func (a *Activities) runArgv(ctx context.Context, in NodeInput, p dag.Process, a
 
 	if err := cmd.Start(); err != nil {
 		if ctx.Err() != nil {
-			return NodeResult{}, ctx.Err()
+			return run.NodeResult{}, ctx.Err()
 		}
-		return NodeResult{}, startError(prog, err)
+		return run.NodeResult{}, startError(prog, err)
 	}
 	stop := heartbeat(ctx)
 	err = cmd.Wait()
@@ -109,7 +110,7 @@ func (a *Activities) runArgv(ctx context.Context, in NodeInput, p dag.Process, a
 		_ = terminateGroup(cmd.Process.Pid)
 	}
 	if ctx.Err() != nil {
-		return NodeResult{}, ctx.Err()
+		return run.NodeResult{}, ctx.Err()
 	}
 
 	code := 0
@@ -120,17 +121,17 @@ func (a *Activities) runArgv(ctx context.Context, in NodeInput, p dag.Process, a
 	case errors.As(err, &exitErr):
 		code, how = exitStatus(exitErr)
 	default:
-		return NodeResult{}, &nodeError{
+		return run.NodeResult{}, &nodeError{
 			typ: ErrTypeCommandExit,
 			msg: fmt.Sprintf("%s: %v", prog, err),
 		}
 	}
 	if code != 0 {
 		prefix := fmt.Sprintf("exit code %d%s", code, how)
-		return NodeResult{}, &nodeError{
+		return run.NodeResult{}, &nodeError{
 			typ: ErrTypeCommandExit,
 			msg: withDetail(prefix, stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes, true),
-			failure: Failure{
+			failure: run.Failure{
 				ExitCode:   &code,
 				StderrTail: capTail(stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes),
 			},
@@ -172,7 +173,7 @@ func exitStatus(err *exec.ExitError) (int, string) {
 // commandEnv builds the process environment: PATH, HOME, LANG and TMPDIR and
 // the pass_env names from the worker (when set), Maestro's variables, and
 // p's env, which wins.
-func (a *Activities) commandEnv(in NodeInput, e dag.Process) (map[string]string, error) {
+func (a *Activities) commandEnv(in run.NodeInput, e dag.Process) (map[string]string, error) {
 	env := make(map[string]string, len(baseEnv)+len(e.PassEnv)+len(in.Inputs)+4+len(e.Env))
 	for _, name := range slices.Concat(baseEnv, e.PassEnv) {
 		if v := a.cfg.Getenv(name); v != "" {

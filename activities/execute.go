@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // osGetenv is the default Config.Getenv.
@@ -30,7 +31,7 @@ type nodeError struct {
 	typ          string
 	nonRetryable bool
 	msg          string
-	failure      Failure
+	failure      run.Failure
 	nextDelay    time.Duration
 }
 
@@ -45,7 +46,7 @@ type Executor interface {
 	// Run runs one attempt of in.Node. It returns a *nodeError (see
 	// configError) for a failure it classifies, and the context's error
 	// when the attempt was cancelled or timed out.
-	Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error)
+	Run(ctx context.Context, a *Activities, in run.NodeInput) (run.NodeResult, error)
 }
 
 // executors registers the executor of every kind that runs as an activity
@@ -59,7 +60,7 @@ var executors = map[string]Executor{
 
 // specOf returns the node's executor spec as T, or a configuration error
 // when the node's spec is of another kind.
-func specOf[T dag.ExecutorSpec](in NodeInput) (T, error) {
+func specOf[T dag.ExecutorSpec](in run.NodeInput) (T, error) {
 	s, ok := dag.SpecOf[T](in.Node.Executor)
 	if !ok {
 		return s, configError("executor: the settings of node %q are not of kind %q", in.Node.ID, in.Node.Executor.Kind)
@@ -69,9 +70,9 @@ func specOf[T dag.ExecutorSpec](in NodeInput) (T, error) {
 
 // ExecuteNode runs one attempt of a pipeline node with the executor its kind
 // names. Failures are ApplicationErrors typed with the ErrType constants and
-// carrying a Failure; a cancelled or timed-out attempt returns the context's
+// carrying a run.Failure; a cancelled or timed-out attempt returns the context's
 // error so that Temporal records a cancellation or a timeout.
-func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult, error) {
+func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.NodeResult, error) {
 	attempt := activity.GetInfo(ctx).Attempt
 	kind := in.Node.Executor.Kind
 	log := a.cfg.Logger.With(
@@ -83,7 +84,7 @@ func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult,
 	log.InfoContext(ctx, "node started")
 	start := time.Now()
 
-	var res NodeResult
+	var res run.NodeResult
 	var err error
 	if x, ok := executors[kind]; ok {
 		res, err = x.Run(ctx, a, in)
@@ -113,7 +114,7 @@ func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult,
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		log.InfoContext(ctx, "node stopped", elapsed, slog.String("reason", ctxErr.Error()))
-		return NodeResult{}, ctxErr
+		return run.NodeResult{}, ctxErr
 	}
 
 	var ne *nodeError
@@ -135,7 +136,7 @@ func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult,
 		attrs = append(attrs, slog.Duration("next_retry_delay", ne.nextDelay))
 	}
 	log.WarnContext(ctx, "node failed", attrs...)
-	return NodeResult{}, temporal.NewApplicationErrorWithOptions(
+	return run.NodeResult{}, temporal.NewApplicationErrorWithOptions(
 		capText(ne.msg, a.cfg.MaxErrorBytes), ne.typ,
 		temporal.ApplicationErrorOptions{
 			NonRetryable:   ne.nonRetryable,
@@ -146,9 +147,9 @@ func (a *Activities) ExecuteNode(ctx context.Context, in NodeInput) (NodeResult,
 
 // output caps a node's output for history; head (the output's first bytes,
 // up to captureBytes) is kept whole for the artifact store.
-func (a *Activities) output(head []byte, total int) NodeResult {
+func (a *Activities) output(head []byte, total int) run.NodeResult {
 	out, truncated := capHead(head, total, a.cfg.MaxOutputBytes)
-	return NodeResult{Output: out, Truncated: truncated, OutputBytes: total, full: head}
+	return run.NodeResult{Output: out, Truncated: truncated, OutputBytes: total, Full: head}
 }
 
 // heartbeat records a heartbeat every heartbeatEvery(ctx) until the returned

@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 func TestMain(m *testing.M) {
@@ -90,23 +91,23 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 }
 
 // run executes one attempt (attempt 1) of node.
-func (h *harness) run(node dag.Node, mods ...func(*NodeInput)) (NodeResult, error) {
+func (h *harness) run(node dag.Node, mods ...func(*run.NodeInput)) (run.NodeResult, error) {
 	h.t.Helper()
-	in := NodeInput{WorkflowID: "wf-1", Pipeline: "demo", Node: node}
+	in := run.NodeInput{WorkflowID: "wf-1", Pipeline: "demo", Node: node}
 	for _, m := range mods {
 		m(&in)
 	}
 	v, err := h.env.ExecuteActivity(ExecuteNodeName, in)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
-	var res NodeResult
+	var res run.NodeResult
 	require.NoError(h.t, v.Get(&res))
 	return res, nil
 }
 
 // mustRun executes node and requires success.
-func (h *harness) mustRun(node dag.Node, mods ...func(*NodeInput)) NodeResult {
+func (h *harness) mustRun(node dag.Node, mods ...func(*run.NodeInput)) run.NodeResult {
 	h.t.Helper()
 	res, err := h.run(node, mods...)
 	require.NoError(h.t, err)
@@ -115,27 +116,27 @@ func (h *harness) mustRun(node dag.Node, mods ...func(*NodeInput)) NodeResult {
 }
 
 // appError requires err to be an ApplicationError of type typ with the given
-// retryability and a Failure for attempt 1, and returns both.
-func appError(t *testing.T, err error, typ string, retryable bool) (*temporal.ApplicationError, Failure) {
+// retryability and a run.Failure for attempt 1, and returns both.
+func appError(t *testing.T, err error, typ string, retryable bool) (*temporal.ApplicationError, run.Failure) {
 	t.Helper()
 	require.Error(t, err)
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "want an ApplicationError, got %T: %v", err, err)
 	require.Equal(t, typ, appErr.Type(), "message: %s", appErr.Message())
 	require.Equal(t, !retryable, appErr.NonRetryable(), "retryable")
-	var f Failure
+	var f run.Failure
 	require.True(t, appErr.HasDetails(), "details")
 	require.NoError(t, appErr.Details(&f))
 	require.Equal(t, int32(1), f.Attempt)
 	return appErr, f
 }
 
-func withInputs(inputs map[string]string) func(*NodeInput) {
-	return func(in *NodeInput) { in.Inputs = inputs }
+func withInputs(inputs map[string]string) func(*run.NodeInput) {
+	return func(in *run.NodeInput) { in.Inputs = inputs }
 }
 
-func withParams(params map[string]any) func(*NodeInput) {
-	return func(in *NodeInput) { in.Params = params }
+func withParams(params map[string]any) func(*run.NodeInput) {
+	return func(in *run.NodeInput) { in.Params = params }
 }
 
 func cmdNode(argv ...string) dag.Node {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // maxRetryAfter bounds a server's Retry-After.
@@ -33,7 +34,7 @@ type templateData struct {
 type httpExecutor struct{}
 
 // Run runs an http node's attempt.
-func (httpExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+func (httpExecutor) Run(ctx context.Context, a *Activities, in run.NodeInput) (run.NodeResult, error) {
 	return a.runHTTP(ctx, in)
 }
 
@@ -41,14 +42,14 @@ func (httpExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeR
 // (as application/json when the body is JSON and no Content-Type header is
 // given) and reads a bounded response. 2xx and 3xx succeed; 4xx fail for good except
 // 429, which retries like a 5xx; no answer retries.
-func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, error) {
+func (a *Activities) runHTTP(ctx context.Context, in run.NodeInput) (run.NodeResult, error) {
 	e, err := specOf[*dag.HTTPSpec](in)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	in, err = a.withFullInputs(ctx, in)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	data := templateData{Params: in.Params, Inputs: in.Inputs, Node: in.Node.ID, WorkflowID: in.WorkflowID}
 	if data.Params == nil {
@@ -60,21 +61,21 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 
 	rawURL, err := a.render("url", e.URL, data)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	u, perr := url.Parse(rawURL)
 	if perr != nil {
 		// url.Error quotes the whole URL, which may hold a secret.
-		return NodeResult{}, configError("executor.url: rendered URL is invalid: %v", errors.Unwrap(perr))
+		return run.NodeResult{}, configError("executor.url: rendered URL is invalid: %v", errors.Unwrap(perr))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return NodeResult{}, configError("executor.url: rendered URL %s is not an absolute http or https URL", redactURL(u))
+		return run.NodeResult{}, configError("executor.url: rendered URL %s is not an absolute http or https URL", redactURL(u))
 	}
 	where := redactURL(u)
 
 	body, err := a.render("body", e.Body, data)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	method := strings.ToUpper(e.Method)
 	if method == "" {
@@ -89,19 +90,19 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 	}
 	req, rerr := http.NewRequestWithContext(ctx, method, rawURL, bodyReader)
 	if rerr != nil {
-		return NodeResult{}, configError("executor.method: cannot build a %q request to %s", method, where)
+		return run.NodeResult{}, configError("executor.method: cannot build a %q request to %s", method, where)
 	}
 	for _, name := range slices.Sorted(maps.Keys(e.Headers)) {
 		field := "headers." + name
 		if !validHeaderName(name) {
-			return NodeResult{}, configError("executor.%s: invalid header name", field)
+			return run.NodeResult{}, configError("executor.%s: invalid header name", field)
 		}
 		v, err := a.render(field, e.Headers[name], data)
 		if err != nil {
-			return NodeResult{}, err
+			return run.NodeResult{}, err
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
-			return NodeResult{}, configError("executor.%s: rendered value contains a line break or NUL", field)
+			return run.NodeResult{}, configError("executor.%s: rendered value contains a line break or NUL", field)
 		}
 		if strings.EqualFold(name, "Host") {
 			req.Host = v
@@ -120,9 +121,9 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 	resp, err := a.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return NodeResult{}, ctx.Err()
+			return run.NodeResult{}, ctx.Err()
 		}
-		return NodeResult{}, &nodeError{
+		return run.NodeResult{}, &nodeError{
 			typ: ErrTypeHTTPNetwork,
 			msg: fmt.Sprintf("%s %s: %v", method, where, unwrapURLError(err)),
 		}
@@ -131,12 +132,12 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 	buf := &headBuffer{max: max(a.captureBytes(), a.cfg.MaxErrorBytes)}
 	if _, err := io.Copy(buf, resp.Body); err != nil {
 		if ctx.Err() != nil {
-			return NodeResult{}, ctx.Err()
+			return run.NodeResult{}, ctx.Err()
 		}
-		return NodeResult{}, &nodeError{
+		return run.NodeResult{}, &nodeError{
 			typ:     ErrTypeHTTPNetwork,
 			msg:     fmt.Sprintf("%s %s: HTTP %s, then reading the body failed after %d bytes: %v", method, where, resp.Status, buf.total, unwrapURLError(err)),
-			failure: Failure{HTTPStatus: resp.StatusCode},
+			failure: run.Failure{HTTPStatus: resp.StatusCode},
 		}
 	}
 
@@ -148,7 +149,7 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 	ne := &nodeError{
 		typ:     ErrTypeHTTPClient,
 		msg:     withDetail(fmt.Sprintf("HTTP %s from %s %s", statusText(resp), method, where), buf.buf, buf.total, a.cfg.MaxErrorBytes, false),
-		failure: Failure{HTTPStatus: resp.StatusCode},
+		failure: run.Failure{HTTPStatus: resp.StatusCode},
 	}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		ne.typ = ErrTypeHTTPServer
@@ -156,7 +157,7 @@ func (a *Activities) runHTTP(ctx context.Context, in NodeInput) (NodeResult, err
 	} else {
 		ne.nonRetryable = true
 	}
-	return NodeResult{}, ne
+	return run.NodeResult{}, ne
 }
 
 // render executes one templated field. A key missing from a map is an error,

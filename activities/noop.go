@@ -8,27 +8,28 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // noopExecutor runs noop nodes.
 type noopExecutor struct{}
 
 // Run runs a noop node's attempt.
-func (noopExecutor) Run(ctx context.Context, a *Activities, in NodeInput) (NodeResult, error) {
+func (noopExecutor) Run(ctx context.Context, a *Activities, in run.NodeInput) (run.NodeResult, error) {
 	return a.runNoop(ctx, in, activity.GetInfo(ctx).Attempt)
 }
 
 // runNoop waits the executor's duration, heartbeating, then fails if this
 // attempt is one of the first fail_attempts, else returns the fixed output.
 // It is deterministic, for demos and tests of the engine.
-func (a *Activities) runNoop(ctx context.Context, in NodeInput, attempt int32) (NodeResult, error) {
+func (a *Activities) runNoop(ctx context.Context, in run.NodeInput, attempt int32) (run.NodeResult, error) {
 	e, err := specOf[*dag.NoopSpec](in)
 	if err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	d, err := e.Duration.Parse()
 	if err != nil {
-		return NodeResult{}, configError("executor.duration: %v", err)
+		return run.NodeResult{}, configError("executor.duration: %v", err)
 	}
 	if d > 0 {
 		timer := time.NewTimer(d)
@@ -39,7 +40,7 @@ func (a *Activities) runNoop(ctx context.Context, in NodeInput, attempt int32) (
 		for {
 			select {
 			case <-ctx.Done():
-				return NodeResult{}, ctx.Err()
+				return run.NodeResult{}, ctx.Err()
 			case <-timer.C:
 				break wait
 			case <-tick.C:
@@ -47,10 +48,10 @@ func (a *Activities) runNoop(ctx context.Context, in NodeInput, attempt int32) (
 			}
 		}
 	} else if err := ctx.Err(); err != nil {
-		return NodeResult{}, err
+		return run.NodeResult{}, err
 	}
 	if int64(attempt) <= int64(e.FailAttempts) {
-		return NodeResult{}, &nodeError{
+		return run.NodeResult{}, &nodeError{
 			typ: ErrTypeInjected,
 			msg: fmt.Sprintf("injected failure on attempt %d of %d", attempt, e.FailAttempts),
 		}

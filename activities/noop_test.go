@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 func TestNoop(t *testing.T) {
@@ -67,7 +68,7 @@ func TestNoopFailAttempts(t *testing.T) {
 	// context is needed).
 	a := New(Config{})
 	for attempt, wantErr := range map[int32]bool{2: true, 3: false, 4: false} {
-		res, err := a.runNoop(context.Background(), NodeInput{Node: node}, attempt)
+		res, err := a.runNoop(context.Background(), run.NodeInput{Node: node}, attempt)
 		if wantErr {
 			require.Error(t, err, "attempt %d", attempt)
 			assert.Equal(t, "injected failure on attempt 2 of 2", err.Error())
@@ -147,7 +148,7 @@ func TestEveryKindHasAnExecutor(t *testing.T) {
 // A node input recorded by an earlier version (flat executor fields) runs
 // as it did.
 func TestRecordedNodeInputDecodes(t *testing.T) {
-	var in NodeInput
+	var in run.NodeInput
 	require.NoError(t, json.Unmarshal([]byte(`{"workflow_id":"wf-1","pipeline":"p",
 		"node":{"id":"design","executor":{"kind":"noop","output":"Design done (simulated)"}}}`), &in))
 	assert.Equal(t, dag.NewExecutor(&dag.NoopSpec{Output: "Design done (simulated)"}), in.Node.Executor)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 
 	"github.com/maestrohq/maestro/artifacts"
+	"github.com/maestrohq/maestro/run"
 )
 
 // maxInlineInput caps a dependency's full output given to a command or http
@@ -31,11 +32,11 @@ func (a *Activities) captureBytes() int {
 // storeArtifact writes a completed node's full output to the artifact store
 // (when the worker has one) and sets res.Artifact. The workflow then keeps
 // only the capped Output and the reference in history.
-func (a *Activities) storeArtifact(ctx context.Context, in NodeInput, res *NodeResult) error {
+func (a *Activities) storeArtifact(ctx context.Context, in run.NodeInput, res *run.NodeResult) error {
 	if a.cfg.ArtifactStore == nil {
 		return nil
 	}
-	full := res.full
+	full := res.Full
 	if full == nil {
 		full = []byte(res.Output)
 	}
@@ -64,7 +65,7 @@ func (a *Activities) storeArtifact(ctx context.Context, in NodeInput, res *NodeR
 // (no store, a worker without one, or a node reused from the run a retry
 // retries when the workflow does not name its artifact) keeps its capped
 // output.
-func (a *Activities) dependencyInputs(ctx context.Context, in NodeInput, all bool) (map[string]string, error) {
+func (a *Activities) dependencyInputs(ctx context.Context, in run.NodeInput, all bool) (map[string]string, error) {
 	if a.cfg.ArtifactStore == nil || len(in.Inputs) == 0 {
 		return in.Inputs, nil
 	}
@@ -100,7 +101,7 @@ func (a *Activities) dependencyInputs(ctx context.Context, in NodeInput, all boo
 
 // withFullInputs applies dependencyInputs for command and http nodes (agent
 // nodes read every dependency's artifact when they build their prompt).
-func (a *Activities) withFullInputs(ctx context.Context, in NodeInput) (NodeInput, error) {
+func (a *Activities) withFullInputs(ctx context.Context, in run.NodeInput) (run.NodeInput, error) {
 	inputs, err := a.dependencyInputs(ctx, in, false)
 	if err != nil {
 		return in, err

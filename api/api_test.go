@@ -92,7 +92,7 @@ func TestStartInlineDAGWithOverridesAndClientID(t *testing.T) {
 	assert.False(t, s.Existing)
 
 	v := h.waitFor(id, "completion", closed)
-	assert.Equal(t, "completed", v.Status)
+	assert.Equal(t, "completed", string(v.Status))
 	assert.Equal(t, "dag_linear", string(v.Mode))
 	assert.Equal(t, []string{"a"}, node(v, "b").DependsOn)
 
@@ -103,7 +103,7 @@ func TestStartInlineDAGWithOverridesAndClientID(t *testing.T) {
 	again.json(t, &s2)
 	assert.Equal(t, s.RunID, s2.RunID)
 	assert.True(t, s2.Existing)
-	assert.Equal(t, "completed", s2.Status)
+	assert.Equal(t, "completed", string(s2.Status))
 	assert.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
 }
 
@@ -281,11 +281,11 @@ func TestCancelARunningPipelineRecordsFinalNodeStates(t *testing.T) {
 	assert.Equal(t, api.ControlResponse{WorkflowID: id, Action: "cancel", Accepted: true}, c)
 
 	v := h.waitFor(id, "cancelled", closed)
-	assert.Equal(t, "cancelled", v.Status)
-	assert.Equal(t, "completed", node(v, "quick").Status)
-	assert.Equal(t, "cancelled", node(v, "slow").Status)
+	assert.Equal(t, "cancelled", string(v.Status))
+	assert.Equal(t, "completed", string(node(v, "quick").Status))
+	assert.Equal(t, "cancelled", string(node(v, "slow").Status))
 	assert.NotNil(t, node(v, "slow").EndedAt)
-	assert.Equal(t, "skipped", node(v, "after").Status)
+	assert.Equal(t, "skipped", string(node(v, "after").Status))
 
 	again := h.do(http.MethodPost, "/api/workflows/"+id+"/cancel", nil)
 	assert.Equal(t, http.StatusConflict, again.code, "body: %s", again.body)
@@ -305,13 +305,13 @@ func TestPauseAndResume(t *testing.T) {
 	})
 	time.Sleep(300 * time.Millisecond)
 	v := h.status(id)
-	assert.Equal(t, "paused", v.Status)
-	assert.Equal(t, "pending", node(v, "second").Status, "no node starts while paused")
+	assert.Equal(t, "paused", string(v.Status))
+	assert.Equal(t, "pending", string(node(v, "second").Status), "no node starts while paused")
 
 	r = h.do(http.MethodPost, "/api/workflows/"+id+"/resume", nil)
 	require.Equal(t, http.StatusAccepted, r.code, "body: %s", r.body)
 	v = h.waitFor(id, "completion", closed)
-	assert.Equal(t, "completed", v.Status)
+	assert.Equal(t, "completed", string(v.Status))
 
 	r = h.do(http.MethodPost, "/api/workflows/"+id+"/pause", nil)
 	assert.Equal(t, http.StatusConflict, r.code, "pausing a closed run: %s", r.body)
@@ -325,8 +325,8 @@ func TestRetryReusesCompletedNodes(t *testing.T) {
 	failing["retry"] = map[string]any{"max_attempts": 1}
 	id := h.start(map[string]any{"dag": inlineDAG("retry-me", noopNode("good", ""), failing)})
 	v := h.waitFor(id, "failure", closed)
-	require.Equal(t, "failed", v.Status)
-	require.Equal(t, "failed", node(v, "flaky").Status)
+	require.Equal(t, "failed", string(v.Status))
+	require.Equal(t, "failed", string(node(v, "flaky").Status))
 
 	r := h.do(http.MethodPost, "/api/workflows/"+id+"/retry", nil)
 	require.Equal(t, http.StatusCreated, r.code, "body: %s", r.body)
@@ -338,7 +338,7 @@ func TestRetryReusesCompletedNodes(t *testing.T) {
 	v2 := h.waitFor(s.WorkflowID, "retry closed", closed)
 	assert.Equal(t, id, v2.RetryOf)
 	good := node(v2, "good")
-	assert.Equal(t, "completed", good.Status)
+	assert.Equal(t, "completed", string(good.Status))
 	assert.True(t, good.Reused, "the completed node is carried over, not run again")
 
 	ok := h.start(map[string]any{"dag": inlineDAG("fine", noopNode("a", ""))})

@@ -5,7 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/maestrohq/maestro/workflows"
+	"github.com/maestrohq/maestro/run"
 )
 
 // ApproveRequest is the body of POST /api/workflows/:id/approve/:node.
@@ -33,7 +33,7 @@ func (s *Server) approveNode(c echo.Context) error {
 	}
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
-	st, err := s.cfg.Runs.Approve(ctx, c.Param("id"), workflows.Approval{
+	st, err := s.cfg.Runs.Approve(ctx, c.Param("id"), run.Approval{
 		Node: c.Param("node"), Approved: *req.Approved, Comment: req.Comment, By: req.By,
 	})
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/maestrohq/maestro/api"
-	"github.com/maestrohq/maestro/workflows"
+	"github.com/maestrohq/maestro/run"
 )
 
 func TestApproveNode(t *testing.T) {
@@ -16,8 +16,8 @@ func TestApproveNode(t *testing.T) {
 	h := newHarness(t)
 	gate := map[string]any{"id": "gate", "depends_on": []string{"build"}, "executor": map[string]any{"kind": "approval"}}
 	id := h.start(map[string]any{"dag": inlineDAG("gated", noopNode("build", ""), gate, noopNode("deploy", "", "gate"))})
-	v := h.waitFor(id, "gate waiting", nodeIs("gate", workflows.NodeWaitingApproval))
-	assert.Equal(t, "pending", node(v, "deploy").Status)
+	v := h.waitFor(id, "gate waiting", nodeIs("gate", run.NodeWaitingApproval))
+	assert.Equal(t, "pending", string(node(v, "deploy").Status))
 
 	bad := []struct {
 		name, path string
@@ -42,12 +42,12 @@ func TestApproveNode(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.code, "body: %s", r.body)
 	var n api.NodeView
 	r.json(t, &n)
-	assert.Equal(t, workflows.NodeCompleted, n.Status)
+	assert.Equal(t, run.NodeCompleted, n.Status)
 	require.NotNil(t, n.Approval)
 	assert.Equal(t, "ana", n.Approval.By)
 
 	v = h.waitFor(id, "completed", closed)
-	assert.Equal(t, workflows.RunCompleted, v.Status)
+	assert.Equal(t, run.Completed, v.Status)
 	assert.Equal(t, "approved by ana: lgtm", node(v, "gate").Output)
 	again := h.do(http.MethodPost, "/api/workflows/"+id+"/approve/gate", map[string]any{"approved": false})
 	assert.Equal(t, http.StatusConflict, again.code, "body: %s", again.body)

@@ -25,7 +25,7 @@ func TestArtifacts(t *testing.T) {
 	plan["executor"].(map[string]any)["output"] = big
 	id := h.start(map[string]any{"dag": inlineDAG("artifacts", plan, noopNode("build", "", "plan"))})
 	v := h.waitFor(id, "completed", closed)
-	require.Equal(t, "completed", v.Status, v.Error)
+	require.Equal(t, "completed", string(v.Status), v.Error)
 	assert.True(t, node(v, "plan").OutputTruncated, "history keeps a capped summary")
 
 	r := h.do(http.MethodGet, "/api/workflows/"+id+"/artifacts", nil)

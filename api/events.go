@@ -205,7 +205,7 @@ func (st *stream) run(ctx context.Context, cancel context.CancelFunc, evs <-chan
 				return
 			}
 			if ev.Type == EventRunFinished {
-				st.close(websocket.CloseNormalClosure, "run finished: "+ev.Status)
+				st.close(websocket.CloseNormalClosure, "run finished: "+string(ev.Status))
 				return
 			}
 		}

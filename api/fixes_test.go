@@ -53,7 +53,7 @@ func TestListShowsPausedRunsAsPaused(t *testing.T) {
 	}
 	assert.Nil(t, summaryOf(h.listed("/api/workflows?status=running&page_size=1000"), id), "a paused run is not running")
 	for _, s := range h.listed("/api/workflows?status=paused&page_size=1000") {
-		assert.Equal(t, "paused", s.Status)
+		assert.Equal(t, "paused", string(s.Status))
 	}
 	assert.Contains(t, runs.ListStatuses(), "paused")
 	for _, st := range runs.ListStatuses() {

@@ -15,9 +15,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 const headerIdempotencyKey = "Idempotency-Key"
@@ -35,9 +35,9 @@ type StartResponse struct {
 	// ExecutionID is what the original system's clients poll
 	// (GET /api/workflows/{execution_id}): the workflow ID again, so that
 	// every endpoint taking a run's id accepts it.
-	ExecutionID string `json:"execution_id"`
-	RunID       string `json:"run_id"`
-	Status      string `json:"status"`
+	ExecutionID string    `json:"execution_id"`
+	RunID       string    `json:"run_id"`
+	Status      run.State `json:"status"`
 	// Existing says the request's id or Idempotency-Key named a run that
 	// already existed; that run is returned and nothing was started.
 	Existing bool   `json:"existing,omitempty"`
@@ -147,7 +147,7 @@ func (s *Server) startRun(c echo.Context) error {
 	resp := StartResponse{WorkflowID: started.WorkflowID, ExecutionID: started.WorkflowID, RunID: started.RunID,
 		Status: started.Status, Existing: started.Existing}
 	if resp.Status == "" {
-		resp.Status = workflows.RunRunning
+		resp.Status = run.Running
 	}
 	if !started.Existing {
 		s.metrics.runStarted(req.Template)
@@ -279,7 +279,7 @@ func (s *Server) retryRun(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, StartResponse{WorkflowID: started.WorkflowID, ExecutionID: started.WorkflowID,
-		RunID: started.RunID, Status: workflows.RunRunning, RetryOf: id})
+		RunID: started.RunID, Status: run.Running, RetryOf: id})
 }
 
 // Validation answers POST /api/dags/validate for a valid pipeline.
@@ -368,20 +368,20 @@ func (s *Server) listTemplates(c echo.Context) error {
 
 // NodeView is one node in GET /api/workflows/{id}: the workflow's own node
 // status, whose client-facing fields are always present.
-type NodeView = workflows.NodeStatus
+type NodeView = run.NodeStatus
 
 // RunView is GET /api/workflows/{id}: the run's state and every node's, as
 // the workflow's status query and result give it.
-type RunView = workflows.Status
+type RunView = run.Status
 
 // NewRunView prepares a run's status for the API: counts and dependency lists
 // are never null.
-func NewRunView(st *workflows.Status) *RunView {
+func NewRunView(st *run.Status) *RunView {
 	if st.Counts == nil {
-		st.Counts = map[string]int{}
+		st.Counts = map[run.NodeState]int{}
 	}
 	if st.Nodes == nil {
-		st.Nodes = []workflows.NodeStatus{}
+		st.Nodes = []run.NodeStatus{}
 	}
 	for i := range st.Nodes {
 		if st.Nodes[i].DependsOn == nil {

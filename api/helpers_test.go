@@ -17,6 +17,7 @@ import (
 
 	"github.com/maestrohq/maestro/api"
 	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/run"
 )
 
 var server *testenv.Server
@@ -179,7 +180,7 @@ func node(v *api.RunView, id string) *api.NodeView {
 	return nil
 }
 
-func nodeIs(id, state string) func(*api.RunView) bool {
+func nodeIs(id string, state run.NodeState) func(*api.RunView) bool {
 	return func(v *api.RunView) bool { n := node(v, id); return n != nil && n.Status == state }
 }
 

@@ -26,8 +26,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/maestrohq/maestro/artifacts"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 // Defaults applied to a zero Config.
@@ -58,11 +58,11 @@ const (
 type Runs interface {
 	// Build validates a start request and returns the workflow input a
 	// start would use (POST /api/dags/validate).
-	Build(req runs.StartRequest) (*workflows.Input, error)
+	Build(req runs.StartRequest) (*run.Input, error)
 	// Start starts a run, or returns the existing one of the same ID.
 	Start(ctx context.Context, req runs.StartRequest) (*runs.Started, error)
 	// Status returns a run's state.
-	Status(ctx context.Context, workflowID string) (*workflows.Status, error)
+	Status(ctx context.Context, workflowID string) (*run.Status, error)
 	// Exists returns runs.ErrNotFound for an unknown run.
 	Exists(ctx context.Context, workflowID string) error
 	// List returns a page of runs.
@@ -74,7 +74,7 @@ type Runs interface {
 	// Retry starts a new run of a closed one, reusing its completed nodes.
 	Retry(ctx context.Context, workflowID string) (*runs.Started, error)
 	// Approve decides an approval node.
-	Approve(ctx context.Context, workflowID string, a workflows.Approval) (*workflows.NodeStatus, error)
+	Approve(ctx context.Context, workflowID string, a run.Approval) (*run.NodeStatus, error)
 	// Watch follows a run's events (the event stream's source).
 	Watch(ctx context.Context, workflowID string, opts runs.WatchOptions) (<-chan runs.Event, error)
 	// Health runs the health checks (/health).

@@ -67,7 +67,7 @@ func TestEventStreamDeliversARunsEventsInOrder(t *testing.T) {
 	assert.Equal(t, 4, evs[0].Run.TotalNodes)
 	last := evs[len(evs)-1]
 	assert.Equal(t, api.EventRunFinished, last.Type)
-	assert.Equal(t, "completed", last.Status)
+	assert.Equal(t, "completed", string(last.Status))
 	require.NotNil(t, last.Run)
 	assert.Equal(t, 4, last.Run.CompletedNodes)
 
@@ -118,7 +118,7 @@ func TestEventStreamReportsFailureAndSkips(t *testing.T) {
 	assert.Contains(t, types, "node_failed:bad")
 	assert.Contains(t, types, "node_skipped:next")
 	assert.Equal(t, "run_finished:", types[len(types)-1])
-	assert.Equal(t, "failed", evs[len(evs)-1].Status)
+	assert.Equal(t, "failed", string(evs[len(evs)-1].Status))
 }
 
 func TestEventStreamOfAClosedRunIsSnapshotThenFinished(t *testing.T) {

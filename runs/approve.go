@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/workflows"
 )
 
@@ -19,7 +20,7 @@ var ErrApprovalRefused = errors.New("approval refused")
 // Approve approves or rejects an approval node through the run's approve
 // update, and returns the node's state after the decision. A decision for an
 // approval node that is not waiting yet is kept and applied when it starts.
-func (s *Service) Approve(ctx context.Context, workflowID string, a workflows.Approval) (*workflows.NodeStatus, error) {
+func (s *Service) Approve(ctx context.Context, workflowID string, a run.Approval) (*run.NodeStatus, error) {
 	if err := ValidateID("id", workflowID); err != nil {
 		return nil, err
 	}
@@ -30,7 +31,7 @@ func (s *Service) Approve(ctx context.Context, workflowID string, a workflows.Ap
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
-		var st workflows.NodeStatus
+		var st run.NodeStatus
 		if err = h.Get(ctx, &st); err == nil {
 			return &st, nil
 		}

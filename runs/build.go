@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/templates"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 // ErrInvalidRequest marks a start request that is wrong in itself (as opposed
@@ -80,7 +80,7 @@ func resolveWorkflowType(req StartRequest) (StartRequest, error) {
 // mode), and validates the result. It returns every validation problem at
 // once as *dag.ValidationError. Whether a template's phases run agents or
 // are simulated is up to the worker that runs them (see templates.Build).
-func Build(req StartRequest, defaultMode dag.Mode) (*workflows.Input, error) {
+func Build(req StartRequest, defaultMode dag.Mode) (*run.Input, error) {
 	req, err := resolveWorkflowType(req)
 	if err != nil {
 		return nil, err
@@ -133,5 +133,5 @@ func Build(req StartRequest, defaultMode dag.Mode) (*workflows.Input, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return &workflows.Input{Pipeline: *p, Template: req.Template}, nil
+	return &run.Input{Pipeline: *p, Template: req.Template}, nil
 }

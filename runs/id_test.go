@@ -10,8 +10,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/templates"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 func TestValidateID(t *testing.T) {
@@ -88,13 +88,13 @@ func TestWorkflowTypeIsResolvedInBuild(t *testing.T) {
 }
 
 func TestRequestHashTellsRequestsApart(t *testing.T) {
-	build := func(req StartRequest) *workflows.Input {
+	build := func(req StartRequest) *run.Input {
 		t.Helper()
 		in, err := Build(req, dag.ModeLinear)
 		require.NoError(t, err)
 		return in
 	}
-	hash := func(in *workflows.Input) string {
+	hash := func(in *run.Input) string {
 		t.Helper()
 		h, err := requestHash(in)
 		require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/workflows"
 )
 
@@ -40,7 +41,7 @@ type RunSummary struct {
 	Pipeline   string `json:"pipeline"`
 	Template   string `json:"template,omitempty"`
 	// Status is the run state (see List).
-	Status    string     `json:"status"`
+	Status    run.State  `json:"status"`
 	StartedAt time.Time  `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 }
@@ -58,14 +59,14 @@ var statusAttr = workflows.SearchAttrStatus.GetName()
 // running, a pipeline timeout from a failure); the attribute is absent on
 // runs started before it existed, hence the IS NULL alternatives.
 var listStatuses = map[string]string{
-	workflows.RunRunning:    fmt.Sprintf("ExecutionStatus = 'Running' AND (%[1]s IS NULL OR %[1]s != '%[2]s')", statusAttr, workflows.RunPaused),
-	workflows.RunPaused:     fmt.Sprintf("ExecutionStatus = 'Running' AND %s = '%s'", statusAttr, workflows.RunPaused),
-	StatusActive:            "ExecutionStatus = 'Running'",
-	workflows.RunCompleted:  "ExecutionStatus = 'Completed'",
-	workflows.RunFailed:     fmt.Sprintf("ExecutionStatus = 'Failed' AND (%[1]s IS NULL OR %[1]s != '%[2]s')", statusAttr, workflows.RunTimedOut),
-	workflows.RunCancelled:  "ExecutionStatus = 'Canceled'",
-	workflows.RunTerminated: "ExecutionStatus = 'Terminated'",
-	workflows.RunTimedOut:   fmt.Sprintf("(ExecutionStatus = 'TimedOut' OR (ExecutionStatus = 'Failed' AND %s = '%s'))", statusAttr, workflows.RunTimedOut),
+	string(run.Running):    fmt.Sprintf("ExecutionStatus = 'Running' AND (%[1]s IS NULL OR %[1]s != '%[2]s')", statusAttr, run.Paused),
+	string(run.Paused):     fmt.Sprintf("ExecutionStatus = 'Running' AND %s = '%s'", statusAttr, run.Paused),
+	StatusActive:           "ExecutionStatus = 'Running'",
+	string(run.Completed):  "ExecutionStatus = 'Completed'",
+	string(run.Failed):     fmt.Sprintf("ExecutionStatus = 'Failed' AND (%[1]s IS NULL OR %[1]s != '%[2]s')", statusAttr, run.TimedOut),
+	string(run.Cancelled):  "ExecutionStatus = 'Canceled'",
+	string(run.Terminated): "ExecutionStatus = 'Terminated'",
+	string(run.TimedOut):   fmt.Sprintf("(ExecutionStatus = 'TimedOut' OR (ExecutionStatus = 'Failed' AND %s = '%s'))", statusAttr, run.TimedOut),
 }
 
 // ListStatuses returns the words ListFilter.Status accepts, sorted.
@@ -186,20 +187,21 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 // summaryState is a run's state from its visibility record: the
 // MaestroStatus search attribute where it is authoritative (see List),
 // Temporal's execution status otherwise.
-func summaryState(info *workflowpb.WorkflowExecutionInfo) string {
+func summaryState(info *workflowpb.WorkflowExecutionInfo) run.State {
 	exec := runState(info.GetStatus())
-	var attr string
+	var word string
 	if p := info.GetSearchAttributes().GetIndexedFields()[statusAttr]; p != nil {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &attr)
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &word)
 	}
+	attr := run.State(word)
 	switch info.GetStatus() {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		if attr == workflows.RunPaused {
+		if attr == run.Paused {
 			return attr
 		}
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
 		switch attr {
-		case workflows.RunCompleted, workflows.RunFailed, workflows.RunCancelled, workflows.RunTimedOut:
+		case run.Completed, run.Failed, run.Cancelled, run.TimedOut:
 			return attr
 		}
 	}
@@ -214,22 +216,22 @@ func quoteQuery(s string) string {
 }
 
 // runState translates a Temporal execution status into a run-state word.
-func runState(st enumspb.WorkflowExecutionStatus) string {
+func runState(st enumspb.WorkflowExecutionStatus) run.State {
 	switch st {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return workflows.RunRunning
+		return run.Running
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		return workflows.RunCompleted
+		return run.Completed
 	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
-		return workflows.RunFailed
+		return run.Failed
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
-		return workflows.RunCancelled
+		return run.Cancelled
 	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-		return workflows.RunTerminated
+		return run.Terminated
 	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-		return workflows.RunTimedOut
+		return run.TimedOut
 	case enumspb.WORKFLOW_EXECUTION_STATUS_PAUSED:
-		return workflows.RunPaused
+		return run.Paused
 	}
-	return strings.ToLower(strings.TrimPrefix(st.String(), "WORKFLOW_EXECUTION_STATUS_"))
+	return run.State(strings.ToLower(strings.TrimPrefix(st.String(), "WORKFLOW_EXECUTION_STATUS_")))
 }

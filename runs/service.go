@@ -22,8 +22,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/workflows"
 )
 
@@ -99,7 +99,7 @@ type Started struct {
 	Existing bool `json:"existing,omitempty"`
 	// Status is the run's state: running for a run just started, the
 	// existing run's state (as List reports it) when Existing is set.
-	Status string `json:"status,omitempty"`
+	Status run.State `json:"status,omitempty"`
 }
 
 // unsafeID matches what a pipeline name may hold but a generated ID may not.
@@ -129,13 +129,13 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 
 // Build validates req and returns the workflow input a start would use,
 // with the service's default mode.
-func (s *Service) Build(req StartRequest) (*workflows.Input, error) {
+func (s *Service) Build(req StartRequest) (*run.Input, error) {
 	return Build(req, s.cfg.DefaultMode)
 }
 
 // requestHash is the hash of a start's normalized request: its workflow input
 // as JSON (struct fields in order, map keys sorted).
-func requestHash(in *workflows.Input) (string, error) {
+func requestHash(in *run.Input) (string, error) {
 	data, err := json.Marshal(in)
 	if err != nil {
 		return "", fmt.Errorf("hash the run input: %w", err)
@@ -145,7 +145,7 @@ func requestHash(in *workflows.Input) (string, error) {
 }
 
 // checkInputSize refuses an input over MaxInputBytes once encoded.
-func (s *Service) checkInputSize(in *workflows.Input) error {
+func (s *Service) checkInputSize(in *run.Input) error {
 	p, err := s.cfg.DataConverter.ToPayloads(*in)
 	if err != nil {
 		return fmt.Errorf("encode the run input: %w", err)
@@ -162,7 +162,7 @@ func isBlobSizeError(err error) bool {
 	return errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Message), "size exceeds limit")
 }
 
-func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*Started, error) {
+func (s *Service) start(ctx context.Context, id string, in *run.Input) (*Started, error) {
 	if err := s.checkInputSize(in); err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*S
 	if req != "" {
 		title += ": " + oneLine(req, 200)
 	}
-	run, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	we, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                s.cfg.TaskQueue,
 		WorkflowExecutionTimeout:                 in.Pipeline.RunTimeout() + closeGrace,
@@ -207,13 +207,13 @@ func (s *Service) start(ctx context.Context, id string, in *workflows.Input) (*S
 	if err != nil {
 		return nil, fmt.Errorf("start run: %w", err)
 	}
-	return &Started{WorkflowID: run.GetID(), RunID: run.GetRunID(), Status: workflows.RunRunning}, nil
+	return &Started{WorkflowID: we.GetID(), RunID: we.GetRunID(), Status: run.Running}, nil
 }
 
 // existing describes the run that holds id, and returns it if it was started
 // with the request whose hash is hash.
 func (s *Service) existing(ctx context.Context, id, runID, hash string) (*Started, error) {
-	st := &Started{WorkflowID: id, RunID: runID, Existing: true, Status: workflows.RunRunning}
+	st := &Started{WorkflowID: id, RunID: runID, Existing: true, Status: run.Running}
 	desc, err := s.c.DescribeWorkflowExecution(ctx, id, runID)
 	if err != nil {
 		// The run exists (the server just said so); its state is unknown.
@@ -232,11 +232,11 @@ func (s *Service) existing(ctx context.Context, id, runID, hash string) (*Starte
 
 // searchAttributes are the typed search attributes a run starts with; the
 // workflow keeps MaestroStatus up to date.
-func searchAttributes(in *workflows.Input) temporal.SearchAttributes {
+func searchAttributes(in *run.Input) temporal.SearchAttributes {
 	updates := []temporal.SearchAttributeUpdate{
 		workflows.SearchAttrPipeline.ValueSet(in.Pipeline.Name),
 		workflows.SearchAttrMode.ValueSet(string(in.Pipeline.Mode)),
-		workflows.SearchAttrStatus.ValueSet(workflows.RunRunning),
+		workflows.SearchAttrStatus.ValueSet(string(run.Running)),
 	}
 	if in.Template != "" {
 		updates = append(updates, workflows.SearchAttrTemplate.ValueSet(in.Template))
@@ -255,7 +255,7 @@ func oneLine(s string, n int) string {
 // Status returns a run's state: live from the status query while it runs,
 // from its recorded result once it closed. The live attempt count and last
 // failure of retrying nodes are merged from the server's pending activities.
-func (s *Service) Status(ctx context.Context, workflowID string) (*workflows.Status, error) {
+func (s *Service) Status(ctx context.Context, workflowID string) (*run.Status, error) {
 	if err := ValidateID("id", workflowID); err != nil {
 		return nil, err
 	}
@@ -285,12 +285,12 @@ func (s *Service) Status(ctx context.Context, workflowID string) (*workflows.Sta
 	return st, nil
 }
 
-func (s *Service) query(ctx context.Context, workflowID, runID string) (*workflows.Status, error) {
+func (s *Service) query(ctx context.Context, workflowID, runID string) (*run.Status, error) {
 	v, err := s.c.QueryWorkflow(ctx, workflowID, runID, workflows.QueryStatus)
 	if err != nil {
 		return nil, fmt.Errorf("query status of %s: %w", workflowID, err)
 	}
-	var st workflows.Status
+	var st run.Status
 	if err := v.Get(&st); err != nil {
 		return nil, fmt.Errorf("decode status of %s: %w", workflowID, err)
 	}
@@ -300,9 +300,9 @@ func (s *Service) query(ctx context.Context, workflowID, runID string) (*workflo
 // closedStatus reads the final status from the run's close event: the result
 // of a completed run, the failure details of a failed or timed-out one, the
 // cancellation details of a cancelled one.
-func (s *Service) closedStatus(ctx context.Context, workflowID, runID string, status enumspb.WorkflowExecutionStatus) (*workflows.Status, error) {
+func (s *Service) closedStatus(ctx context.Context, workflowID, runID string, status enumspb.WorkflowExecutionStatus) (*run.Status, error) {
 	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
-	var st workflows.Status
+	var st run.Status
 	found := false
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -325,9 +325,9 @@ func (s *Service) closedStatus(ctx context.Context, workflowID, runID string, st
 		st = *q
 		switch status {
 		case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-			st.Status = workflows.RunTerminated
+			st.Status = run.Terminated
 		case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-			st.Status = workflows.RunTimedOut
+			st.Status = run.TimedOut
 		}
 	}
 	return &st, nil
@@ -347,7 +347,7 @@ func closePayloads(ev *historypb.HistoryEvent) *commonpb.Payloads {
 }
 
 // Wait blocks until the run closes and returns its final status.
-func (s *Service) Wait(ctx context.Context, workflowID string) (*workflows.Status, error) {
+func (s *Service) Wait(ctx context.Context, workflowID string) (*run.Status, error) {
 	if err := ValidateID("id", workflowID); err != nil {
 		return nil, err
 	}
@@ -466,11 +466,11 @@ func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error
 
 // completedWork reads a run's input and the results of its completed nodes
 // from its history, and returns the input for a retry.
-func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (*workflows.Input, error) {
+func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (*run.Input, error) {
 	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var in workflows.Input
+	var in run.Input
 	scheduled := map[int64]string{}
-	reuse := map[string]activities.NodeResult{}
+	reuse := map[string]run.NodeResult{}
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
@@ -485,7 +485,7 @@ func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (
 			scheduled[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityId()
 		case ev.GetActivityTaskCompletedEventAttributes() != nil:
 			a := ev.GetActivityTaskCompletedEventAttributes()
-			var res activities.NodeResult
+			var res run.NodeResult
 			if err := s.cfg.DataConverter.FromPayloads(a.GetResult(), &res); err != nil {
 				return nil, fmt.Errorf("decode result of node %s: %w", scheduled[a.GetScheduledEventId()], err)
 			}

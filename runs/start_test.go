@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
 	"github.com/maestrohq/maestro/workflows"
@@ -32,7 +33,7 @@ func TestStartWithAnExistingID(t *testing.T) {
 	first, err := svc.Start(ctx, req)
 	require.NoError(t, err)
 	assert.False(t, first.Existing)
-	assert.Equal(t, workflows.RunRunning, first.Status)
+	assert.Equal(t, run.Running, first.Status)
 
 	for _, tc := range []struct {
 		name     string
@@ -54,13 +55,13 @@ func TestStartWithAnExistingID(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, again.Existing)
 			assert.Equal(t, first.RunID, again.RunID)
-			assert.Equal(t, workflows.RunRunning, again.Status)
+			assert.Equal(t, run.Running, again.Status)
 		})
 	}
 
 	// A run from before the hash: any request with its ID replays it.
 	old, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "old-run", TaskQueue: "no-worker",
-		Memo: map[string]any{"pipeline": "sdlc-linear"}}, workflows.WorkflowName, workflows.Input{})
+		Memo: map[string]any{"pipeline": "sdlc-linear"}}, workflows.WorkflowName, run.Input{})
 	require.NoError(t, err)
 	again, err := svc.Start(ctx, runs.StartRequest{ID: "old-run", Template: templates.SDLCParallel})
 	require.NoError(t, err)

@@ -9,7 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/maestrohq/maestro/workflows"
+	"github.com/maestrohq/maestro/run"
 )
 
 // Event types Watch sends.
@@ -39,15 +39,15 @@ type Event struct {
 	// Node, NodeStatus, Attempts, Error and At describe a node event; At
 	// is when the node started or ended (the time of observation for
 	// node_retrying and run events).
-	Node       string     `json:"node,omitempty"`
-	NodeStatus string     `json:"node_status,omitempty"`
-	Attempts   int32      `json:"attempts,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	At         *time.Time `json:"at,omitempty"`
+	Node       string        `json:"node,omitempty"`
+	NodeStatus run.NodeState `json:"node_status,omitempty"`
+	Attempts   int32         `json:"attempts,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	At         *time.Time    `json:"at,omitempty"`
 	// Status is the run's state (every event).
-	Status string `json:"status"`
+	Status run.State `json:"status"`
 	// Run is the whole run, in snapshot and run_finished events.
-	Run *workflows.Status `json:"run,omitempty"`
+	Run *run.Status `json:"run,omitempty"`
 }
 
 // ErrNoWorkerAnswer marks a status read that timed out: the run exists but
@@ -103,7 +103,7 @@ func (s *Service) Watch(ctx context.Context, workflowID string, opts WatchOption
 	return out, nil
 }
 
-func (s *Service) watch(ctx context.Context, workflowID string, prev *workflows.Status, opts WatchOptions, out chan<- Event) {
+func (s *Service) watch(ctx context.Context, workflowID string, prev *run.Status, opts WatchOptions, out chan<- Event) {
 	defer close(out)
 	seq := 0
 	send := func(ev Event) bool {
@@ -117,7 +117,7 @@ func (s *Service) watch(ctx context.Context, workflowID string, prev *workflows.
 			return false
 		}
 	}
-	finish := func(final *workflows.Status) {
+	finish := func(final *run.Status) {
 		at := final.EndedAt
 		if at == nil {
 			now := time.Now()
@@ -192,36 +192,36 @@ func (s *Service) watchHistory(ctx context.Context, workflowID, runID string, ch
 // Diff returns the events that lead from prev to cur, in the order they
 // happened. A node that both started and ended between the two gives both
 // events. Seq and WorkflowID are left for the caller.
-func Diff(prev, cur *workflows.Status, now time.Time) []Event {
+func Diff(prev, cur *run.Status, now time.Time) []Event {
 	var evs []Event
 	for _, n := range cur.Nodes {
-		before := workflows.NodeStatus{Status: workflows.NodePending}
+		before := run.NodeStatus{Status: run.NodePending}
 		if p := prev.Node(n.ID); p != nil {
 			before = *p
 		}
 		if before.Status == n.Status {
-			if n.Status == workflows.NodeRunning && n.Attempts > before.Attempts && n.Attempts > 1 {
+			if n.Status == run.NodeRunning && n.Attempts > before.Attempts && n.Attempts > 1 {
 				evs = append(evs, Event{Type: EventNodeRetrying, Node: n.ID, NodeStatus: n.Status,
 					Attempts: n.Attempts, Error: n.LastError, At: &now})
 			}
 			continue
 		}
-		if before.Status == workflows.NodePending && n.StartedAt != nil {
-			evs = append(evs, Event{Type: EventNodeStarted, Node: n.ID, NodeStatus: workflows.NodeRunning, Attempts: 1, At: n.StartedAt})
-			if n.Status == workflows.NodeRunning && n.Attempts > 1 {
+		if before.Status == run.NodePending && n.StartedAt != nil {
+			evs = append(evs, Event{Type: EventNodeStarted, Node: n.ID, NodeStatus: run.NodeRunning, Attempts: 1, At: n.StartedAt})
+			if n.Status == run.NodeRunning && n.Attempts > 1 {
 				evs = append(evs, Event{Type: EventNodeRetrying, Node: n.ID, NodeStatus: n.Status,
 					Attempts: n.Attempts, Error: n.LastError, At: &now})
 			}
 		}
 		var typ string
 		switch n.Status {
-		case workflows.NodeCompleted:
+		case run.NodeCompleted:
 			typ = EventNodeCompleted
-		case workflows.NodeFailed:
+		case run.NodeFailed:
 			typ = EventNodeFailed
-		case workflows.NodeSkipped:
+		case run.NodeSkipped:
 			typ = EventNodeSkipped
-		case workflows.NodeCancelled:
+		case run.NodeCancelled:
 			typ = EventNodeCancelled
 		default:
 			continue
@@ -239,9 +239,9 @@ func Diff(prev, cur *workflows.Status, now time.Time) []Event {
 		evs[i].Status = cur.Status
 	}
 	switch {
-	case cur.Status == workflows.RunPaused && prev.Status != workflows.RunPaused:
+	case cur.Status == run.Paused && prev.Status != run.Paused:
 		evs = append(evs, Event{Type: EventRunPaused, Status: cur.Status, At: &now})
-	case prev.Status == workflows.RunPaused && cur.Status == workflows.RunRunning:
+	case prev.Status == run.Paused && cur.Status == run.Running:
 		evs = append(evs, Event{Type: EventRunResumed, Status: cur.Status, At: &now})
 	}
 	return evs

@@ -21,9 +21,9 @@ import (
 	"github.com/maestrohq/maestro/internal/fakellm"
 	"github.com/maestrohq/maestro/internal/testenv"
 	"github.com/maestrohq/maestro/prompts"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 const fakeKey = "sk-ant-test-key"
@@ -75,17 +75,17 @@ func TestSDLCParallelWithAgentsFlowsOutputsDownTheDAG(t *testing.T) {
 	store := artifacts.NewDir(t.TempDir())
 	e := agentEnv(t, srv.URL, store)
 
-	st := run(t, e, runs.StartRequest{Template: templates.SDLCParallel, Requirement: "Build a todo app"})
+	st := runToEnd(t, e, runs.StartRequest{Template: templates.SDLCParallel, Requirement: "Build a todo app"})
 
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.False(t, st.Simulated)
 	require.Len(t, st.Nodes, len(dag.Phases))
 	for _, n := range st.Nodes {
-		assert.Equal(t, workflows.NodeCompleted, n.Status, n.ID)
+		assert.Equal(t, run.NodeCompleted, n.Status, n.ID)
 		assert.Equal(t, dag.KindAgent, n.Executor)
-		assert.Equal(t, &activities.Usage{Model: "claude-test", InputTokens: 100, OutputTokens: 10}, n.Usage, n.ID)
+		assert.Equal(t, &run.Usage{Model: "claude-test", InputTokens: 100, OutputTokens: 10}, n.Usage, n.ID)
 	}
-	assert.Equal(t, &activities.Usage{Model: "claude-test", InputTokens: 700, OutputTokens: 70}, st.Usage)
+	assert.Equal(t, &run.Usage{Model: "claude-test", InputTokens: 700, OutputTokens: 70}, st.Usage)
 	assert.Equal(t, "OUTPUT-OF-deployment", st.Node("deployment").Output)
 	assert.True(t, st.Node("requirements").OutputTruncated)
 
@@ -134,8 +134,8 @@ func TestSDLCParallelWithAgentsFlowsOutputsDownTheDAG(t *testing.T) {
 func TestTemplateWithoutAgentIsSimulated(t *testing.T) {
 	t.Parallel()
 	e := server.New(t)
-	st := run(t, e, runs.StartRequest{Template: templates.SDLCLinear, Requirement: "r"})
-	require.Equal(t, workflows.RunCompleted, st.Status)
+	st := runToEnd(t, e, runs.StartRequest{Template: templates.SDLCLinear, Requirement: "r"})
+	require.Equal(t, run.Completed, st.Status)
 	assert.True(t, st.Simulated)
 	assert.Nil(t, st.Usage)
 	for _, n := range st.Nodes {
@@ -163,8 +163,8 @@ func TestTemplateRunsAgentsOnAWorkerWithAProvider(t *testing.T) {
 	for _, n := range in.Pipeline.Nodes {
 		require.Equal(t, dag.KindAgent, n.Executor.Kind, "built without a provider: agent phases all the same")
 	}
-	st := run(t, e, runs.StartRequest{Template: templates.SDLCLinear, Requirement: "r"})
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	st := runToEnd(t, e, runs.StartRequest{Template: templates.SDLCLinear, Requirement: "r"})
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.False(t, st.Simulated)
 	for _, n := range st.Nodes {
 		assert.Equal(t, "ANSWER-OF-"+n.ID, n.Output)
@@ -194,10 +194,10 @@ echo "agent $1 for $MAESTRO_NODE_ID saw: $(printf '%s' "$prompt" | grep -o 'PLAN
 		return dag.Node{ID: id, DependsOn: deps, Retry: &dag.Retry{MaxAttempts: 1},
 			Executor: dag.NewExecutor(&dag.AgentSpec{Prompt: prompt})}
 	}
-	st := run(t, e, runs.StartRequest{DAG: pipeline("cli", dag.ModeDAGParallel,
+	st := runToEnd(t, e, runs.StartRequest{DAG: pipeline("cli", dag.ModeDAGParallel,
 		agent("plan", "Write PLAN-ALPHA"),
 		agent("build", `Build from: {{index .Inputs "plan"}}`, "plan"))})
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, "agent v1 for plan saw: PLAN-ALPHA \n", st.Node("plan").Output)
 	// The dependent's prompt carried the first agent's answer.
 	assert.Equal(t, "agent v1 for build saw: PLAN-ALPHA \n", st.Node("build").Output)
@@ -238,6 +238,6 @@ func TestCancelAbortsASlowModelCall(t *testing.T) {
 	}
 	st, err := e.Runs.Wait(ctx, started.WorkflowID)
 	require.NoError(t, err)
-	assert.Equal(t, workflows.RunCancelled, st.Status)
-	assert.Equal(t, workflows.NodeCancelled, st.Node("think").Status)
+	assert.Equal(t, run.Cancelled, st.Status)
+	assert.Equal(t, run.NodeCancelled, st.Node("think").Status)
 }

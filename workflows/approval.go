@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"github.com/maestrohq/maestro/run"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -20,26 +22,11 @@ const ApproveName = "approve"
 // rejected (or timed out with on_timeout reject).
 const ErrTypeApprovalRejected = "ApprovalRejected"
 
-// Approval is a person's decision on an approval node.
-type Approval struct {
-	// Node is the approval node's ID.
-	Node string `json:"node"`
-	// Approved lets the run go on; false rejects the node, which then
-	// fails and the failure policy applies.
-	Approved bool `json:"approved"`
-	// Comment is free text shown with the decision.
-	Comment string `json:"comment,omitempty"`
-	// By names who decided.
-	By string `json:"by,omitempty"`
-	// Timeout is set when no one decided before the node's timeout.
-	Timeout bool `json:"timeout,omitempty"`
-}
-
 // maxApprovalText caps the comment and the name kept in history.
 const maxApprovalText = 2000
 
 // approvalRequest is a decision as the approve update and signal receive
-// it: the same JSON as Approval, but it tells a missing "approved" from
+// it: the same JSON as run.Approval, but it tells a missing "approved" from
 // false, so that a decision that forgot it does not reject the node.
 type approvalRequest struct {
 	Node     string `json:"node"`
@@ -53,15 +40,15 @@ type approvalRequest struct {
 var errApprovedRequired = errors.New("approved: is required (true or false)")
 
 // approval returns the decision, or an error when approved is missing.
-func (q approvalRequest) approval() (Approval, error) {
+func (q approvalRequest) approval() (run.Approval, error) {
 	if q.Approved == nil {
-		return Approval{}, errApprovedRequired
+		return run.Approval{}, errApprovedRequired
 	}
-	return Approval{Node: q.Node, Approved: *q.Approved, Comment: q.Comment, By: q.By, Timeout: q.Timeout}, nil
+	return run.Approval{Node: q.Node, Approved: *q.Approved, Comment: q.Comment, By: q.By, Timeout: q.Timeout}, nil
 }
 
 // validateApproval is the approve update's validator.
-func (r *run) validateApproval(q approvalRequest) error {
+func (r *execution) validateApproval(q approvalRequest) error {
 	a, err := q.approval()
 	if err != nil {
 		return err
@@ -72,13 +59,13 @@ func (r *run) validateApproval(q approvalRequest) error {
 // approveUpdate is the approve update's handler: it hands the decision to
 // the scheduler loop and returns the node's state once the decision is
 // applied (or kept for a node that is not waiting yet).
-func (r *run) approveUpdate(ctx workflow.Context, q approvalRequest) (NodeStatus, error) {
+func (r *execution) approveUpdate(ctx workflow.Context, q approvalRequest) (run.NodeStatus, error) {
 	r.approvals.Send(ctx, q)
 	i := r.s.index[q.Node]
 	if err := workflow.Await(ctx, func() bool {
-		return r.s.kept(q.Node) || Terminal(r.s.node(i).Status)
+		return r.s.kept(q.Node) || r.s.node(i).Status.Terminal()
 	}); err != nil {
-		return NodeStatus{}, fmt.Errorf("wait for the decision on %q: %w", q.Node, err)
+		return run.NodeStatus{}, fmt.Errorf("wait for the decision on %q: %w", q.Node, err)
 	}
 	return r.s.node(i), nil
 }
@@ -86,7 +73,7 @@ func (r *run) approveUpdate(ctx workflow.Context, q approvalRequest) (NodeStatus
 // receiveApproval applies a decision from the signal or the update. A
 // decision for an approval node that has not started waiting yet is kept
 // and applied when it does.
-func (r *run) receiveApproval(ctx workflow.Context, q approvalRequest) {
+func (r *execution) receiveApproval(ctx workflow.Context, q approvalRequest) {
 	a, err := q.approval()
 	if err == nil {
 		var i int
@@ -103,7 +90,7 @@ func (r *run) receiveApproval(ctx workflow.Context, q approvalRequest) {
 
 // startGate makes approval node i wait for a decision, with a timer when
 // the node has a timeout.
-func (r *run) startGate(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int) {
+func (r *execution) startGate(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int) {
 	d := r.p.Nodes[i]
 	after := d.Timeout.Or(0)
 	if after <= 0 {
@@ -124,7 +111,7 @@ func (r *run) startGate(ctx, nodesCtx workflow.Context, sel workflow.Selector, i
 
 // closeGate cancels the timeout timer of approval node i, which has been
 // decided or cancelled.
-func (r *run) closeGate(i int) {
+func (r *execution) closeGate(i int) {
 	if cancel, ok := r.gates[i]; ok {
 		cancel()
 		delete(r.gates, i)
@@ -133,13 +120,13 @@ func (r *run) closeGate(i int) {
 
 // cancelApprovals ends every waiting approval node as cancelled; the run is
 // stopping.
-func (r *run) cancelApprovals(ctx workflow.Context) {
+func (r *execution) cancelApprovals(ctx workflow.Context) {
 	for _, i := range r.s.cancelWaiting(workflow.Now(ctx)) {
 		r.closeGate(i)
 	}
 }
 
-func describeApproval(a Approval) string {
+func describeApproval(a run.Approval) string {
 	var b strings.Builder
 	switch {
 	case a.Timeout && a.Approved:

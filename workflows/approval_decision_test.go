@@ -12,6 +12,7 @@ import (
 
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // A decision without "approved" (as `temporal workflow update execute
@@ -27,15 +28,15 @@ func TestApprovalWithoutApprovedIsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := newTestEnv(t, func(context.Context, activities.NodeInput) (activities.NodeResult, error) {
-				return activities.NodeResult{Output: "ok", Attempt: 1}, nil
+			env := newTestEnv(t, func(context.Context, run.NodeInput) (run.NodeResult, error) {
+				return run.NodeResult{Output: "ok", Attempt: 1}, nil
 			})
 			p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
 				{ID: "gate", Executor: dag.NewExecutor(&dag.ApprovalSpec{})},
 				{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 			}}
 			var refused error
-			var gateAfter string
+			var gateAfter run.NodeState
 			env.RegisterDelayedCallback(func() {
 				env.UpdateWorkflow(ApproveName, "bad", &testsuite.TestUpdateCallback{
 					OnReject:   func(err error) { refused = err },
@@ -47,21 +48,21 @@ func TestApprovalWithoutApprovedIsRefused(t *testing.T) {
 			env.RegisterDelayedCallback(func() {
 				v, err := env.QueryWorkflow(QueryStatus)
 				require.NoError(t, err)
-				var st Status
+				var st run.Status
 				require.NoError(t, v.Get(&st))
 				gateAfter = st.Node("gate").Status
 				env.UpdateWorkflow(ApproveName, "good", &testsuite.TestUpdateCallback{
 					OnReject:   func(err error) { t.Errorf("a full decision was refused: %v", err) },
 					OnComplete: func(any, error) {},
-				}, Approval{Node: "gate", Approved: true, By: "ana"})
+				}, run.Approval{Node: "gate", Approved: true, By: "ana"})
 			}, 2*time.Minute)
-			env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: p})
+			env.ExecuteWorkflow(DAGWorkflow, run.Input{Pipeline: p})
 
 			require.Error(t, refused)
 			assert.Contains(t, refused.Error(), "approved: is required (true or false)")
-			assert.Equal(t, NodeWaitingApproval, gateAfter, "neither the update nor the signal decided the gate")
+			assert.Equal(t, run.NodeWaitingApproval, gateAfter, "neither the update nor the signal decided the gate")
 			st := finalStatus(t, env)
-			assert.Equal(t, RunCompleted, st.Status, st.Error)
+			assert.Equal(t, run.Completed, st.Status, st.Error)
 			assert.Equal(t, "approved by ana", st.Node("gate").Output)
 		})
 	}
@@ -71,25 +72,25 @@ func TestApprovalWithoutApprovedIsRefused(t *testing.T) {
 // starts, and the run ends then: it used to wait for its timeout because
 // the gate's dependents stayed pending.
 func TestEarlyRejectionEndsTheRun(t *testing.T) {
-	env := newTestEnv(t, func(context.Context, activities.NodeInput) (activities.NodeResult, error) {
-		return activities.NodeResult{}, nil
+	env := newTestEnv(t, func(context.Context, run.NodeInput) (run.NodeResult, error) {
+		return run.NodeResult{}, nil
 	})
 	env.OnActivity(activities.ExecuteNodeName, mock.Anything, mock.Anything).After(10*time.Minute).
-		Return(activities.NodeResult{Output: "built", Attempt: 1}, nil)
+		Return(run.NodeResult{Output: "built", Attempt: 1}, nil)
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, FailurePolicy: dag.Continue, Nodes: []dag.Node{
 		{ID: "build", Executor: dag.NewExecutor(&dag.NoopSpec{})},
 		{ID: "gate", DependsOn: []string{"build"}, Executor: dag.NewExecutor(&dag.ApprovalSpec{})},
 		{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 	}}
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(ApproveName, Approval{Node: "gate", Approved: false, By: "bo"})
+		env.SignalWorkflow(ApproveName, run.Approval{Node: "gate", Approved: false, By: "bo"})
 	}, time.Minute)
-	env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: p})
+	env.ExecuteWorkflow(DAGWorkflow, run.Input{Pipeline: p})
 	st := finalStatus(t, env)
-	assert.Equal(t, RunFailed, st.Status, st.Error)
+	assert.Equal(t, run.Failed, st.Status, st.Error)
 	assert.Equal(t, "1 node(s) failed: gate", st.Error)
 	assert.Equal(t, 10*time.Minute, st.EndedAt.Sub(st.StartedAt).Round(time.Minute))
-	assert.Equal(t, NodeFailed, st.Node("gate").Status)
-	assert.Equal(t, NodeSkipped, st.Node("deploy").Status)
+	assert.Equal(t, run.NodeFailed, st.Node("gate").Status)
+	assert.Equal(t, run.NodeSkipped, st.Node("deploy").Status)
 	assert.Equal(t, `dependency "gate" failed`, st.Node("deploy").Error)
 }

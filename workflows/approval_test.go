@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/workflows"
 )
@@ -30,20 +31,20 @@ func TestApprovalGate(t *testing.T) {
 		name      string
 		gate      dag.Node
 		decide    func(t *testing.T, e *envT, id string)
-		run       string
-		gateState string
-		deploy    string
+		run       run.State
+		gateState run.NodeState
+		deploy    run.NodeState
 		message   string
 	}{
 		{
 			name: "approved through the update",
 			gate: gateNode("gate", "", ""),
 			decide: func(t *testing.T, e *envT, id string) {
-				st, err := e.Runs.Approve(context.Background(), id, workflows.Approval{Node: "gate", Approved: true, By: "ana", Comment: "ship it"})
+				st, err := e.Runs.Approve(context.Background(), id, run.Approval{Node: "gate", Approved: true, By: "ana", Comment: "ship it"})
 				require.NoError(t, err)
-				assert.Equal(t, workflows.NodeCompleted, st.Status, "the update returns the decided node")
+				assert.Equal(t, run.NodeCompleted, st.Status, "the update returns the decided node")
 			},
-			run: workflows.RunCompleted, gateState: workflows.NodeCompleted, deploy: workflows.NodeCompleted,
+			run: run.Completed, gateState: run.NodeCompleted, deploy: run.NodeCompleted,
 			message: "approved by ana: ship it",
 		},
 		{
@@ -51,21 +52,21 @@ func TestApprovalGate(t *testing.T) {
 			gate: gateNode("gate", "", ""),
 			decide: func(t *testing.T, e *envT, id string) {
 				require.NoError(t, server.Client.SignalWorkflow(context.Background(), id, "", workflows.ApproveName,
-					workflows.Approval{Node: "gate", Approved: false, By: "bo", Comment: "not today"}))
+					run.Approval{Node: "gate", Approved: false, By: "bo", Comment: "not today"}))
 			},
-			run: workflows.RunFailed, gateState: workflows.NodeFailed, deploy: workflows.NodeSkipped,
+			run: run.Failed, gateState: run.NodeFailed, deploy: run.NodeSkipped,
 			message: "rejected by bo: not today",
 		},
 		{
 			name: "timed out and rejected",
 			gate: gateNode("gate", "300ms", ""),
-			run:  workflows.RunFailed, gateState: workflows.NodeFailed, deploy: workflows.NodeSkipped,
+			run:  run.Failed, gateState: run.NodeFailed, deploy: run.NodeSkipped,
 			message: "rejected automatically: no decision within 300ms",
 		},
 		{
 			name: "timed out and approved",
 			gate: gateNode("gate", "300ms", dag.OnTimeoutApprove),
-			run:  workflows.RunCompleted, gateState: workflows.NodeCompleted, deploy: workflows.NodeCompleted,
+			run:  run.Completed, gateState: run.NodeCompleted, deploy: run.NodeCompleted,
 			message: "approved automatically: no decision within 300ms",
 		},
 	}
@@ -77,9 +78,9 @@ func TestApprovalGate(t *testing.T) {
 			started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: gated(tt.gate)})
 			require.NoError(t, err)
 			id := started.WorkflowID
-			st := waitFor(t, e.Env, id, "gate waiting", nodeState("gate", workflows.NodeWaitingApproval))
-			assert.Equal(t, workflows.NodePending, st.Node("deploy").Status, "nothing after the gate starts before a decision")
-			assert.Equal(t, 1, st.Counts[workflows.NodeWaitingApproval])
+			st := waitFor(t, e.Env, id, "gate waiting", nodeState("gate", run.NodeWaitingApproval))
+			assert.Equal(t, run.NodePending, st.Node("deploy").Status, "nothing after the gate starts before a decision")
+			assert.Equal(t, 1, st.Counts[run.NodeWaitingApproval])
 			if tt.decide != nil {
 				tt.decide(t, e, id)
 			}
@@ -90,7 +91,7 @@ func TestApprovalGate(t *testing.T) {
 			assert.Equal(t, tt.gateState, g.Status)
 			assert.Equal(t, tt.deploy, st.Node("deploy").Status)
 			require.NotNil(t, g.Approval)
-			if g.Status == workflows.NodeCompleted {
+			if g.Status == run.NodeCompleted {
 				assert.Equal(t, tt.message, g.Output)
 			} else {
 				assert.Equal(t, tt.message, g.Error)
@@ -111,7 +112,7 @@ func TestApprovalRefusals(t *testing.T) {
 	require.NoError(t, err)
 	id := started.WorkflowID
 
-	for _, a := range []workflows.Approval{{Node: "nope", Approved: true}, {Node: "build", Approved: true}, {Approved: true}} {
+	for _, a := range []run.Approval{{Node: "nope", Approved: true}, {Node: "build", Approved: true}, {Approved: true}} {
 		_, err := e.Runs.Approve(ctx, id, a)
 		assert.ErrorIs(t, err, runs.ErrApprovalRefused, "node %q", a.Node)
 	}
@@ -126,18 +127,18 @@ func TestApprovalRefusals(t *testing.T) {
 	}
 	assert.ErrorContains(t, err, "approved: is required (true or false)")
 	// A decision before the gate waits is kept and applied when it does.
-	st, err := e.Runs.Approve(ctx, id, workflows.Approval{Node: "gate", Approved: true, By: "early"})
+	st, err := e.Runs.Approve(ctx, id, run.Approval{Node: "gate", Approved: true, By: "early"})
 	require.NoError(t, err)
-	assert.Equal(t, workflows.NodePending, st.Status)
-	_, err = e.Runs.Approve(ctx, id, workflows.Approval{Node: "gate", Approved: false})
+	assert.Equal(t, run.NodePending, st.Status)
+	_, err = e.Runs.Approve(ctx, id, run.Approval{Node: "gate", Approved: false})
 	assert.NoError(t, err, "a pending gate's decision can be changed until it applies")
 
 	final, err := e.Runs.Wait(ctx, id)
 	require.NoError(t, err)
-	assert.Equal(t, workflows.RunFailed, final.Status, "the last decision before the gate waited wins")
-	_, err = e.Runs.Approve(ctx, id, workflows.Approval{Node: "gate", Approved: true})
+	assert.Equal(t, run.Failed, final.Status, "the last decision before the gate waited wins")
+	_, err = e.Runs.Approve(ctx, id, run.Approval{Node: "gate", Approved: true})
 	assert.ErrorIs(t, err, runs.ErrNotRunning)
-	_, err = e.Runs.Approve(ctx, "no-such-run", workflows.Approval{Node: "gate", Approved: true})
+	_, err = e.Runs.Approve(ctx, "no-such-run", run.Approval{Node: "gate", Approved: true})
 	assert.ErrorIs(t, err, runs.ErrNotFound)
 }
 
@@ -147,13 +148,13 @@ func TestCancelWhileWaitingForApproval(t *testing.T) {
 	ctx := context.Background()
 	started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: gated(gateNode("gate", "1h", ""))})
 	require.NoError(t, err)
-	waitFor(t, e, started.WorkflowID, "gate waiting", nodeState("gate", workflows.NodeWaitingApproval))
+	waitFor(t, e, started.WorkflowID, "gate waiting", nodeState("gate", run.NodeWaitingApproval))
 	began := time.Now()
 	require.NoError(t, e.Runs.Cancel(ctx, started.WorkflowID))
 	st, err := e.Runs.Wait(ctx, started.WorkflowID)
 	require.NoError(t, err)
 	assert.Less(t, time.Since(began), 5*time.Second)
-	assert.Equal(t, workflows.RunCancelled, st.Status)
-	assert.Equal(t, workflows.NodeCancelled, st.Node("gate").Status)
-	assert.Equal(t, workflows.NodeSkipped, st.Node("deploy").Status)
+	assert.Equal(t, run.Cancelled, st.Status)
+	assert.Equal(t, run.NodeCancelled, st.Node("gate").Status)
+	assert.Equal(t, run.NodeSkipped, st.Node("deploy").Status)
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 // A retry reuses a node whose output was cut in history: its dependent still
@@ -30,8 +30,8 @@ func TestRetryGivesDependentsTheReusedNodesFullOutput(t *testing.T) {
 	p := pipeline("retry-artifacts", dag.ModeDAGParallel,
 		command("a", []string{"printf", "%s", big}),
 		command("b", []string{"sh", "-c", `test ! -e "$0" && printf '%s' "$MAESTRO_INPUT_A" | wc -c`, flag}, "a"))
-	st := run(t, e, runs.StartRequest{DAG: p})
-	require.Equal(t, workflows.RunFailed, st.Status)
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Failed, st.Status)
 	require.True(t, st.Node("a").OutputTruncated)
 
 	require.NoError(t, os.Remove(flag))
@@ -40,7 +40,7 @@ func TestRetryGivesDependentsTheReusedNodesFullOutput(t *testing.T) {
 	require.NoError(t, err)
 	st2, err := e.Runs.Wait(ctx, retried.WorkflowID)
 	require.NoError(t, err)
-	require.Equal(t, workflows.RunCompleted, st2.Status, st2.Error)
+	require.Equal(t, run.Completed, st2.Status, st2.Error)
 	assert.True(t, st2.Node("a").Reused)
 	assert.Equal(t, "5000", strings.TrimSpace(st2.Node("b").Output), "b saw a's full output, not the capped one")
 }

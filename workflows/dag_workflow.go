@@ -23,6 +23,7 @@ import (
 
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // Names that clients and the temporal CLI use.
@@ -31,7 +32,7 @@ const (
 	WorkflowName = "DAGWorkflow"
 	// DefaultTaskQueue is the task queue workers poll unless configured.
 	DefaultTaskQueue = "maestro"
-	// QueryStatus returns the run's Status.
+	// QueryStatus returns the run's state (run.Status).
 	QueryStatus = "status"
 	// SignalPause stops new nodes from starting; running nodes finish.
 	SignalPause = "pause"
@@ -52,36 +53,22 @@ const (
 // do waited for its timeout.
 const versionSkipAtOnce = "skip-dependents-of-early-rejection"
 
-// Input starts a run.
-type Input struct {
-	// Pipeline is the DAG to run; its Mode must be set (clients resolve the
-	// configured default before starting).
-	Pipeline dag.Pipeline `json:"pipeline"`
-	// Template names the built-in template the pipeline came from, if any.
-	Template string `json:"template,omitempty"`
-	// Reuse holds results of nodes that completed in an earlier run; they
-	// are marked completed and not executed again.
-	Reuse map[string]activities.NodeResult `json:"reuse,omitempty"`
-	// RetryOf is the workflow ID of the run this one retries.
-	RetryOf string `json:"retry_of,omitempty"`
-}
-
 // Register registers the workflow on a worker.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(DAGWorkflow, workflow.RegisterOptions{Name: WorkflowName})
 }
 
-// DAGWorkflow runs one pipeline. It returns the final Status when every node
+// DAGWorkflow runs one pipeline. It returns the final run.Status when every node
 // completed. Otherwise it fails with an application error of type
 // PipelineFailed or PipelineTimedOut, or ends cancelled; either way the final
 // Status is the error's details.
-func DAGWorkflow(ctx workflow.Context, in Input) (*Status, error) {
+func DAGWorkflow(ctx workflow.Context, in run.Input) (*run.Status, error) {
 	if err := in.Pipeline.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidPipeline, nil)
 	}
 	r := newRun(ctx, in)
 	recordRunStarted(ctx, in.Template)
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (*Status, error) {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (*run.Status, error) {
 		return r.snapshot(), nil
 	}, workflow.QueryHandlerOptions{Description: "The run's state and every node's state"}); err != nil {
 		return nil, fmt.Errorf("set the status query handler: %w", err)
@@ -106,8 +93,8 @@ func DAGWorkflow(ctx workflow.Context, in Input) (*Status, error) {
 
 // run is the Temporal side of one run: the scheduler decides, run carries
 // out its decisions with activities and timers and reports progress.
-type run struct {
-	in      Input
+type execution struct {
+	in      run.Input
 	p       dag.Pipeline
 	s       *scheduler
 	started time.Time
@@ -116,7 +103,7 @@ type run struct {
 	info    *workflow.Info
 	// indexed is the MaestroStatus search attribute's value, when the run
 	// was started with it (runs started without it never set it).
-	indexed string
+	indexed run.State
 	// details is the current details last set.
 	details string
 	// approvals carries decisions from the approve update to the loop.
@@ -125,10 +112,10 @@ type run struct {
 	gates map[int]workflow.CancelFunc
 }
 
-func newRun(ctx workflow.Context, in Input) *run {
+func newRun(ctx workflow.Context, in run.Input) *execution {
 	logger := workflow.GetLogger(ctx)
 	s := newScheduler(in, logger)
-	r := &run{
+	r := &execution{
 		in:        in,
 		p:         s.p,
 		s:         s,
@@ -139,14 +126,14 @@ func newRun(ctx workflow.Context, in Input) *run {
 		gates:     map[int]workflow.CancelFunc{},
 	}
 	if v, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(SearchAttrStatus); ok {
-		r.indexed = v
+		r.indexed = run.State(v)
 	}
 	return r
 }
 
 // execute is the event loop: it starts what the scheduler says, and feeds
 // it the timer, signals, decisions and activity results.
-func (r *run) execute(ctx workflow.Context) (*Status, error) {
+func (r *execution) execute(ctx workflow.Context) (*run.Status, error) {
 	nodesCtx, cancelNodes := workflow.WithCancel(ctx)
 	sel := workflow.NewSelector(ctx)
 
@@ -159,9 +146,9 @@ func (r *run) execute(ctx workflow.Context) (*Status, error) {
 		err := f.Get(ctx, nil)
 		switch {
 		case err == nil:
-			r.s.stop(RunTimedOut, fmt.Sprintf("run timed out after %s", r.p.RunTimeout()))
+			r.s.stop(run.TimedOut, fmt.Sprintf("run timed out after %s", r.p.RunTimeout()))
 		case ctx.Err() != nil: // the workflow was cancelled, which cancels the timer
-			r.s.stop(RunCancelled, "run cancelled")
+			r.s.stop(run.Cancelled, "run cancelled")
 		}
 	})
 	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalPause), func(c workflow.ReceiveChannel, _ bool) {
@@ -202,7 +189,7 @@ func (r *run) execute(ctx workflow.Context) (*Status, error) {
 }
 
 // startReady starts what the scheduler lets start now.
-func (r *run) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) {
+func (r *execution) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) {
 	r.s.startReady(workflow.Now(ctx), func(i int, kind startKind) {
 		switch kind {
 		case startActivity:
@@ -214,11 +201,11 @@ func (r *run) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) 
 }
 
 // startActivity runs node i's activity.
-func (r *run) startActivity(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int) {
+func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int) {
 	d := r.p.Nodes[i]
 	inputs, refs := r.s.inputs(i)
 	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d))
-	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, activities.NodeInput{
+	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, run.NodeInput{
 		WorkflowID: r.info.WorkflowExecution.ID,
 		Pipeline:   r.p.Name,
 		Node:       d,
@@ -227,7 +214,7 @@ func (r *run) startActivity(ctx, nodesCtx workflow.Context, sel workflow.Selecto
 		Artifacts:  refs,
 	})
 	sel.AddFuture(f, func(f workflow.Future) {
-		var res activities.NodeResult
+		var res run.NodeResult
 		err := f.Get(ctx, &res)
 		now := workflow.Now(ctx)
 		switch {
@@ -244,19 +231,19 @@ func (r *run) startActivity(ctx, nodesCtx workflow.Context, sel workflow.Selecto
 
 // finish settles the final states, and returns the result or the run's
 // error.
-func (r *run) finish(ctx workflow.Context) (*Status, error) {
+func (r *execution) finish(ctx workflow.Context) (*run.Status, error) {
 	state := r.s.finish()
 	now := workflow.Now(ctx)
 	r.ended = &now
 	r.publish(ctx)
-	recordRunFinished(ctx, r.in.Template, state)
+	recordRunFinished(ctx, r.in.Template, string(state))
 	st := r.snapshot()
 	switch state {
-	case RunCompleted:
+	case run.Completed:
 		return st, nil
-	case RunCancelled:
+	case run.Cancelled:
 		return nil, temporal.NewCanceledError(st)
-	case RunTimedOut:
+	case run.TimedOut:
 		return nil, temporal.NewNonRetryableApplicationError(st.Error, ErrTypePipelineTimedOut, nil, st)
 	default:
 		return nil, temporal.NewNonRetryableApplicationError(st.Error, ErrTypePipelineFailed, nil, st)

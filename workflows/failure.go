@@ -8,8 +8,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // describeFailure turns an activity error into a message, an error type and
@@ -27,7 +27,7 @@ func describeFailure(err error, d dag.Node) (msg, errType string, attempts int32
 	var timeoutErr *temporal.TimeoutError
 	switch {
 	case errors.As(err, &appErr):
-		var f activities.Failure
+		var f run.Failure
 		if appErr.HasDetails() && appErr.Details(&f) == nil && f.Attempt > 0 {
 			attempts = f.Attempt
 		}

@@ -19,9 +19,9 @@ import (
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 var server *testenv.Server
@@ -52,7 +52,7 @@ func pipeline(name string, mode dag.Mode, nodes ...dag.Node) *dag.Pipeline {
 }
 
 // run starts req and waits for the run to close.
-func run(t *testing.T, e *testenv.Env, req runs.StartRequest) *workflows.Status {
+func runToEnd(t *testing.T, e *testenv.Env, req runs.StartRequest) *run.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -64,7 +64,7 @@ func run(t *testing.T, e *testenv.Env, req runs.StartRequest) *workflows.Status 
 }
 
 // waitFor polls the run's status until cond holds.
-func waitFor(t *testing.T, e *testenv.Env, id string, what string, cond func(*workflows.Status) bool) *workflows.Status {
+func waitFor(t *testing.T, e *testenv.Env, id string, what string, cond func(*run.Status) bool) *run.Status {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -79,16 +79,16 @@ func waitFor(t *testing.T, e *testenv.Env, id string, what string, cond func(*wo
 	}
 }
 
-func nodeState(id, state string) func(*workflows.Status) bool {
-	return func(st *workflows.Status) bool { n := st.Node(id); return n != nil && n.Status == state }
+func nodeState(id string, state run.NodeState) func(*run.Status) bool {
+	return func(st *run.Status) bool { n := st.Node(id); return n != nil && n.Status == state }
 }
 
-func overlap(a, b *workflows.NodeStatus) bool {
+func overlap(a, b *run.NodeStatus) bool {
 	return a.StartedAt.Before(*b.EndedAt) && b.StartedAt.Before(*a.EndedAt)
 }
 
 // maxConcurrent is the largest number of nodes running at one instant.
-func maxConcurrent(st *workflows.Status) int {
+func maxConcurrent(st *run.Status) int {
 	best := 0
 	for _, n := range st.Nodes {
 		if n.StartedAt == nil {
@@ -105,9 +105,9 @@ func maxConcurrent(st *workflows.Status) int {
 	return best
 }
 
-func startOrder(st *workflows.Status) []string {
+func startOrder(st *run.Status) []string {
 	nodes := slices.Clone(st.Nodes)
-	slices.SortStableFunc(nodes, func(a, b workflows.NodeStatus) int { return a.StartedAt.Compare(*b.StartedAt) })
+	slices.SortStableFunc(nodes, func(a, b run.NodeStatus) int { return a.StartedAt.Compare(*b.StartedAt) })
 	ids := make([]string, len(nodes))
 	for i, n := range nodes {
 		ids[i] = n.ID
@@ -123,13 +123,13 @@ func TestSDLCParallelCompletesWithBackendAndFrontendOverlapping(t *testing.T) {
 	for i := range p.Nodes {
 		p.Nodes[i].Executor = dag.NewExecutor(&dag.NoopSpec{Duration: "300ms"})
 	}
-	st := run(t, e, runs.StartRequest{DAG: p})
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
 
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, 7, st.TotalNodes)
 	assert.Equal(t, 7, st.CompletedNodes)
 	for _, n := range st.Nodes {
-		assert.Equal(t, workflows.NodeCompleted, n.Status, n.ID)
+		assert.Equal(t, run.NodeCompleted, n.Status, n.ID)
 		assert.EqualValues(t, 1, n.Attempts, n.ID)
 		assert.NotEmpty(t, n.Output, n.ID)
 	}
@@ -142,8 +142,8 @@ func TestSDLCParallelCompletesWithBackendAndFrontendOverlapping(t *testing.T) {
 func TestTemplateRunCarriesRequirement(t *testing.T) {
 	t.Parallel()
 	e := server.New(t)
-	st := run(t, e, runs.StartRequest{Template: templates.SDLCLinear, Requirement: "Ship it"})
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	st := runToEnd(t, e, runs.StartRequest{Template: templates.SDLCLinear, Requirement: "Ship it"})
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, templates.SDLCLinear, st.Template)
 	assert.Equal(t, dag.ModeLinear, st.Mode)
 	assert.Equal(t, []string{"requirements", "design", "backend", "frontend", "testing", "review", "deployment"}, startOrder(st))
@@ -160,8 +160,8 @@ func TestWallTimeFollowsCriticalPathNotLevels(t *testing.T) {
 	p := pipeline("uneven", dag.ModeDAGParallel,
 		noop("a", long), noop("b", short),
 		noop("c", long, "b"), noop("d", short, "a"))
-	st := run(t, e, runs.StartRequest{DAG: p})
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Completed, st.Status, st.Error)
 
 	a, c := st.Node("a"), st.Node("c")
 	assert.True(t, c.StartedAt.Before(*a.EndedAt), "c must start as soon as b is done, while a still runs")
@@ -192,8 +192,8 @@ func TestModesOrderExecution(t *testing.T) {
 		t.Run(string(tt.mode), func(t *testing.T) {
 			t.Parallel()
 			e := server.New(t)
-			st := run(t, e, runs.StartRequest{DAG: pipeline("modes", tt.mode, nodes()...)})
-			require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+			st := runToEnd(t, e, runs.StartRequest{DAG: pipeline("modes", tt.mode, nodes()...)})
+			require.Equal(t, run.Completed, st.Status, st.Error)
 			assert.Equal(t, tt.mode, st.Mode)
 			if tt.order != nil {
 				assert.Equal(t, tt.order, startOrder(st))
@@ -206,7 +206,7 @@ func TestModesOrderExecution(t *testing.T) {
 func TestModeDefaultComesFromConfig(t *testing.T) {
 	t.Parallel()
 	e := server.New(t) // configured with dag_parallel as the default
-	st := run(t, e, runs.StartRequest{DAG: pipeline("default-mode", "", noop("a", 0), noop("b", 0))})
+	st := runToEnd(t, e, runs.StartRequest{DAG: pipeline("default-mode", "", noop("a", 0), noop("b", 0))})
 	assert.Equal(t, dag.ModeDAGParallel, st.Mode)
 }
 
@@ -219,8 +219,8 @@ func TestMaxParallelIsHonoured(t *testing.T) {
 	}
 	p := pipeline("capped", dag.ModeDAGParallel, nodes...)
 	p.MaxParallel = 2
-	st := run(t, e, runs.StartRequest{DAG: p})
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, 2, maxConcurrent(st))
 }
 
@@ -230,8 +230,8 @@ func TestRetryThenSuccess(t *testing.T) {
 	n := noop("flaky", 0)
 	n.Executor.Spec.(*dag.NoopSpec).FailAttempts = 2
 	n.Retry = &dag.Retry{MaxAttempts: 3, InitialInterval: "50ms"}
-	st := run(t, e, runs.StartRequest{DAG: pipeline("flaky", dag.ModeDAGParallel, n)})
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	st := runToEnd(t, e, runs.StartRequest{DAG: pipeline("flaky", dag.ModeDAGParallel, n)})
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.EqualValues(t, 3, st.Node("flaky").Attempts)
 }
 
@@ -241,8 +241,8 @@ func TestRetriesExhaustedFailTheNode(t *testing.T) {
 	n := noop("flaky", 0)
 	n.Executor.Spec.(*dag.NoopSpec).FailAttempts = 5
 	n.Retry = &dag.Retry{MaxAttempts: 2, InitialInterval: "50ms"}
-	st := run(t, e, runs.StartRequest{DAG: pipeline("flaky", dag.ModeDAGParallel, n)})
-	require.Equal(t, workflows.RunFailed, st.Status)
+	st := runToEnd(t, e, runs.StartRequest{DAG: pipeline("flaky", dag.ModeDAGParallel, n)})
+	require.Equal(t, run.Failed, st.Status)
 	assert.EqualValues(t, 2, st.Node("flaky").Attempts)
 	assert.Contains(t, st.Node("flaky").Error, "injected failure")
 }
@@ -252,10 +252,10 @@ func TestNonRetryableFailureStopsAtOnce(t *testing.T) {
 	e := server.New(t)
 	n := command("build", []string{"sh", "-c", "echo compile error >&2; exit 3"})
 	n.Retry = &dag.Retry{MaxAttempts: 5, InitialInterval: "50ms", NonRetryable: []string{"CommandExit"}}
-	st := run(t, e, runs.StartRequest{DAG: pipeline("nonretry", dag.ModeDAGParallel, n)})
-	require.Equal(t, workflows.RunFailed, st.Status)
+	st := runToEnd(t, e, runs.StartRequest{DAG: pipeline("nonretry", dag.ModeDAGParallel, n)})
+	require.Equal(t, run.Failed, st.Status)
 	b := st.Node("build")
-	assert.Equal(t, workflows.NodeFailed, b.Status)
+	assert.Equal(t, run.NodeFailed, b.Status)
 	assert.EqualValues(t, 1, b.Attempts)
 	assert.Equal(t, "CommandExit", b.ErrorType)
 	assert.Contains(t, b.Error, "3")
@@ -278,15 +278,15 @@ func TestFailFastCancelsRunningAndSkipsTheRest(t *testing.T) {
 	p := pipeline("failfast", dag.ModeDAGParallel, failing("bad"), slow, noop("after", 0, "bad"), noop("later", 0, "slow"))
 	p.FailurePolicy = dag.FailFast
 	began := time.Now()
-	st := run(t, e, runs.StartRequest{DAG: p})
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
 	assert.Less(t, time.Since(began), 10*time.Second, "the slow node must be cancelled, not awaited")
 
-	require.Equal(t, workflows.RunFailed, st.Status)
+	require.Equal(t, run.Failed, st.Status)
 	assert.Contains(t, st.Error, `node "bad" failed`)
-	assert.Equal(t, workflows.NodeFailed, st.Node("bad").Status)
-	assert.Equal(t, workflows.NodeCancelled, st.Node("slow").Status)
-	assert.Equal(t, workflows.NodeSkipped, st.Node("after").Status)
-	assert.Equal(t, workflows.NodeSkipped, st.Node("later").Status)
+	assert.Equal(t, run.NodeFailed, st.Node("bad").Status)
+	assert.Equal(t, run.NodeCancelled, st.Node("slow").Status)
+	assert.Equal(t, run.NodeSkipped, st.Node("after").Status)
+	assert.Equal(t, run.NodeSkipped, st.Node("later").Status)
 	assert.NotNil(t, st.EndedAt)
 }
 
@@ -297,18 +297,18 @@ func TestContinueRunsIndependentBranches(t *testing.T) {
 		failing("bad"), noop("good", 300*time.Millisecond),
 		noop("after-bad", 0, "bad"), noop("after-after-bad", 0, "after-bad"), noop("after-good", 0, "good"))
 	p.FailurePolicy = dag.Continue
-	st := run(t, e, runs.StartRequest{DAG: p})
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
 
-	require.Equal(t, workflows.RunFailed, st.Status)
+	require.Equal(t, run.Failed, st.Status)
 	assert.Contains(t, st.Error, "bad")
-	assert.Equal(t, workflows.NodeFailed, st.Node("bad").Status)
-	assert.Equal(t, workflows.NodeCompleted, st.Node("good").Status)
-	assert.Equal(t, workflows.NodeCompleted, st.Node("after-good").Status)
-	assert.Equal(t, workflows.NodeSkipped, st.Node("after-bad").Status)
+	assert.Equal(t, run.NodeFailed, st.Node("bad").Status)
+	assert.Equal(t, run.NodeCompleted, st.Node("good").Status)
+	assert.Equal(t, run.NodeCompleted, st.Node("after-good").Status)
+	assert.Equal(t, run.NodeSkipped, st.Node("after-bad").Status)
 	assert.Contains(t, st.Node("after-bad").Error, `"bad"`)
-	assert.Equal(t, workflows.NodeSkipped, st.Node("after-after-bad").Status)
+	assert.Equal(t, run.NodeSkipped, st.Node("after-after-bad").Status)
 	assert.Equal(t, 2, st.CompletedNodes)
-	assert.Equal(t, map[string]int{"pending": 0, "running": 0, "waiting_approval": 0, "completed": 2, "failed": 1, "skipped": 2, "cancelled": 0}, st.Counts)
+	assert.Equal(t, map[run.NodeState]int{"pending": 0, "running": 0, "waiting_approval": 0, "completed": 2, "failed": 1, "skipped": 2, "cancelled": 0}, st.Counts)
 }
 
 func TestWholeRunTimeoutRecordsEveryNode(t *testing.T) {
@@ -319,14 +319,14 @@ func TestWholeRunTimeoutRecordsEveryNode(t *testing.T) {
 	p := pipeline("timeout", dag.ModeDAGParallel, noop("quick", 0), slow, noop("next", 0, "slow"))
 	p.Timeout = "1500ms"
 	began := time.Now()
-	st := run(t, e, runs.StartRequest{DAG: p})
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
 	assert.Less(t, time.Since(began), 10*time.Second)
 
-	require.Equal(t, workflows.RunTimedOut, st.Status)
+	require.Equal(t, run.TimedOut, st.Status)
 	assert.Contains(t, st.Error, "timed out")
-	assert.Equal(t, workflows.NodeCompleted, st.Node("quick").Status)
-	assert.Equal(t, workflows.NodeCancelled, st.Node("slow").Status)
-	assert.Equal(t, workflows.NodeSkipped, st.Node("next").Status)
+	assert.Equal(t, run.NodeCompleted, st.Node("quick").Status)
+	assert.Equal(t, run.NodeCancelled, st.Node("slow").Status)
+	assert.Equal(t, run.NodeSkipped, st.Node("next").Status)
 }
 
 func processAlive(pid int) bool {
@@ -360,9 +360,9 @@ func TestCancelKillsARunningCommand(t *testing.T) {
 	st, err := e.Runs.Wait(ctx, started.WorkflowID)
 	require.NoError(t, err)
 	assert.False(t, processAlive(pid), "the command's process must be gone once the run is cancelled")
-	require.Equal(t, workflows.RunCancelled, st.Status)
-	assert.Equal(t, workflows.NodeCancelled, st.Node("sleeper").Status)
-	assert.Equal(t, workflows.NodeSkipped, st.Node("after").Status)
+	require.Equal(t, run.Cancelled, st.Status)
+	assert.Equal(t, run.NodeCancelled, st.Node("sleeper").Status)
+	assert.Equal(t, run.NodeSkipped, st.Node("after").Status)
 	assert.ErrorIs(t, e.Runs.Cancel(ctx, started.WorkflowID), runs.ErrNotRunning)
 }
 
@@ -375,20 +375,20 @@ func TestPauseHoldsNewNodesUntilResume(t *testing.T) {
 	require.NoError(t, err)
 	id := started.WorkflowID
 
-	waitFor(t, e, id, "first running", nodeState("first", workflows.NodeRunning))
+	waitFor(t, e, id, "first running", nodeState("first", run.NodeRunning))
 	require.NoError(t, e.Runs.Pause(ctx, id))
-	st := waitFor(t, e, id, "first completed", nodeState("first", workflows.NodeCompleted))
-	assert.Equal(t, workflows.RunPaused, st.Status)
+	st := waitFor(t, e, id, "first completed", nodeState("first", run.NodeCompleted))
+	assert.Equal(t, run.Paused, st.Status)
 	time.Sleep(500 * time.Millisecond)
 	st, err = e.Runs.Status(ctx, id)
 	require.NoError(t, err)
-	assert.Equal(t, workflows.NodePending, st.Node("second").Status, "no node starts while paused")
-	assert.Equal(t, workflows.RunPaused, st.Status)
+	assert.Equal(t, run.NodePending, st.Node("second").Status, "no node starts while paused")
+	assert.Equal(t, run.Paused, st.Status)
 
 	require.NoError(t, e.Runs.Resume(ctx, id))
 	st, err = e.Runs.Wait(ctx, id)
 	require.NoError(t, err)
-	assert.Equal(t, workflows.RunCompleted, st.Status)
+	assert.Equal(t, run.Completed, st.Status)
 	assert.True(t, st.Node("second").StartedAt.After(*st.Node("first").EndedAt))
 }
 
@@ -413,10 +413,10 @@ func TestRetryOfAFailedRunSkipsCompletedNodes(t *testing.T) {
 		logNode("a", logFile),
 		command("b", []string{"sh", "-c", `echo "b" >> "$0"; test ! -e "$1" && echo "got: $MAESTRO_INPUT_A"`, logFile, flag}, "a"),
 		logNode("c", logFile, "b"))
-	st := run(t, e, runs.StartRequest{DAG: p})
-	require.Equal(t, workflows.RunFailed, st.Status)
-	require.Equal(t, workflows.NodeCompleted, st.Node("a").Status)
-	require.Equal(t, workflows.NodeFailed, st.Node("b").Status)
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Failed, st.Status)
+	require.Equal(t, run.NodeCompleted, st.Node("a").Status)
+	require.Equal(t, run.NodeFailed, st.Node("b").Status)
 
 	require.NoError(t, os.Remove(flag))
 	ctx := context.Background()
@@ -426,7 +426,7 @@ func TestRetryOfAFailedRunSkipsCompletedNodes(t *testing.T) {
 	st2, err := e.Runs.Wait(ctx, retried.WorkflowID)
 	require.NoError(t, err)
 
-	require.Equal(t, workflows.RunCompleted, st2.Status, st2.Error)
+	require.Equal(t, run.Completed, st2.Status, st2.Error)
 	assert.Equal(t, st.WorkflowID, st2.RetryOf)
 	assert.True(t, st2.Node("a").Reused)
 	assert.False(t, st2.Node("b").Reused)
@@ -451,7 +451,7 @@ func TestANewWorkerFinishesARunWithoutRerunningCompletedNodes(t *testing.T) {
 	ctx := context.Background()
 	started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: p})
 	require.NoError(t, err)
-	waitFor(t, e, started.WorkflowID, "slow running", nodeState("slow", workflows.NodeRunning))
+	waitFor(t, e, started.WorkflowID, "slow running", nodeState("slow", run.NodeRunning))
 	require.Eventually(t, func() bool { return slices.Contains(executions(t, logFile), "slow") }, 10*time.Second, 20*time.Millisecond)
 
 	e.Worker.Stop() // the worker goes away mid-run
@@ -460,7 +460,7 @@ func TestANewWorkerFinishesARunWithoutRerunningCompletedNodes(t *testing.T) {
 
 	st, err := e.Runs.Wait(ctx, started.WorkflowID)
 	require.NoError(t, err)
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	runsOf := func(id string) int {
 		return len(slices.DeleteFunc(executions(t, logFile), func(s string) bool { return s != id }))
 	}

@@ -3,17 +3,17 @@ package workflows
 import (
 	"unicode/utf8"
 
-	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/run"
 )
 
 // setOutput records a result's output summary in st.
-func setOutput(st *NodeStatus, res activities.NodeResult) {
+func setOutput(st *run.NodeStatus, res run.NodeResult) {
 	st.OutputBytes = res.OutputBytes
 	st.OutputTruncated = res.Truncated
 	st.Usage = res.Usage
 	st.Output = res.Output
-	if len(res.Output) > OutputSummaryBytes {
-		st.Output = truncate(res.Output, OutputSummaryBytes)
+	if len(res.Output) > run.OutputSummaryBytes {
+		st.Output = truncate(res.Output, run.OutputSummaryBytes)
 		st.OutputTruncated = true
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
 	"github.com/maestrohq/maestro/workflows"
@@ -75,21 +76,21 @@ func TestRecordHistories(t *testing.T) {
 		{name: "timed_out", req: runs.StartRequest{DAG: timedOut}},
 		{name: "cancelled", req: runs.StartRequest{DAG: pipeline("cancel", dag.ModeDAGParallel, slow, noop("after", 0, "slow"))},
 			control: func(e *envT, id string) {
-				waitFor(e.t, e.Env, id, "slow running", nodeState("slow", workflows.NodeRunning))
+				waitFor(e.t, e.Env, id, "slow running", nodeState("slow", run.NodeRunning))
 				require.NoError(e.t, e.Runs.Cancel(ctx, id))
 			}},
 		{name: "approval_approved", req: runs.StartRequest{DAG: gated(gateNode("gate", "", "", "build"))},
 			control: func(e *envT, id string) {
-				waitFor(e.t, e.Env, id, "gate waiting", nodeState("gate", workflows.NodeWaitingApproval))
-				_, err := e.Runs.Approve(ctx, id, workflows.Approval{Node: "gate", Approved: true, By: "ana"})
+				waitFor(e.t, e.Env, id, "gate waiting", nodeState("gate", run.NodeWaitingApproval))
+				_, err := e.Runs.Approve(ctx, id, run.Approval{Node: "gate", Approved: true, By: "ana"})
 				require.NoError(e.t, err)
 			}},
 		{name: "approval_timed_out", req: runs.StartRequest{DAG: gated(gateNode("gate", "200ms", ""))}},
 		{name: "paused_resumed", req: runs.StartRequest{DAG: pipeline("pause", dag.ModeDAGParallel, noop("first", 500*time.Millisecond), noop("second", 0, "first"))},
 			control: func(e *envT, id string) {
-				waitFor(e.t, e.Env, id, "first running", nodeState("first", workflows.NodeRunning))
+				waitFor(e.t, e.Env, id, "first running", nodeState("first", run.NodeRunning))
 				require.NoError(e.t, e.Runs.Pause(ctx, id))
-				waitFor(e.t, e.Env, id, "first completed", nodeState("first", workflows.NodeCompleted))
+				waitFor(e.t, e.Env, id, "first completed", nodeState("first", run.NodeCompleted))
 				require.NoError(e.t, e.Runs.Resume(ctx, id))
 			}},
 	}

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"github.com/maestrohq/maestro/run"
+
 	"fmt"
 	"strings"
 
@@ -9,9 +11,9 @@ import (
 
 // snapshot returns a copy of the run's state. It copies every node, so the
 // workflow builds it only for the status query and for the final result.
-func (r *run) snapshot() *Status {
+func (r *execution) snapshot() *run.Status {
 	nodes, counts := r.s.nodeStates()
-	return &Status{
+	return &run.Status{
 		WorkflowID:     r.info.WorkflowExecution.ID,
 		RunID:          r.info.WorkflowExecution.RunID,
 		Pipeline:       r.p.Name,
@@ -26,7 +28,7 @@ func (r *run) snapshot() *Status {
 		TotalNodes:     len(nodes),
 		Counts:         counts,
 		Nodes:          nodes,
-		CompletedNodes: counts[NodeCompleted],
+		CompletedNodes: counts[run.NodeCompleted],
 		Usage:          totalUsage(nodes),
 		Simulated:      simulated(r.in, r.s.results),
 	}
@@ -35,7 +37,7 @@ func (r *run) snapshot() *Status {
 // publish shows progress in the Temporal Web UI's current details and keeps
 // the MaestroStatus search attribute up to date, when anything they show
 // changed since the last call.
-func (r *run) publish(ctx workflow.Context) {
+func (r *execution) publish(ctx workflow.Context) {
 	if !r.s.takeChanged() {
 		return
 	}
@@ -48,9 +50,9 @@ func (r *run) publish(ctx workflow.Context) {
 }
 
 // currentDetails is the Markdown the Web UI shows for the run.
-func (r *run) currentDetails(state string) string {
+func (r *execution) currentDetails(state run.State) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** — %s, %d/%d nodes completed", r.p.Name, state, r.s.count(NodeCompleted), len(r.p.Nodes))
+	fmt.Fprintf(&b, "**%s** — %s, %d/%d nodes completed", r.p.Name, state, r.s.count(run.NodeCompleted), len(r.p.Nodes))
 	if running := r.s.running(); len(running) > 0 {
 		b.WriteString("; running: " + strings.Join(running, ", "))
 	}
@@ -65,11 +67,11 @@ func (r *run) currentDetails(state string) string {
 
 // index keeps the MaestroStatus search attribute equal to the run's state, so
 // that visibility queries can tell paused and timed-out runs apart.
-func (r *run) index(ctx workflow.Context, state string) {
+func (r *execution) index(ctx workflow.Context, state run.State) {
 	if r.indexed == "" || r.indexed == state {
 		return
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrStatus.ValueSet(state)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrStatus.ValueSet(string(state))); err != nil {
 		r.logger.Warn("cannot update search attribute", "name", SearchAttrStatus.GetName(), "error", err)
 		return
 	}

@@ -8,8 +8,8 @@ import (
 
 	"go.temporal.io/sdk/log"
 
-	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // startKind says what the workflow has to do for a node the scheduler
@@ -40,17 +40,17 @@ type scheduler struct {
 	failFast bool // the failure policy is fail_fast
 	log      log.Logger
 
-	nodes   []NodeStatus             // declared order: what clients see
-	results []*activities.NodeResult // set when completed
-	index   map[string]int           // node ID → declared index
-	pos     []int                    // declared index → position in p.Order
-	deps    [][]int                  // dependencies, as in DependsOn
-	users   [][]int                  // dependents
-	missing []int                    // dependencies not completed yet
-	ready   readyQueue               // pending nodes with nothing missing
-	active  []int                    // running and waiting nodes, declared order
-	counts  [numNodeStates]int       // nodes per state, as in NodeStates
-	skips   []int                    // queue of nodes whose dependents set skips
+	nodes   []run.NodeStatus   // declared order: what clients see
+	results []*run.NodeResult  // set when completed
+	index   map[string]int     // node ID → declared index
+	pos     []int              // declared index → position in p.Order
+	deps    [][]int            // dependencies, as in DependsOn
+	users   [][]int            // dependents
+	missing []int              // dependencies not completed yet
+	ready   readyQueue         // pending nodes with nothing missing
+	active  []int              // running and waiting nodes, declared order
+	counts  [numNodeStates]int // nodes per state, as in run.NodeStates
+	skips   []int              // queue of nodes whose dependents set skips
 
 	propagating bool  // skipDependents is walking skips
 	inPass      bool  // startReady is starting nodes
@@ -58,11 +58,11 @@ type scheduler struct {
 	finishing   bool  // finish is settling the final states
 
 	paused   bool
-	stopping string // "", RunFailed (fail_fast), RunTimedOut or RunCancelled
+	stopping run.State // "", run.Failed (fail_fast), run.TimedOut or run.Cancelled
 	errMsg   string
-	state    string // RunRunning until finish
+	state    run.State // Running until finish
 	// early holds decisions for approval nodes that are not waiting yet.
-	early map[int]Approval
+	early map[int]run.Approval
 	// changed is set by every change to what a report shows; see
 	// takeChanged.
 	changed bool
@@ -70,38 +70,40 @@ type scheduler struct {
 
 const numNodeStates = 7
 
-// stateIndex returns the index of a node state in NodeStates.
-func stateIndex(state string) int {
+// stateIndex returns the index of a node state in run.NodeStates.
+func stateIndex(state run.NodeState) int {
 	switch state {
-	case NodePending:
+	case run.NodePending:
 		return 0
-	case NodeRunning:
+	case run.NodeRunning:
 		return 1
-	case NodeWaitingApproval:
+	case run.NodeWaitingApproval:
 		return 2
-	case NodeCompleted:
+	case run.NodeCompleted:
 		return 3
-	case NodeFailed:
+	case run.NodeFailed:
 		return 4
-	case NodeSkipped:
+	case run.NodeSkipped:
 		return 5
-	case NodeCancelled:
+	case run.NodeCancelled:
 		return 6
 	}
 	panic(fmt.Sprintf("unknown node state %q", state))
 }
 
 // active reports whether a node in this state holds a parallelism slot.
-func active(state string) bool { return state == NodeRunning || state == NodeWaitingApproval }
+func active(state run.NodeState) bool {
+	return state == run.NodeRunning || state == run.NodeWaitingApproval
+}
 
 // blocking reports whether a dependency in this state can never complete.
-func blocking(state string) bool {
-	return state == NodeFailed || state == NodeSkipped || state == NodeCancelled
+func blocking(state run.NodeState) bool {
+	return state == run.NodeFailed || state == run.NodeSkipped || state == run.NodeCancelled
 }
 
 // newScheduler prepares a validated pipeline's run: nodes reused from an
 // earlier run are completed, the others pending. logger may be nil.
-func newScheduler(in Input, logger log.Logger) *scheduler {
+func newScheduler(in run.Input, logger log.Logger) *scheduler {
 	p := in.Pipeline
 	if p.Mode == "" {
 		p.Mode = dag.ModeDAGParallel
@@ -112,24 +114,24 @@ func newScheduler(in Input, logger log.Logger) *scheduler {
 		limit:    p.Parallelism(),
 		failFast: p.Policy() == dag.FailFast,
 		log:      logger,
-		nodes:    make([]NodeStatus, n),
-		results:  make([]*activities.NodeResult, n),
+		nodes:    make([]run.NodeStatus, n),
+		results:  make([]*run.NodeResult, n),
 		index:    make(map[string]int, n),
 		pos:      make([]int, n),
 		deps:     make([][]int, n),
 		users:    make([][]int, n),
 		missing:  make([]int, n),
-		state:    RunRunning,
+		state:    run.Running,
 		changed:  true,
 	}
 	for i, d := range p.Nodes {
 		s.index[d.ID] = i
-		s.nodes[i] = NodeStatus{
+		s.nodes[i] = run.NodeStatus{
 			ID: d.ID, Name: d.DisplayName(), Phase: d.Phase, Executor: d.Executor.Kind,
-			DependsOn: append([]string{}, d.DependsOn...), Status: NodePending,
+			DependsOn: append([]string{}, d.DependsOn...), Status: run.NodePending,
 		}
 	}
-	s.counts[stateIndex(NodePending)] = n
+	s.counts[stateIndex(run.NodePending)] = n
 	for i, d := range p.Nodes {
 		s.deps[i] = make([]int, len(d.DependsOn))
 		for k, dep := range d.DependsOn {
@@ -153,11 +155,11 @@ func newScheduler(in Input, logger log.Logger) *scheduler {
 		st.Attempts = res.Attempt
 		setOutput(st, res)
 		s.results[i] = &res
-		s.set(i, NodeCompleted)
+		s.set(i, run.NodeCompleted)
 	}
 	// Nodes whose dependencies were all reused are in the queue already.
 	for i := range s.nodes {
-		if len(s.deps[i]) == 0 && s.nodes[i].Status == NodePending {
+		if len(s.deps[i]) == 0 && s.nodes[i].Status == run.NodePending {
 			s.ready.push(i)
 		}
 	}
@@ -168,7 +170,7 @@ func newScheduler(in Input, logger log.Logger) *scheduler {
 // active set and the changed flag, makes dependents ready when a node
 // completes, and skips the pending nodes that depend on a node that failed,
 // was skipped or cancelled (transitively, through the dependents only).
-func (s *scheduler) set(i int, state string) {
+func (s *scheduler) set(i int, state run.NodeState) {
 	st := &s.nodes[i]
 	old := st.Status
 	if old == state {
@@ -191,10 +193,10 @@ func (s *scheduler) set(i int, state string) {
 		return // pending nodes are skipped as not started, not as dependents
 	}
 	switch {
-	case state == NodeCompleted:
+	case state == run.NodeCompleted:
 		for _, u := range s.users[i] {
 			s.missing[u]--
-			if s.missing[u] == 0 && s.nodes[u].Status == NodePending {
+			if s.missing[u] == 0 && s.nodes[u].Status == run.NodePending {
 				s.ready.push(u)
 			}
 		}
@@ -221,9 +223,9 @@ func (s *scheduler) skipDependents(i int) {
 	s.propagating = true
 	for k := 0; k < len(s.skips); k++ {
 		for _, u := range s.users[s.skips[k]] {
-			if s.nodes[u].Status == NodePending {
+			if s.nodes[u].Status == run.NodePending {
 				s.nodes[u].Error = s.blockedBy(u)
-				s.set(u, NodeSkipped)
+				s.set(u, run.NodeSkipped)
 			}
 		}
 	}
@@ -279,7 +281,7 @@ func (s *scheduler) startReady(now time.Time, launch func(i int, kind startKind)
 		if !ok {
 			break
 		}
-		if s.nodes[i].Status != NodePending {
+		if s.nodes[i].Status != run.NodePending {
 			continue
 		}
 		launch(i, s.start(i, now))
@@ -293,10 +295,10 @@ func (s *scheduler) start(i int, now time.Time) startKind {
 	st.StartedAt = &now
 	st.Attempts = 1
 	if !s.p.Nodes[i].Executor.Gate() {
-		s.set(i, NodeRunning)
+		s.set(i, run.NodeRunning)
 		return startActivity
 	}
-	s.set(i, NodeWaitingApproval)
+	s.set(i, run.NodeWaitingApproval)
 	if a, ok := s.early[i]; ok {
 		delete(s.early, i)
 		s.decide(i, a, now)
@@ -306,13 +308,13 @@ func (s *scheduler) start(i int, now time.Time) startKind {
 }
 
 // complete records a node's successful result.
-func (s *scheduler) complete(i int, res activities.NodeResult, now time.Time) {
+func (s *scheduler) complete(i int, res run.NodeResult, now time.Time) {
 	st := &s.nodes[i]
 	st.EndedAt = &now
 	st.Attempts = max(res.Attempt, 1)
 	setOutput(st, res)
 	s.results[i] = &res
-	s.set(i, NodeCompleted)
+	s.set(i, run.NodeCompleted)
 }
 
 // fail records a node's failure and applies the failure policy.
@@ -321,9 +323,9 @@ func (s *scheduler) fail(i int, msg, errType string, attempts int32, now time.Ti
 	st.EndedAt = &now
 	st.Error, st.ErrorType, st.Attempts = msg, errType, attempts
 	s.warn("node failed", "node", st.ID, "error", msg)
-	s.set(i, NodeFailed)
+	s.set(i, run.NodeFailed)
 	if s.failFast {
-		s.stop(RunFailed, fmt.Sprintf("node %q failed: %s", st.ID, msg))
+		s.stop(run.Failed, fmt.Sprintf("node %q failed: %s", st.ID, msg))
 	}
 }
 
@@ -335,12 +337,12 @@ func (s *scheduler) cancelled(i int, now time.Time) {
 	if s.stopping != "" {
 		st.Error = "cancelled: " + s.errMsg
 	}
-	s.set(i, NodeCancelled)
+	s.set(i, run.NodeCancelled)
 }
 
 // stop records why the run is ending; the first reason wins. Nothing starts
 // after it; the workflow cancels what runs.
-func (s *scheduler) stop(reason, msg string) {
+func (s *scheduler) stop(reason run.State, msg string) {
 	if s.stopping != "" {
 		return
 	}
@@ -373,20 +375,20 @@ func (s *scheduler) done() bool {
 	if len(s.active) > 0 {
 		return false
 	}
-	return s.stopping != "" || s.counts[stateIndex(NodePending)] == 0
+	return s.stopping != "" || s.counts[stateIndex(run.NodePending)] == 0
 }
 
 // finish skips what never started and settles the run's final state and
 // error message. It is the only call that looks at every node.
-func (s *scheduler) finish() string {
+func (s *scheduler) finish() run.State {
 	var failed []string
 	s.finishing = true
 	for i := range s.nodes {
 		switch s.nodes[i].Status {
-		case NodePending:
+		case run.NodePending:
 			s.nodes[i].Error = "not started: " + s.errMsg
-			s.set(i, NodeSkipped)
-		case NodeFailed:
+			s.set(i, run.NodeSkipped)
+		case run.NodeFailed:
 			failed = append(failed, s.nodes[i].ID)
 		}
 	}
@@ -394,19 +396,19 @@ func (s *scheduler) finish() string {
 	case s.stopping != "":
 		s.state = s.stopping
 	case len(failed) > 0:
-		s.state = RunFailed
+		s.state = run.Failed
 		s.errMsg = fmt.Sprintf("%d node(s) failed: %s", len(failed), strings.Join(failed, ", "))
 	default:
-		s.state = RunCompleted
+		s.state = run.Completed
 	}
 	s.changed = true
 	return s.state
 }
 
 // runState is the run's state as reports show it.
-func (s *scheduler) runState() string {
-	if s.state == RunRunning && s.paused {
-		return RunPaused
+func (s *scheduler) runState() run.State {
+	if s.state == run.Running && s.paused {
+		return run.Paused
 	}
 	return s.state
 }
@@ -415,7 +417,7 @@ func (s *scheduler) runState() string {
 func (s *scheduler) running() []string {
 	var ids []string
 	for _, i := range s.active {
-		if s.nodes[i].Status == NodeRunning {
+		if s.nodes[i].Status == run.NodeRunning {
 			ids = append(ids, s.nodes[i].ID)
 		}
 	}
@@ -423,7 +425,7 @@ func (s *scheduler) running() []string {
 }
 
 // count returns the number of nodes in a state.
-func (s *scheduler) count(state string) int { return s.counts[stateIndex(state)] }
+func (s *scheduler) count(state run.NodeState) int { return s.counts[stateIndex(state)] }
 
 // takeChanged reports whether anything a report shows changed since the
 // last call.
@@ -434,9 +436,9 @@ func (s *scheduler) takeChanged() bool {
 }
 
 // nodeStates returns a copy of every node's state and the counts per state.
-func (s *scheduler) nodeStates() ([]NodeStatus, map[string]int) {
-	counts := make(map[string]int, len(NodeStates))
-	for _, st := range NodeStates {
+func (s *scheduler) nodeStates() ([]run.NodeStatus, map[run.NodeState]int) {
+	counts := make(map[run.NodeState]int, len(run.NodeStates))
+	for _, st := range run.NodeStates {
 		counts[st] = s.counts[stateIndex(st)]
 	}
 	return slices.Clone(s.nodes), counts
@@ -461,7 +463,7 @@ func (s *scheduler) inputs(i int) (outputs, artifacts map[string]string) {
 }
 
 // node returns the state of node i.
-func (s *scheduler) node(i int) NodeStatus { return s.nodes[i] }
+func (s *scheduler) node(i int) run.NodeStatus { return s.nodes[i] }
 
 func (s *scheduler) info(msg string, kv ...any) {
 	if s.log != nil {

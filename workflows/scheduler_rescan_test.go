@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // rescan is the scheduling loop the scheduler replaced, kept as a test
@@ -20,22 +20,22 @@ import (
 type rescan struct {
 	p        dag.Pipeline
 	order    []int
-	status   []string
+	status   []run.NodeState
 	index    map[string]int
 	running  int
 	limit    int
 	paused   bool
-	stopping string
+	stopping run.State
 	early    map[int]bool
 }
 
-func newRescan(in Input) *rescan {
+func newRescan(in run.Input) *rescan {
 	p := in.Pipeline
 	o := &rescan{p: p, index: p.Index(), limit: p.Parallelism(), early: map[int]bool{}}
 	for _, d := range p.Nodes {
-		st := NodePending
+		st := run.NodePending
 		if _, ok := in.Reuse[d.ID]; ok {
-			st = NodeCompleted
+			st = run.NodeCompleted
 		}
 		o.status = append(o.status, st)
 	}
@@ -45,26 +45,26 @@ func newRescan(in Input) *rescan {
 	return o
 }
 
-func (o *rescan) stop(reason string) {
+func (o *rescan) stop(reason run.State) {
 	if o.stopping == "" {
 		o.stopping = reason
 	}
 }
 
-func (o *rescan) end(i int, state string) {
+func (o *rescan) end(i int, state run.NodeState) {
 	o.running--
 	o.status[i] = state
-	if state == NodeFailed && o.p.Policy() == dag.FailFast {
-		o.stop(RunFailed)
+	if state == run.NodeFailed && o.p.Policy() == dag.FailFast {
+		o.stop(run.Failed)
 	}
 }
 
 func (o *rescan) approve(i int, approved bool) error {
-	if !o.p.Nodes[i].Executor.Gate() || Terminal(o.status[i]) || o.stopping != "" {
+	if !o.p.Nodes[i].Executor.Gate() || o.status[i].Terminal() || o.stopping != "" {
 		return fmt.Errorf("refused")
 	}
-	if o.status[i] == NodeWaitingApproval {
-		o.end(i, map[bool]string{true: NodeCompleted, false: NodeFailed}[approved])
+	if o.status[i] == run.NodeWaitingApproval {
+		o.end(i, map[bool]run.NodeState{true: run.NodeCompleted, false: run.NodeFailed}[approved])
 		return nil
 	}
 	o.early[i] = approved
@@ -76,12 +76,12 @@ func (o *rescan) propagate() {
 	for changed := true; changed; {
 		changed = false
 		for i, d := range o.p.Nodes {
-			if o.status[i] != NodePending {
+			if o.status[i] != run.NodePending {
 				continue
 			}
 			for _, dep := range d.DependsOn {
 				if blocking(o.status[o.index[dep]]) {
-					o.status[i] = NodeSkipped
+					o.status[i] = run.NodeSkipped
 					changed = true
 					break
 				}
@@ -101,9 +101,9 @@ func (o *rescan) pass() []string {
 			if o.running >= o.limit {
 				break
 			}
-			ready := o.status[i] == NodePending
+			ready := o.status[i] == run.NodePending
 			for _, dep := range o.p.Nodes[i].DependsOn {
-				ready = ready && o.status[o.index[dep]] == NodeCompleted
+				ready = ready && o.status[o.index[dep]] == run.NodeCompleted
 			}
 			if !ready {
 				continue
@@ -111,22 +111,22 @@ func (o *rescan) pass() []string {
 			started = append(started, o.p.Nodes[i].ID)
 			o.running++
 			if !o.p.Nodes[i].Executor.Gate() {
-				o.status[i] = NodeRunning
+				o.status[i] = run.NodeRunning
 				continue
 			}
-			o.status[i] = NodeWaitingApproval
+			o.status[i] = run.NodeWaitingApproval
 			if approved, ok := o.early[i]; ok {
 				delete(o.early, i)
-				o.end(i, map[bool]string{true: NodeCompleted, false: NodeFailed}[approved])
+				o.end(i, map[bool]run.NodeState{true: run.NodeCompleted, false: run.NodeFailed}[approved])
 			}
 		}
 	}
 	if o.stopping != "" {
 		cancelled := map[int]bool{}
 		for i := range o.status {
-			if o.status[i] == NodeWaitingApproval {
+			if o.status[i] == run.NodeWaitingApproval {
 				o.running--
-				o.status[i] = NodeCancelled
+				o.status[i] = run.NodeCancelled
 				cancelled[i] = true
 			}
 		}
@@ -136,12 +136,12 @@ func (o *rescan) pass() []string {
 		for changed := true; changed; {
 			changed = false
 			for i, d := range o.p.Nodes {
-				if o.status[i] != NodePending {
+				if o.status[i] != run.NodePending {
 					continue
 				}
 				for _, dep := range d.DependsOn {
 					if cancelled[o.index[dep]] {
-						o.status[i] = NodeSkipped
+						o.status[i] = run.NodeSkipped
 						cancelled[i] = true
 						changed = true
 						break
@@ -157,17 +157,17 @@ func (o *rescan) done() bool {
 	if o.running > 0 {
 		return false
 	}
-	return o.stopping != "" || !slices.ContainsFunc(o.status, func(s string) bool { return !Terminal(s) })
+	return o.stopping != "" || !slices.ContainsFunc(o.status, func(s run.NodeState) bool { return !s.Terminal() })
 }
 
-func randomInput(rng *rand.Rand) Input {
+func randomInput(rng *rand.Rand) run.Input {
 	n := 1 + rng.IntN(25)
 	modes := []dag.Mode{dag.ModeLinear, dag.ModeDAGLinear, dag.ModeDAGParallel, dag.ModeDAGParallel}
 	p := dag.Pipeline{Name: "r", Mode: modes[rng.IntN(len(modes))], MaxParallel: rng.IntN(5)}
 	if rng.IntN(2) == 0 {
 		p.FailurePolicy = dag.Continue
 	}
-	in := Input{Reuse: map[string]activities.NodeResult{}}
+	in := run.Input{Reuse: map[string]run.NodeResult{}}
 	for i := range n {
 		d := task(fmt.Sprintf("n%d", i))
 		if rng.IntN(5) == 0 {
@@ -185,7 +185,7 @@ func randomInput(rng *rand.Rand) Input {
 			reusable = reusable && ok
 		}
 		if reusable && rng.IntN(4) == 0 {
-			in.Reuse[d.ID] = activities.NodeResult{Output: "old", Attempt: 1}
+			in.Reuse[d.ID] = run.NodeResult{Output: "old", Attempt: 1}
 		}
 		// Declare some nodes out of order for the DAG modes.
 		if p.Mode != dag.ModeLinear && rng.IntN(3) == 0 {
@@ -226,9 +226,9 @@ func TestSchedulerMatchesRescan(t *testing.T) {
 			var running, waiting, gates []int
 			for i, st := range s.nodes {
 				switch {
-				case st.Status == NodeRunning:
+				case st.Status == run.NodeRunning:
 					running = append(running, i)
-				case st.Status == NodeWaitingApproval:
+				case st.Status == run.NodeWaitingApproval:
 					waiting = append(waiting, i)
 				}
 				if s.p.Nodes[i].Executor.Kind == dag.KindApproval {
@@ -239,8 +239,8 @@ func TestSchedulerMatchesRescan(t *testing.T) {
 			switch r := rng.IntN(100); {
 			case r < 3:
 				event = "timeout"
-				s.stop(RunTimedOut, "run timed out")
-				o.stop(RunTimedOut)
+				s.stop(run.TimedOut, "run timed out")
+				o.stop(run.TimedOut)
 			case r < 10:
 				event = "pause"
 				s.pause()
@@ -253,28 +253,28 @@ func TestSchedulerMatchesRescan(t *testing.T) {
 				i := gates[rng.IntN(len(gates))]
 				approved := rng.IntN(3) > 0
 				event = fmt.Sprintf("decision %v on %s", approved, s.nodes[i].ID)
-				_, _, err := s.receiveApproval(Approval{Node: s.nodes[i].ID, Approved: approved}, t0)
+				_, _, err := s.receiveApproval(run.Approval{Node: s.nodes[i].ID, Approved: approved}, t0)
 				require.Equal(t, o.approve(i, approved) == nil, err == nil, "seed %d: %s: %v", seed, event, err)
 			case r < 50 && len(waiting) > 0:
 				i := waiting[rng.IntN(len(waiting))]
 				event = "approval timeout on " + s.nodes[i].ID
 				s.approvalTimedOut(i, 0, t0)
-				o.end(i, NodeFailed)
+				o.end(i, run.NodeFailed)
 			case len(running) > 0:
 				i := running[rng.IntN(len(running))]
 				switch r := rng.IntN(10); {
 				case s.stopping != "" && r < 5:
 					event = "cancelled " + s.nodes[i].ID
 					s.cancelled(i, t0)
-					o.end(i, NodeCancelled)
+					o.end(i, run.NodeCancelled)
 				case r < 2:
 					event = "fail " + s.nodes[i].ID
 					s.fail(i, "boom", "", 1, t0)
-					o.end(i, NodeFailed)
+					o.end(i, run.NodeFailed)
 				default:
 					event = "complete " + s.nodes[i].ID
-					s.complete(i, activities.NodeResult{Attempt: 1}, t0)
-					o.end(i, NodeCompleted)
+					s.complete(i, run.NodeResult{Attempt: 1}, t0)
+					o.end(i, run.NodeCompleted)
 				}
 			default:
 				event = "resume"
@@ -285,7 +285,7 @@ func TestSchedulerMatchesRescan(t *testing.T) {
 		}
 		s.finish()
 		for _, st := range s.nodes {
-			require.True(t, Terminal(st.Status), "seed %d: node %s", seed, st.ID)
+			require.True(t, st.Status.Terminal(), "seed %d: node %s", seed, st.ID)
 		}
 	}
 }

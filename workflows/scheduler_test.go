@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // These tests drive the scheduler alone, the way the workflow's loop does,
@@ -34,7 +34,7 @@ type step struct {
 	// start lists the nodes started after the event, comma-separated.
 	start string
 	// state, when set, is the run's state after the event.
-	state string
+	state run.State
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -77,7 +77,7 @@ func checkInvariants(t *testing.T, s *scheduler) {
 		require.Zero(t, s.missing[i], "node %s queued with dependencies missing", s.nodes[i].ID)
 	}
 	for i, n := range s.nodes {
-		if n.Status == NodePending && s.missing[i] == 0 && !s.finishing {
+		if n.Status == run.NodePending && s.missing[i] == 0 && !s.finishing {
 			require.True(t, seen[i], "ready node %s not queued", n.ID)
 		}
 	}
@@ -94,16 +94,16 @@ func apply(t *testing.T, s *scheduler, do string) {
 	}
 	switch verb {
 	case "complete":
-		require.Equal(t, NodeRunning, s.nodes[i].Status, "%s", do)
-		s.complete(i, activities.NodeResult{Output: id + " done", Attempt: 1}, t0)
+		require.Equal(t, run.NodeRunning, s.nodes[i].Status, "%s", do)
+		s.complete(i, run.NodeResult{Output: id + " done", Attempt: 1}, t0)
 	case "fail":
-		require.Equal(t, NodeRunning, s.nodes[i].Status, "%s", do)
+		require.Equal(t, run.NodeRunning, s.nodes[i].Status, "%s", do)
 		s.fail(i, "boom", "Boom", 3, t0)
 	case "cancelled":
-		require.Equal(t, NodeRunning, s.nodes[i].Status, "%s", do)
+		require.Equal(t, run.NodeRunning, s.nodes[i].Status, "%s", do)
 		s.cancelled(i, t0)
 	case "approve", "reject":
-		_, _, err := s.receiveApproval(Approval{Node: id, Approved: verb == "approve", By: "ana"}, t0)
+		_, _, err := s.receiveApproval(run.Approval{Node: id, Approved: verb == "approve", By: "ana"}, t0)
 		require.NoError(t, err, "%s", do)
 	case "gate-timeout":
 		s.approvalTimedOut(i, time.Minute, t0)
@@ -112,9 +112,9 @@ func apply(t *testing.T, s *scheduler, do string) {
 	case "resume":
 		s.resume()
 	case "timeout":
-		s.stop(RunTimedOut, "run timed out after 1h0m0s")
+		s.stop(run.TimedOut, "run timed out after 1h0m0s")
 	case "cancel":
-		s.stop(RunCancelled, "run cancelled")
+		s.stop(run.Cancelled, "run cancelled")
 	default:
 		t.Fatalf("unknown step %q", do)
 	}
@@ -130,10 +130,10 @@ func TestScheduler(t *testing.T) {
 		reuse    []string
 		first    string // started before any event
 		steps    []step
-		run      string            // final run state
-		errMsg   string            // final run error
-		states   map[string]string // final node states
-		errors   map[string]string // final node errors
+		run      run.State                // final run state
+		errMsg   string                   // final run error
+		states   map[string]run.NodeState // final node states
+		errors   map[string]string        // final node errors
 	}{
 		{
 			name:     "fail_fast cancels running nodes and skips the rest",
@@ -141,11 +141,11 @@ func TestScheduler(t *testing.T) {
 			nodes:    []dag.Node{task("a"), task("b"), task("c", "a"), task("d", "c"), task("e")},
 			first:    "a,b",
 			steps: []step{
-				{do: "fail a", state: RunRunning},
+				{do: "fail a", state: run.Running},
 				{do: "cancelled b"},
 			},
-			run: RunFailed, errMsg: `node "a" failed: boom`,
-			states: map[string]string{"a": NodeFailed, "b": NodeCancelled, "c": NodeSkipped, "d": NodeSkipped, "e": NodeSkipped},
+			run: run.Failed, errMsg: `node "a" failed: boom`,
+			states: map[string]run.NodeState{"a": run.NodeFailed, "b": run.NodeCancelled, "c": run.NodeSkipped, "d": run.NodeSkipped, "e": run.NodeSkipped},
 			errors: map[string]string{
 				"a": "boom", "b": `cancelled: node "a" failed: boom`,
 				"c": `dependency "a" failed`, "d": `dependency "c" skipped`,
@@ -162,8 +162,8 @@ func TestScheduler(t *testing.T) {
 				{do: "complete b", start: "d"},
 				{do: "complete d"},
 			},
-			run: RunFailed, errMsg: "1 node(s) failed: a",
-			states: map[string]string{"a": NodeFailed, "b": NodeCompleted, "c": NodeSkipped, "d": NodeCompleted},
+			run: run.Failed, errMsg: "1 node(s) failed: a",
+			states: map[string]run.NodeState{"a": run.NodeFailed, "b": run.NodeCompleted, "c": run.NodeSkipped, "d": run.NodeCompleted},
 			errors: map[string]string{"c": `dependency "a" failed`},
 		},
 		{
@@ -176,9 +176,9 @@ func TestScheduler(t *testing.T) {
 				{do: "complete x"},
 				{do: "fail a"},
 			},
-			run: RunFailed, errMsg: "1 node(s) failed: a",
-			states: map[string]string{"a": NodeFailed, "b": NodeSkipped, "c": NodeSkipped, "d": NodeSkipped,
-				"e": NodeSkipped, "x": NodeCompleted, "y": NodeSkipped},
+			run: run.Failed, errMsg: "1 node(s) failed: a",
+			states: map[string]run.NodeState{"a": run.NodeFailed, "b": run.NodeSkipped, "c": run.NodeSkipped, "d": run.NodeSkipped,
+				"e": run.NodeSkipped, "x": run.NodeCompleted, "y": run.NodeSkipped},
 			errors: map[string]string{"b": `dependency "a" failed`, "c": `dependency "a" failed`,
 				"d": `dependency "b" skipped`, "e": `dependency "d" skipped`, "y": `dependency "c" skipped`},
 		},
@@ -194,8 +194,8 @@ func TestScheduler(t *testing.T) {
 				{do: "complete d"},
 				{do: "complete e"},
 			},
-			run:    RunCompleted,
-			states: map[string]string{"a": NodeCompleted, "e": NodeCompleted},
+			run:    run.Completed,
+			states: map[string]run.NodeState{"a": run.NodeCompleted, "e": run.NodeCompleted},
 		},
 		{
 			name:  "linear runs one at a time in declared order",
@@ -207,7 +207,7 @@ func TestScheduler(t *testing.T) {
 				{do: "complete b", start: "c"},
 				{do: "complete c"},
 			},
-			run: RunCompleted,
+			run: run.Completed,
 		},
 		{
 			name:  "dag_linear runs one at a time level by level",
@@ -219,19 +219,19 @@ func TestScheduler(t *testing.T) {
 				{do: "complete z", start: "x"},
 				{do: "complete x"},
 			},
-			run: RunCompleted,
+			run: run.Completed,
 		},
 		{
 			name:  "pause holds new starts until resume",
 			nodes: []dag.Node{task("a"), task("b", "a")},
 			first: "a",
 			steps: []step{
-				{do: "pause", state: RunPaused},
-				{do: "complete a", state: RunPaused},
-				{do: "resume", start: "b", state: RunRunning},
+				{do: "pause", state: run.Paused},
+				{do: "complete a", state: run.Paused},
+				{do: "resume", start: "b", state: run.Running},
 				{do: "complete b"},
 			},
-			run: RunCompleted,
+			run: run.Completed,
 		},
 		{
 			name:  "approval waits for a decision",
@@ -242,8 +242,8 @@ func TestScheduler(t *testing.T) {
 				{do: "approve gate", start: "deploy"},
 				{do: "complete deploy"},
 			},
-			run:    RunCompleted,
-			states: map[string]string{"gate": NodeCompleted, "deploy": NodeCompleted},
+			run:    run.Completed,
+			states: map[string]run.NodeState{"gate": run.NodeCompleted, "deploy": run.NodeCompleted},
 		},
 		{
 			name:  "an early decision is kept until the gate waits",
@@ -255,8 +255,8 @@ func TestScheduler(t *testing.T) {
 				{do: "complete build", start: "gate,deploy"},
 				{do: "complete deploy"},
 			},
-			run:    RunCompleted,
-			states: map[string]string{"gate": NodeCompleted},
+			run:    run.Completed,
+			states: map[string]run.NodeState{"gate": run.NodeCompleted},
 		},
 		{
 			// The pass that started the gate goes on (as the loop before the
@@ -270,8 +270,8 @@ func TestScheduler(t *testing.T) {
 				{do: "complete build", start: "gate,other"},
 				{do: "cancelled other"},
 			},
-			run: RunFailed, errMsg: `node "gate" failed: rejected by ana`,
-			states: map[string]string{"gate": NodeFailed, "deploy": NodeSkipped, "other": NodeCancelled, "last": NodeSkipped},
+			run: run.Failed, errMsg: `node "gate" failed: rejected by ana`,
+			states: map[string]run.NodeState{"gate": run.NodeFailed, "deploy": run.NodeSkipped, "other": run.NodeCancelled, "last": run.NodeSkipped},
 			errors: map[string]string{"gate": "rejected by ana", "deploy": `dependency "gate" failed`,
 				"other": `cancelled: node "gate" failed: rejected by ana`, "last": `dependency "other" cancelled`},
 		},
@@ -282,8 +282,8 @@ func TestScheduler(t *testing.T) {
 			steps: []step{
 				{do: "gate-timeout gate"},
 			},
-			run: RunFailed, errMsg: `node "gate" failed: rejected automatically: no decision within 1m0s`,
-			states: map[string]string{"gate": NodeFailed, "deploy": NodeSkipped},
+			run: run.Failed, errMsg: `node "gate" failed: rejected automatically: no decision within 1m0s`,
+			states: map[string]run.NodeState{"gate": run.NodeFailed, "deploy": run.NodeSkipped},
 		},
 		{
 			name:  "the run timeout cancels what runs",
@@ -291,12 +291,12 @@ func TestScheduler(t *testing.T) {
 			first: "a,c,gate",
 			steps: []step{
 				{do: "complete c"},
-				{do: "timeout", state: RunRunning},
+				{do: "timeout", state: run.Running},
 				{do: "cancel"}, // the first reason wins
 				{do: "cancelled a"},
 			},
-			run: RunTimedOut, errMsg: "run timed out after 1h0m0s",
-			states: map[string]string{"a": NodeCancelled, "b": NodeSkipped, "c": NodeCompleted, "gate": NodeCancelled},
+			run: run.TimedOut, errMsg: "run timed out after 1h0m0s",
+			states: map[string]run.NodeState{"a": run.NodeCancelled, "b": run.NodeSkipped, "c": run.NodeCompleted, "gate": run.NodeCancelled},
 			errors: map[string]string{"a": "cancelled: run timed out after 1h0m0s", "b": `dependency "a" cancelled`,
 				"gate": "cancelled: run timed out after 1h0m0s"},
 		},
@@ -308,8 +308,8 @@ func TestScheduler(t *testing.T) {
 				{do: "complete build"},
 				{do: "cancel"},
 			},
-			run: RunCancelled, errMsg: "run cancelled",
-			states: map[string]string{"build": NodeCompleted, "gate": NodeCancelled, "deploy": NodeSkipped},
+			run: run.Cancelled, errMsg: "run cancelled",
+			states: map[string]run.NodeState{"build": run.NodeCompleted, "gate": run.NodeCancelled, "deploy": run.NodeSkipped},
 			errors: map[string]string{"gate": "cancelled: run cancelled", "deploy": `dependency "gate" cancelled`},
 		},
 		{
@@ -321,14 +321,14 @@ func TestScheduler(t *testing.T) {
 				{do: "complete b", start: "c"},
 				{do: "complete c"},
 			},
-			run:    RunCompleted,
-			states: map[string]string{"a": NodeCompleted, "d": NodeCompleted},
+			run:    run.Completed,
+			states: map[string]run.NodeState{"a": run.NodeCompleted, "d": run.NodeCompleted},
 		},
 		{
 			name:  "everything reused",
 			nodes: []dag.Node{task("a"), task("b", "a")},
 			reuse: []string{"a", "b"},
-			run:   RunCompleted,
+			run:   run.Completed,
 		},
 	}
 	for _, tt := range tests {
@@ -338,12 +338,12 @@ func TestScheduler(t *testing.T) {
 				p.Mode = dag.ModeDAGParallel
 			}
 			require.NoError(t, p.Validate())
-			in := Input{Pipeline: p}
+			in := run.Input{Pipeline: p}
 			for _, id := range tt.reuse {
 				if in.Reuse == nil {
-					in.Reuse = map[string]activities.NodeResult{}
+					in.Reuse = map[string]run.NodeResult{}
 				}
-				in.Reuse[id] = activities.NodeResult{Output: "old " + id, Attempt: 2}
+				in.Reuse[id] = run.NodeResult{Output: "old " + id, Attempt: 2}
 			}
 			s := newScheduler(in, nil)
 			assert.Equal(t, tt.first, loop(t, s), "started first")
@@ -369,7 +369,7 @@ func TestScheduler(t *testing.T) {
 			}
 			total := 0
 			for _, n := range nodes {
-				assert.True(t, Terminal(n.Status), "node %s is %s", n.ID, n.Status)
+				assert.True(t, n.Status.Terminal(), "node %s is %s", n.ID, n.Status)
 				total += counts[n.Status]
 				if slices.Contains(tt.reuse, n.ID) {
 					assert.True(t, n.Reused)
@@ -377,14 +377,14 @@ func TestScheduler(t *testing.T) {
 					assert.EqualValues(t, 2, n.Attempts)
 				}
 			}
-			assert.Len(t, counts, len(NodeStates))
+			assert.Len(t, counts, len(run.NodeStates))
 		})
 	}
 }
 
 func TestStateIndexFollowsNodeStates(t *testing.T) {
-	require.Len(t, NodeStates, numNodeStates)
-	for k, st := range NodeStates {
+	require.Len(t, run.NodeStates, numNodeStates)
+	for k, st := range run.NodeStates {
 		assert.Equal(t, k, stateIndex(st), st)
 	}
 	assert.Panics(t, func() { stateIndex("bogus") })
@@ -393,18 +393,18 @@ func TestStateIndexFollowsNodeStates(t *testing.T) {
 func TestSchedulerRefusesApprovals(t *testing.T) {
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel,
 		Nodes: []dag.Node{task("build"), approvalGate("gate", "build"), approvalGate("done")}}
-	s := newScheduler(Input{Pipeline: p}, nil)
+	s := newScheduler(run.Input{Pipeline: p}, nil)
 	loop(t, s)
-	_, _, err := s.receiveApproval(Approval{Node: "done", Approved: true}, t0)
+	_, _, err := s.receiveApproval(run.Approval{Node: "done", Approved: true}, t0)
 	require.NoError(t, err)
 	tests := []struct {
-		a    Approval
+		a    run.Approval
 		want string
 	}{
-		{Approval{Approved: true}, "node: is required"},
-		{Approval{Node: "nope", Approved: true}, `node "nope": no such node`},
-		{Approval{Node: "build", Approved: true}, `node "build": is not an approval node (kind noop)`},
-		{Approval{Node: "done", Approved: true}, `node "done": already completed`},
+		{run.Approval{Approved: true}, "node: is required"},
+		{run.Approval{Node: "nope", Approved: true}, `node "nope": no such node`},
+		{run.Approval{Node: "build", Approved: true}, `node "build": is not an approval node (kind noop)`},
+		{run.Approval{Node: "done", Approved: true}, `node "done": already completed`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -413,16 +413,16 @@ func TestSchedulerRefusesApprovals(t *testing.T) {
 		})
 	}
 	assert.False(t, s.kept("gate"))
-	_, decided, err := s.receiveApproval(Approval{Node: "gate", Approved: true}, t0)
+	_, decided, err := s.receiveApproval(run.Approval{Node: "gate", Approved: true}, t0)
 	require.NoError(t, err)
 	assert.False(t, decided, "the gate does not wait yet")
 	assert.True(t, s.kept("gate"))
-	s.stop(RunCancelled, "run cancelled")
-	assert.EqualError(t, s.checkApproval(Approval{Node: "gate", Approved: true}), `node "gate": the run is ending (cancelled)`)
+	s.stop(run.Cancelled, "run cancelled")
+	assert.EqualError(t, s.checkApproval(run.Approval{Node: "gate", Approved: true}), `node "gate": the run is ending (cancelled)`)
 }
 
 func TestSchedulerReportsChanges(t *testing.T) {
-	s := newScheduler(Input{Pipeline: dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel,
+	s := newScheduler(run.Input{Pipeline: dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel,
 		Nodes: []dag.Node{task("a"), task("b")}}}, nil)
 	assert.True(t, s.takeChanged(), "the first report")
 	assert.False(t, s.takeChanged())
@@ -433,10 +433,10 @@ func TestSchedulerReportsChanges(t *testing.T) {
 	assert.False(t, s.takeChanged(), "resuming a run that is not paused changes nothing")
 	s.pause()
 	assert.True(t, s.takeChanged())
-	s.complete(0, activities.NodeResult{}, t0)
+	s.complete(0, run.NodeResult{}, t0)
 	assert.True(t, s.takeChanged())
 	assert.Equal(t, []string{"b"}, s.running())
-	assert.Equal(t, 1, s.count(NodeCompleted))
+	assert.Equal(t, 1, s.count(run.NodeCompleted))
 }
 
 // layered builds a pipeline of n nodes in layers of width w, each node
@@ -462,11 +462,11 @@ func BenchmarkSchedulerPerEvent(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			// Pipelines are capped at dag.MaxNodes; the scheduler is not, and
 			// 10,000 nodes show better whether the cost per event grows.
-			in := Input{Pipeline: layered(n, 50)}
+			in := run.Input{Pipeline: layered(n, 50)}
 			if err := in.Pipeline.Validate(); n <= dag.MaxNodes && err != nil {
 				b.Fatal(err)
 			}
-			res := activities.NodeResult{Output: "done", Attempt: 1}
+			res := run.NodeResult{Output: "done", Attempt: 1}
 			var s *scheduler
 			var running []int
 			launch := func(i int, _ startKind) { running = append(running, i) }

@@ -1,22 +1,22 @@
 package workflows
 
 import (
-	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 )
 
 // totalUsage sums the token usage of nodes; its Model is the model they all
 // used, or empty when they used several. It is nil when no node reported
 // usage.
-func totalUsage(nodes []NodeStatus) *activities.Usage {
-	var total *activities.Usage
+func totalUsage(nodes []run.NodeStatus) *run.Usage {
+	var total *run.Usage
 	for _, n := range nodes {
 		u := n.Usage
 		if u == nil {
 			continue
 		}
 		if total == nil {
-			total = &activities.Usage{Model: u.Model}
+			total = &run.Usage{Model: u.Model}
 		} else if total.Model != u.Model {
 			total.Model = ""
 		}
@@ -31,7 +31,7 @@ func totalUsage(nodes []NodeStatus) *activities.Usage {
 // worker with no agent provider), or the run is a built-in template whose
 // phases all use the noop executor (as earlier versions built templates when
 // the starting process had no agent provider).
-func simulated(in Input, results []*activities.NodeResult) bool {
+func simulated(in run.Input, results []*run.NodeResult) bool {
 	for _, res := range results {
 		if res != nil && res.Simulated {
 			return true

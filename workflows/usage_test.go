@@ -7,31 +7,31 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/templates"
 )
 
 func TestTotalUsage(t *testing.T) {
 	assert.Nil(t, totalUsage(nil))
-	assert.Nil(t, totalUsage([]NodeStatus{{ID: "a"}}))
-	same := []NodeStatus{
-		{ID: "a", Usage: &activities.Usage{Model: "m", InputTokens: 10, OutputTokens: 1}},
+	assert.Nil(t, totalUsage([]run.NodeStatus{{ID: "a"}}))
+	same := []run.NodeStatus{
+		{ID: "a", Usage: &run.Usage{Model: "m", InputTokens: 10, OutputTokens: 1}},
 		{ID: "b"},
-		{ID: "c", Usage: &activities.Usage{Model: "m", InputTokens: 5, OutputTokens: 2}},
+		{ID: "c", Usage: &run.Usage{Model: "m", InputTokens: 5, OutputTokens: 2}},
 	}
-	assert.Equal(t, &activities.Usage{Model: "m", InputTokens: 15, OutputTokens: 3}, totalUsage(same))
-	mixed := append(same, NodeStatus{ID: "d", Usage: &activities.Usage{Model: "other", InputTokens: 1, OutputTokens: 1}})
-	assert.Equal(t, &activities.Usage{InputTokens: 16, OutputTokens: 4}, totalUsage(mixed))
+	assert.Equal(t, &run.Usage{Model: "m", InputTokens: 15, OutputTokens: 3}, totalUsage(same))
+	mixed := append(same, run.NodeStatus{ID: "d", Usage: &run.Usage{Model: "other", InputTokens: 1, OutputTokens: 1}})
+	assert.Equal(t, &run.Usage{InputTokens: 16, OutputTokens: 4}, totalUsage(mixed))
 	assert.Equal(t, "m", same[0].Usage.Model, "the nodes' usage is not changed")
 }
 
 func TestSimulated(t *testing.T) {
 	p, err := templates.Build(templates.SDLCParallel, "r")
 	require.NoError(t, err)
-	in := Input{Pipeline: *p, Template: templates.SDLCParallel}
-	nodes := func(results ...activities.NodeResult) []*activities.NodeResult {
-		var out []*activities.NodeResult
+	in := run.Input{Pipeline: *p, Template: templates.SDLCParallel}
+	nodes := func(results ...run.NodeResult) []*run.NodeResult {
+		var out []*run.NodeResult
 		for _, res := range results {
 			out = append(out, &res)
 		}
@@ -39,8 +39,8 @@ func TestSimulated(t *testing.T) {
 	}
 	// The worker decides: its results say whether phases were simulated.
 	assert.False(t, simulated(in, nodes()))
-	assert.False(t, simulated(in, nodes(activities.NodeResult{Output: "# Requirements"})))
-	assert.True(t, simulated(in, nodes(activities.NodeResult{Output: "# Requirements"}, activities.NodeResult{Output: "x", Simulated: true})))
+	assert.False(t, simulated(in, nodes(run.NodeResult{Output: "# Requirements"})))
+	assert.True(t, simulated(in, nodes(run.NodeResult{Output: "# Requirements"}, run.NodeResult{Output: "x", Simulated: true})))
 
 	// A template built by an earlier version without an agent provider had
 	// noop phases.
@@ -49,7 +49,7 @@ func TestSimulated(t *testing.T) {
 	for i := range legacy.Pipeline.Nodes {
 		legacy.Pipeline.Nodes[i].Executor = dag.NewExecutor(&dag.NoopSpec{Output: "done (simulated)"})
 	}
-	assert.True(t, simulated(legacy, nodes(activities.NodeResult{Output: "done (simulated)"})))
+	assert.True(t, simulated(legacy, nodes(run.NodeResult{Output: "done (simulated)"})))
 	// An inline DAG of noop nodes is what its author asked for.
-	assert.False(t, simulated(Input{Pipeline: dag.Pipeline{Nodes: []dag.Node{{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})}}}}, nodes()))
+	assert.False(t, simulated(run.Input{Pipeline: dag.Pipeline{Nodes: []dag.Node{{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})}}}}, nodes()))
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/run"
 )
 
 // BenchmarkDAGWorkflowLargeRun runs a 2,000-node layered pipeline (width 50)
@@ -17,13 +17,13 @@ func BenchmarkDAGWorkflowLargeRun(b *testing.B) {
 	if err := p.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	exec := func(context.Context, activities.NodeInput) (activities.NodeResult, error) {
-		return activities.NodeResult{Output: "ok", Attempt: 1}, nil
+	exec := func(context.Context, run.NodeInput) (run.NodeResult, error) {
+		return run.NodeResult{Output: "ok", Attempt: 1}, nil
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		env := newTestEnv(b, exec)
-		env.ExecuteWorkflow(DAGWorkflow, Input{Pipeline: p})
+		env.ExecuteWorkflow(DAGWorkflow, run.Input{Pipeline: p})
 		if err := env.GetWorkflowError(); err != nil {
 			b.Fatal(err)
 		}

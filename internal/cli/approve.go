@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/maestrohq/maestro/workflows"
+	"github.com/maestrohq/maestro/run"
 )
 
 // cmdApprove decides an approval node.
@@ -23,7 +23,7 @@ func cmdApprove(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := svc.Approve(ctx, pos[0], workflows.Approval{Node: pos[1], Approved: !*reject, Comment: *comment, By: *by})
+	st, err := svc.Approve(ctx, pos[0], run.Approval{Node: pos[1], Approved: !*reject, Comment: *comment, By: *by})
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func cmdApprove(ctx context.Context, a *app, args []string) error {
 		return writeJSON(a.stdout, st)
 	}
 	switch {
-	case st.Status == workflows.NodePending:
+	case st.Status == run.NodePending:
 		fmt.Fprintf(a.stdout, "decision recorded for %s; it applies when the node starts waiting\n", pos[1])
 	case st.Approval != nil:
 		fmt.Fprintf(a.stdout, "%s: %s (%s)\n", pos[1], st.Status, oneLine(st.Output+st.Error))

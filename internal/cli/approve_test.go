@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/maestrohq/maestro/workflows"
+	"github.com/maestrohq/maestro/run"
 )
 
 func TestApproveCommand(t *testing.T) {
@@ -42,7 +42,7 @@ nodes:
 	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
 	st, err := env.Runs.Wait(t.Context(), id)
 	require.NoError(t, err)
-	assert.Equal(t, workflows.RunCompleted, st.Status)
+	assert.Equal(t, run.Completed, st.Status)
 	assert.Equal(t, "approved by ana: ship it", st.Node("gate").Output)
 
 	r = cli("approve", id, "gate", "--reject")

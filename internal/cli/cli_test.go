@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
 	"github.com/maestrohq/maestro/workflows"
@@ -460,18 +461,18 @@ func TestListRejectsAnUnknownStatusBeforeAskingTheServer(t *testing.T) {
 func TestPrintStatus(t *testing.T) {
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	at := func(d time.Duration) *time.Time { t := start.Add(d); return &t }
-	st := &workflows.Status{
+	st := &run.Status{
 		WorkflowID: "wf-1", RunID: "run-1", Pipeline: "build", Mode: "dag_parallel", FailurePolicy: "fail_fast",
-		Status: workflows.RunFailed, Error: `node "test" failed: exit status 1`,
+		Status: run.Failed, Error: `node "test" failed: exit status 1`,
 		StartedAt: start, EndedAt: at(3 * time.Second),
-		Nodes: []workflows.NodeStatus{
-			{ID: "compile", Phase: "backend", Status: workflows.NodeCompleted, Attempts: 1, StartedAt: at(0), EndedAt: at(1500 * time.Millisecond), Output: "ok\nall good"},
-			{ID: "test", Phase: "testing", Status: workflows.NodeFailed, Attempts: 3, StartedAt: at(2 * time.Second), EndedAt: at(2*time.Second + 250*time.Millisecond), Error: "exit status 1"},
-			{ID: "ship", Status: workflows.NodeSkipped, Error: `dependency "test" failed`},
-			{ID: "docs", Status: workflows.NodeCompleted, Reused: true, Output: strings.Repeat("x", 200)},
+		Nodes: []run.NodeStatus{
+			{ID: "compile", Phase: "backend", Status: run.NodeCompleted, Attempts: 1, StartedAt: at(0), EndedAt: at(1500 * time.Millisecond), Output: "ok\nall good"},
+			{ID: "test", Phase: "testing", Status: run.NodeFailed, Attempts: 3, StartedAt: at(2 * time.Second), EndedAt: at(2*time.Second + 250*time.Millisecond), Error: "exit status 1"},
+			{ID: "ship", Status: run.NodeSkipped, Error: `dependency "test" failed`},
+			{ID: "docs", Status: run.NodeCompleted, Reused: true, Output: strings.Repeat("x", 200)},
 		},
 		CompletedNodes: 2, TotalNodes: 4,
-		Counts: map[string]int{workflows.NodeCompleted: 2, workflows.NodeFailed: 1, workflows.NodeSkipped: 1},
+		Counts: map[run.NodeState]int{run.NodeCompleted: 2, run.NodeFailed: 1, run.NodeSkipped: 1},
 	}
 	var b bytes.Buffer
 	printStatus(&b, st)

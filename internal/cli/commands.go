@@ -11,9 +11,9 @@ import (
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 // overrides are the flags that change a pipeline's settings, shared by start
@@ -123,8 +123,8 @@ func cmdStart(ctx context.Context, a *app, args []string) error {
 // startResult is the JSON output of start and retry.
 type startResult struct {
 	*runs.Started
-	RetryOf string            `json:"retry_of,omitempty"`
-	Status  *workflows.Status `json:"status,omitempty"`
+	RetryOf string      `json:"retry_of,omitempty"`
+	Status  *run.Status `json:"status,omitempty"`
 }
 
 // started reports a started run and, with wait, waits for it and reports its
@@ -167,11 +167,11 @@ func (a *app) started(ctx context.Context, svc *runs.Service, s *runs.Started, r
 		fmt.Fprintln(a.stdout)
 		printStatus(a.stdout, st)
 	}
-	return outcome(st, workflows.RunCompleted)
+	return outcome(st, run.Completed)
 }
 
 // wait waits for a run to close.
-func (a *app) wait(ctx context.Context, svc *runs.Service, id string) (*workflows.Status, error) {
+func (a *app) wait(ctx context.Context, svc *runs.Service, id string) (*run.Status, error) {
 	st, err := svc.Wait(ctx, id)
 	if err != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("stopped waiting for %s; the run goes on (see 'maestro status %s'): %w", id, id, err)
@@ -181,7 +181,7 @@ func (a *app) wait(ctx context.Context, svc *runs.Service, id string) (*workflow
 
 // outcome returns nil when the run ended in the wanted state, and otherwise
 // an error saying how it ended.
-func outcome(st *workflows.Status, want string) error {
+func outcome(st *run.Status, want run.State) error {
 	if st.Status == want {
 		return nil
 	}
@@ -288,7 +288,7 @@ func cmdCancel(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintln(a.stdout)
 	printStatus(a.stdout, st)
-	return outcome(st, workflows.RunCancelled)
+	return outcome(st, run.Cancelled)
 }
 
 // cmdPause pauses a run.

@@ -23,8 +23,8 @@ import (
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/devserver"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 // childEnv marks the test binary re-executed as the dev process; its value is
@@ -156,7 +156,7 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		st, err := svc.Status(ctx, started.WorkflowID)
-		return err == nil && st.Node("slow").Status == workflows.NodeRunning
+		return err == nil && st.Node("slow").Status == run.NodeRunning
 	}, 30*time.Second, 50*time.Millisecond)
 
 	// The worker's and the API's metrics share one registry.
@@ -178,7 +178,7 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	svc = runs.New(c2, runs.Config{})
 	st, err := svc.Wait(ctx, started.WorkflowID)
 	require.NoError(t, err)
-	require.Equal(t, workflows.RunCompleted, st.Status, st.Error)
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	b, err := os.ReadFile(logFile)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "c"}, strings.Fields(string(b)), "a ran once before the kill and was not run again")

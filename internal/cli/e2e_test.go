@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 // The Temporal server is started by the first test that needs it, so that
@@ -81,9 +81,9 @@ func TestEndToEnd(t *testing.T) {
 
 	r = cli("status", id, "--json")
 	require.Equal(t, 0, r.code, r.stderr)
-	var st workflows.Status
+	var st run.Status
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &st), r.stdout)
-	assert.Equal(t, workflows.RunCompleted, st.Status)
+	assert.Equal(t, run.Completed, st.Status)
 	assert.Equal(t, 7, st.TotalNodes)
 	assert.Equal(t, 7, st.CompletedNodes)
 
@@ -102,7 +102,7 @@ func TestEndToEnd(t *testing.T) {
 	}, 20*time.Second, 200*time.Millisecond, "run %s never listed; last output %s %s", id, r.stdout, r.stderr)
 	assert.Equal(t, "sdlc-parallel", found.Pipeline)
 	assert.Equal(t, templates.SDLCParallel, found.Template)
-	assert.Equal(t, workflows.RunCompleted, found.Status)
+	assert.Equal(t, run.Completed, found.Status)
 	assert.NotEmpty(t, found.RunID)
 	require.NotNil(t, found.EndedAt)
 	assert.False(t, found.EndedAt.Before(found.StartedAt))
@@ -138,8 +138,8 @@ nodes:
 	var failed startResult
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &failed), r.stdout)
 	require.NotNil(t, failed.Status)
-	assert.Equal(t, workflows.RunFailed, failed.Status.Status)
-	assert.Equal(t, workflows.NodeFailed, failed.Status.Node("broken").Status)
+	assert.Equal(t, run.Failed, failed.Status.Status)
+	assert.Equal(t, run.NodeFailed, failed.Status.Node("broken").Status)
 	assert.Contains(t, r.stderr, "maestro: run "+failed.WorkflowID+" failed: ")
 
 	r = cli("retry", failed.WorkflowID, "--wait")

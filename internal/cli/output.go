@@ -11,9 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 // resultWidth caps the result column of the node table, in characters.
@@ -34,7 +34,7 @@ func newTable(w io.Writer) *tabwriter.Writer {
 }
 
 // printStatus prints a run's state and its node table.
-func printStatus(w io.Writer, st *workflows.Status) {
+func printStatus(w io.Writer, st *run.Status) {
 	fmt.Fprintf(w, "run:       %s (run id %s)\n", st.WorkflowID, st.RunID)
 	pipeline := st.Pipeline
 	if st.Template != "" && st.Template != st.Pipeline {
@@ -70,10 +70,10 @@ func printStatus(w io.Writer, st *workflows.Status) {
 }
 
 // otherCounts lists the non-zero counts of states other than completed.
-func otherCounts(st *workflows.Status) string {
+func otherCounts(st *run.Status) string {
 	var parts []string
-	for _, s := range workflows.NodeStates {
-		if s != workflows.NodeCompleted && st.Counts[s] > 0 {
+	for _, s := range run.NodeStates {
+		if s != run.NodeCompleted && st.Counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", s, st.Counts[s]))
 		}
 	}
@@ -85,7 +85,7 @@ func otherCounts(st *workflows.Status) string {
 
 // printNodes prints one line per node: id, phase, status, attempts, duration
 // and the error or output summary.
-func printNodes(w io.Writer, nodes []workflows.NodeStatus) {
+func printNodes(w io.Writer, nodes []run.NodeStatus) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "NODE\tPHASE\tSTATUS\tATTEMPTS\tDURATION\tRESULT")
 	for _, n := range nodes {
@@ -102,7 +102,7 @@ func printNodes(w io.Writer, nodes []workflows.NodeStatus) {
 	tw.Flush()
 }
 
-func nodeDuration(n workflows.NodeStatus) string {
+func nodeDuration(n run.NodeStatus) string {
 	switch {
 	case n.StartedAt == nil:
 		return "-"
@@ -113,7 +113,7 @@ func nodeDuration(n workflows.NodeStatus) string {
 	}
 }
 
-func nodeResult(n workflows.NodeStatus) string {
+func nodeResult(n run.NodeStatus) string {
 	var s string
 	switch {
 	case n.Error != "":

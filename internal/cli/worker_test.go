@@ -19,6 +19,7 @@ import (
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
 	"github.com/maestrohq/maestro/workflows"
@@ -117,10 +118,10 @@ func TestWorkerServesMetrics(t *testing.T) {
 	require.NoError(t, err)
 	st, err := svc.Wait(ctx2, ok.WorkflowID)
 	require.NoError(t, err)
-	require.Equal(t, workflows.RunCompleted, st.Status)
+	require.Equal(t, run.Completed, st.Status)
 	st, err = svc.Wait(ctx2, failing.WorkflowID)
 	require.NoError(t, err)
-	require.Equal(t, workflows.RunFailed, st.Status)
+	require.Equal(t, run.Failed, st.Status)
 
 	resp, err := http.Get(url)
 	require.NoError(t, err)
@@ -177,9 +178,9 @@ func TestWorkerServesMetrics(t *testing.T) {
 	expect("maestro_node_attempts_total", map[string]string{"phase": "custom", "executor": "noop", "outcome": "failed"}, 1)
 	expect("maestro_node_duration_seconds", map[string]string{"phase": "custom", "executor": "noop", "outcome": "failed"}, 1)
 	// Each run counted once, in its final state.
-	expect("maestro_runs_finished_total", map[string]string{"template": templates.SDLCParallel, "status": workflows.RunCompleted}, 1)
-	expect("maestro_runs_finished_total", map[string]string{"template": "none", "status": workflows.RunFailed}, 1)
-	expect("maestro_runs_finished_total", map[string]string{"status": workflows.RunCompleted}, 1)
+	expect("maestro_runs_finished_total", map[string]string{"template": templates.SDLCParallel, "status": string(run.Completed)}, 1)
+	expect("maestro_runs_finished_total", map[string]string{"template": "none", "status": string(run.Failed)}, 1)
+	expect("maestro_runs_finished_total", map[string]string{"status": string(run.Completed)}, 1)
 	expect("maestro_runs_started_total", map[string]string{"template": templates.SDLCParallel}, 1)
 	expect("maestro_runs_started_total", map[string]string{"template": "none"}, 1)
 	// The SDK's own worker and client metrics.

@@ -1,37 +1,10 @@
-package workflows
+package run
 
 import (
 	"time"
 
-	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
 )
-
-// Run states, as reported in Status.Status.
-const (
-	RunRunning    = "running"
-	RunPaused     = "paused"
-	RunCompleted  = "completed"
-	RunFailed     = "failed"
-	RunCancelled  = "cancelled"
-	RunTimedOut   = "timed_out"
-	RunTerminated = "terminated" // set by clients: a terminated workflow records nothing itself
-)
-
-// Node states, as reported in NodeStatus.Status.
-const (
-	NodePending   = "pending"
-	NodeRunning   = "running"
-	NodeCompleted = "completed"
-	NodeFailed    = "failed"
-	NodeSkipped   = "skipped"
-	NodeCancelled = "cancelled"
-	// NodeWaitingApproval is an approval node waiting for a decision.
-	NodeWaitingApproval = "waiting_approval"
-)
-
-// NodeStates lists the node states in display order.
-var NodeStates = []string{NodePending, NodeRunning, NodeWaitingApproval, NodeCompleted, NodeFailed, NodeSkipped, NodeCancelled}
 
 // OutputSummaryBytes caps the output shown per node in Status; the full
 // (capped) output stays in the activity's result in history.
@@ -40,12 +13,12 @@ const OutputSummaryBytes = 512
 // NodeStatus is one node's live or final state. The fields clients rely on
 // are always present in JSON (null or empty when they do not apply).
 type NodeStatus struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Phase     string   `json:"phase"`
-	Executor  string   `json:"executor"`
-	DependsOn []string `json:"depends_on"`
-	Status    string   `json:"status"`
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Phase     string    `json:"phase"`
+	Executor  string    `json:"executor"`
+	DependsOn []string  `json:"depends_on"`
+	Status    NodeState `json:"status"`
 	// Attempts counts attempts made (for a running node, as far as the
 	// workflow knows; clients merge the live attempt from the server).
 	Attempts  int32      `json:"attempts"`
@@ -63,7 +36,7 @@ type NodeStatus struct {
 	// Reused says the node completed in an earlier run that this run retries.
 	Reused bool `json:"reused"`
 	// Usage is an agent node's model and token usage.
-	Usage *activities.Usage `json:"usage,omitempty"`
+	Usage *Usage `json:"usage,omitempty"`
 	// Approval is the decision on an approval node.
 	Approval *Approval `json:"approval,omitempty"`
 }
@@ -77,7 +50,7 @@ type Status struct {
 	Template      string            `json:"template"`
 	Mode          dag.Mode          `json:"mode"`
 	FailurePolicy dag.FailurePolicy `json:"failure_policy"`
-	Status        string            `json:"status"`
+	Status        State             `json:"status"`
 	Error         string            `json:"error"`
 	StartedAt     time.Time         `json:"started_at"`
 	EndedAt       *time.Time        `json:"ended_at"`
@@ -87,10 +60,10 @@ type Status struct {
 	CompletedNodes int `json:"completed_nodes"`
 	TotalNodes     int `json:"total_nodes"`
 	// Counts has the number of nodes in each state.
-	Counts map[string]int `json:"counts"`
+	Counts map[NodeState]int `json:"counts"`
 	// Usage sums the token usage of the run's agent nodes (its Model is set
 	// when they all used the same one); nil when none reported any.
-	Usage *activities.Usage `json:"usage,omitempty"`
+	Usage *Usage `json:"usage,omitempty"`
 	// Simulated says some phases of a built-in template produced
 	// placeholder outputs: the worker that ran them had no agent provider
 	// configured (MAESTRO_AGENT_PROVIDER).
@@ -108,15 +81,4 @@ func (s *Status) Node(id string) *NodeStatus {
 }
 
 // Closed reports whether the run has finished.
-func (s *Status) Closed() bool {
-	switch s.Status {
-	case RunRunning, RunPaused, "":
-		return false
-	}
-	return true
-}
-
-// Terminal reports whether a node state is final.
-func Terminal(state string) bool {
-	return state != NodePending && state != NodeRunning && state != NodeWaitingApproval
-}
+func (s *Status) Closed() bool { return s.Status.Closed() }

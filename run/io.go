@@ -1,0 +1,86 @@
+package run
+
+import "github.com/maestrohq/maestro/dag"
+
+// Input starts a run.
+type Input struct {
+	// Pipeline is the DAG to run; its Mode must be set (clients resolve the
+	// configured default before starting).
+	Pipeline dag.Pipeline `json:"pipeline"`
+	// Template names the built-in template the pipeline came from, if any.
+	Template string `json:"template,omitempty"`
+	// Reuse holds results of nodes that completed in an earlier run; they
+	// are marked completed and not executed again.
+	Reuse map[string]NodeResult `json:"reuse,omitempty"`
+	// RetryOf is the workflow ID of the run this one retries.
+	RetryOf string `json:"retry_of,omitempty"`
+}
+
+// NodeInput is what the workflow hands the activity for one node.
+type NodeInput struct {
+	WorkflowID string            `json:"workflow_id"`
+	Pipeline   string            `json:"pipeline"`
+	Node       dag.Node          `json:"node"`
+	Params     map[string]any    `json:"params,omitempty"`
+	Inputs     map[string]string `json:"inputs,omitempty"` // dependency outputs by node ID
+	// Artifacts optionally names dependencies' artifacts (NodeResult.Artifact)
+	// by node ID, for dependencies whose artifact is not filed under this
+	// run (nodes reused from the run a retry retries). Without an entry, a
+	// dependency's artifact is looked up by (WorkflowID, its node ID).
+	Artifacts map[string]string `json:"artifacts,omitempty"`
+}
+
+// NodeResult is what a node's successful attempt returns to the workflow.
+type NodeResult struct {
+	// Output is the node's output, capped by the worker (activities.Config.MaxOutputBytes).
+	Output string `json:"output"`
+	// Truncated says Output was cut; OutputBytes is the full size.
+	Truncated   bool  `json:"truncated,omitempty"`
+	OutputBytes int   `json:"output_bytes"`
+	Attempt     int32 `json:"attempt"`
+	ExitCode    *int  `json:"exit_code,omitempty"`
+	HTTPStatus  int   `json:"http_status,omitempty"`
+	// Artifact refers to the full output in the artifact store, when the
+	// worker has one.
+	Artifact string `json:"artifact,omitempty"`
+	// Usage is an agent node's model and token usage.
+	Usage *Usage `json:"usage,omitempty"`
+	// Simulated says Output is a placeholder: the node is an agent node
+	// with a simulated output, run by a worker with no agent provider.
+	Simulated bool `json:"simulated,omitempty"`
+
+	// Full is the whole output (up to the worker's artifact cap) for the
+	// artifact store; it is never encoded, so it never reaches history.
+	Full []byte `json:"-"`
+}
+
+// Usage is the model an agent node used and the tokens it consumed.
+type Usage struct {
+	Model        string `json:"model,omitempty"`
+	InputTokens  int    `json:"input_tokens"`
+	OutputTokens int    `json:"output_tokens"`
+}
+
+// Failure is attached as the details of every application error an executor
+// returns, so the workflow can show the attempt and the cause.
+type Failure struct {
+	Attempt    int32  `json:"attempt"`
+	ExitCode   *int   `json:"exit_code,omitempty"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	StderrTail string `json:"stderr_tail,omitempty"`
+}
+
+// Approval is a person's decision on an approval node.
+type Approval struct {
+	// Node is the approval node's ID.
+	Node string `json:"node"`
+	// Approved lets the run go on; false rejects the node, which then
+	// fails and the failure policy applies.
+	Approved bool `json:"approved"`
+	// Comment is free text shown with the decision.
+	Comment string `json:"comment,omitempty"`
+	// By names who decided.
+	By string `json:"by,omitempty"`
+	// Timeout is set when no one decided before the node's timeout.
+	Timeout bool `json:"timeout,omitempty"`
+}
