@@ -145,7 +145,9 @@ type stream struct {
 
 func (st *stream) send(ev Event) error {
 	if ev.Run != nil {
-		ev.Run = NewRunView(ev.Run)
+		// The watch keeps reading its own copy; normalize another.
+		cp := *ev.Run
+		ev.Run = NewRunView(&cp)
 	}
 	_ = st.conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 	return st.conn.WriteJSON(ev)

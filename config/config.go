@@ -42,6 +42,24 @@ type Config struct {
 	API API
 	// Dev configures `maestro dev`.
 	Dev Dev
+
+	// artifactDirSet says MAESTRO_ARTIFACT_DIR chose ArtifactDir, so that a
+	// new data directory does not move it.
+	artifactDirSet bool
+}
+
+// SetDataDir makes dir (made absolute) the data directory; the artifacts
+// move with it unless MAESTRO_ARTIFACT_DIR placed them.
+func (c *Config) SetDataDir(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("data directory %q: %w", dir, err)
+	}
+	c.Dev.DataDir = abs
+	if !c.artifactDirSet {
+		c.ArtifactDir = filepath.Join(abs, "artifacts")
+	}
+	return nil
 }
 
 // Log says how a process logs.
@@ -177,6 +195,7 @@ func Load(env Env) (Config, error) {
 		c.Dev.DataDir = abs
 	}
 	c.ArtifactDir = r.str(EnvArtifactDir, filepath.Join(c.Dev.DataDir, "artifacts"))
+	c.artifactDirSet = r.str(EnvArtifactDir, "") != ""
 	if abs, err := filepath.Abs(c.ArtifactDir); err == nil {
 		c.ArtifactDir = abs
 	}

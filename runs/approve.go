@@ -21,7 +21,7 @@ var ErrApprovalRefused = errors.New("approval refused")
 // update, and returns the node's state after the decision. A decision for an
 // approval node that is not waiting yet is kept and applied when it starts.
 func (s *Service) Approve(ctx context.Context, workflowID string, a run.Approval) (*run.NodeStatus, error) {
-	if err := ValidateID("id", workflowID); err != nil {
+	if err := checkLookupID("id", workflowID); err != nil {
 		return nil, err
 	}
 	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{

@@ -177,7 +177,7 @@ func (s *Service) checkWorker(ctx context.Context, h *Health) {
 	case wf == 0 && act == 0:
 		h.add(CheckWorker, CheckFail,
 			fmt.Sprintf("no worker polls task queue %q (0 workflow and 0 activity pollers)", queue),
-			fmt.Sprintf("start a worker on it: worker --task-queue %s (env MAESTRO_TASK_QUEUE), or use the queue your workers poll", queue))
+			fmt.Sprintf("start a worker on it: maestro worker --task-queue %s (env MAESTRO_TASK_QUEUE), or use the queue your workers poll", queue))
 	case wf == 0 || act == 0:
 		missing := "workflow"
 		if act == 0 {

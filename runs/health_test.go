@@ -86,7 +86,8 @@ func TestWatchRefusesAtOnce(t *testing.T) {
 	}{
 		{"no-such-run", runs.ErrNotFound},
 		{"a/b", runs.ErrInvalidRequest},
-		{"..", runs.ErrInvalidRequest},
+		{"tab\there", runs.ErrInvalidRequest},
+		{"..", runs.ErrNotFound}, // refused for a new run, but a lookup of it is harmless
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			evs, err := svc.Watch(ctx, tc.id, runs.WatchOptions{})

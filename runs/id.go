@@ -63,6 +63,36 @@ func ValidateID(field, id string) error {
 	return nil
 }
 
+// MaxLookupIDLength is the longest ID a lookup accepts: Temporal's own limit
+// on workflow IDs.
+const MaxLookupIDLength = 1000
+
+// checkLookupID checks the ID of a run to look up (status, control, watch):
+// it must be possible to send, not necessarily one ValidateID would accept
+// for a new run, so that runs started before these rules, or by other
+// clients (the temporal CLI), stay readable and controllable. It refuses
+// an empty ID, one longer than Temporal allows, one with control or
+// non-ASCII bytes, and one with '/' or '%' (an escaped path), as a
+// *FieldError wrapping ErrInvalidRequest.
+func checkLookupID(field, id string) error {
+	switch {
+	case id == "":
+		return &FieldError{Field: field, Message: "a run ID must not be empty"}
+	case len(id) > MaxLookupIDLength:
+		return &FieldError{Field: field, Message: fmt.Sprintf("a run ID is at most %d bytes, got %d", MaxLookupIDLength, len(id))}
+	}
+	for i := 0; i < len(id); i++ {
+		if b := id[i]; b < 0x20 || b >= 0x7f {
+			return &FieldError{Field: field, Message: fmt.Sprintf("a run ID holds printable ASCII only; it has a control or non-ASCII byte 0x%02x at offset %d", b, i)}
+		}
+	}
+	if strings.ContainsAny(id, "/%") {
+		// No run can be started with either, and a URL cannot carry '/'.
+		return &FieldError{Field: field, Message: fmt.Sprintf("a run ID has no '/' or '%%', got %q", id)}
+	}
+	return nil
+}
+
 func idByte(b byte) bool {
 	switch {
 	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':

@@ -256,7 +256,7 @@ func oneLine(s string, n int) string {
 // from its recorded result once it closed. The live attempt count and last
 // failure of retrying nodes are merged from the server's pending activities.
 func (s *Service) Status(ctx context.Context, workflowID string) (*run.Status, error) {
-	if err := ValidateID("id", workflowID); err != nil {
+	if err := checkLookupID("id", workflowID); err != nil {
 		return nil, err
 	}
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
@@ -348,7 +348,7 @@ func closePayloads(ev *historypb.HistoryEvent) *commonpb.Payloads {
 
 // Wait blocks until the run closes and returns its final status.
 func (s *Service) Wait(ctx context.Context, workflowID string) (*run.Status, error) {
-	if err := ValidateID("id", workflowID); err != nil {
+	if err := checkLookupID("id", workflowID); err != nil {
 		return nil, err
 	}
 	err := s.c.GetWorkflow(ctx, workflowID, "").Get(ctx, nil)
@@ -366,7 +366,7 @@ func (s *Service) Wait(ctx context.Context, workflowID string) (*run.Status, err
 // killed, and every node's final state recorded.
 // Cancelling a run that has closed is ErrNotRunning.
 func (s *Service) Cancel(ctx context.Context, workflowID string) error {
-	if err := ValidateID("id", workflowID); err != nil {
+	if err := checkLookupID("id", workflowID); err != nil {
 		return err
 	}
 	// The server accepts a cancellation request for a closed run without
@@ -395,7 +395,7 @@ func (s *Service) Resume(ctx context.Context, workflowID string) error {
 }
 
 func (s *Service) signal(ctx context.Context, workflowID, name string) error {
-	if err := ValidateID("id", workflowID); err != nil {
+	if err := checkLookupID("id", workflowID); err != nil {
 		return err
 	}
 	if err := s.c.SignalWorkflow(ctx, workflowID, "", name, nil); err != nil {
@@ -418,7 +418,7 @@ func (s *Service) controlError(ctx context.Context, workflowID string, err error
 
 // Exists returns nil if a run with the ID exists, ErrNotFound if none does.
 func (s *Service) Exists(ctx context.Context, workflowID string) error {
-	if err := ValidateID("id", workflowID); err != nil {
+	if err := checkLookupID("id", workflowID); err != nil {
 		return err
 	}
 	if _, err := s.c.DescribeWorkflowExecution(ctx, workflowID, ""); err != nil {
@@ -441,7 +441,7 @@ func MapNotFound(workflowID string, err error) error {
 // Nodes that completed in it (or that it had reused itself) are carried over
 // with their outputs and not executed again.
 func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error) {
-	if err := ValidateID("id", workflowID); err != nil {
+	if err := checkLookupID("id", workflowID); err != nil {
 		return nil, err
 	}
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")

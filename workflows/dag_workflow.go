@@ -91,8 +91,8 @@ func DAGWorkflow(ctx workflow.Context, in run.Input) (*run.Status, error) {
 	return st, err
 }
 
-// run is the Temporal side of one run: the scheduler decides, run carries
-// out its decisions with activities and timers and reports progress.
+// execution is the Temporal side of one run: the scheduler decides, the
+// execution carries out its decisions with activities and timers and reports progress.
 type execution struct {
 	in      run.Input
 	p       dag.Pipeline

@@ -22,8 +22,10 @@ func (s *scheduler) checkApproval(a run.Approval) error {
 		return fmt.Errorf("node %q: is not an approval node (kind %s)", a.Node, s.p.Nodes[i].Executor.Kind)
 	case s.nodes[i].Status.Terminal():
 		return fmt.Errorf("node %q: already %s", a.Node, s.nodes[i].Status)
-	case s.stopping != "" || s.state != run.Running:
+	case s.stopping != "":
 		return fmt.Errorf("node %q: the run is ending (%s)", a.Node, s.stopping)
+	case s.state != run.Running:
+		return fmt.Errorf("node %q: the run has ended (%s)", a.Node, s.state)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func (d *diagnosis) failed() int {
 func cmdDoctor(ctx context.Context, a *app, args []string) error {
 	fs := a.temporalFlags("doctor")
 	asJSON := fs.Bool("json", false, "print JSON")
-	timeout := fs.Duration("timeout", 5*time.Second, "give up on each check after `duration`")
+	timeout := fs.Duration("timeout", 5*time.Second, "allow each of the 4 checks `duration` (their budget is shared)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func TestDoctor(t *testing.T) {
 	assert.False(t, d.OK)
 	assert.Equal(t, map[string]string{"temporal": "ok", "namespace": "ok", "worker": "fail", "search_attributes": "ok"}, statuses(d))
 	assert.Equal(t, `no worker polls task queue "nobody-polls-this" (0 workflow and 0 activity pollers)`, d.Checks[2].Detail)
-	assert.Equal(t, []string{"start a worker on it: worker --task-queue nobody-polls-this (env MAESTRO_TASK_QUEUE), or use the queue your workers poll"}, d.Checks[2].Fix)
+	assert.Equal(t, []string{"start a worker on it: maestro worker --task-queue nobody-polls-this (env MAESTRO_TASK_QUEUE), or use the queue your workers poll"}, d.Checks[2].Fix)
 	assert.Equal(t, "maestro: doctor: 1 of 4 checks failed\n", r.stderr)
 	r = runCLI(t, nil, "doctor", "--address", addr, "--namespace", ns, "--task-queue", "nobody-polls-this")
 	assert.Equal(t, exitError, r.code)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -205,9 +206,13 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "worker metrics:\t%s\n", orNone(e.MetricsAddr, "off"))
 	agent := orNone(strings.TrimSpace(e.AgentProvider+" "+e.AgentModel), "none (template phases simulated)")
 	fmt.Fprintf(tw, "agent provider:\t%s\n", agent)
-	token := "not set (no auth; loopback only)"
-	if e.APITokenSet {
-		token = "set"
+	token := "set"
+	switch {
+	case e.APITokenSet:
+	case isLoopback(e.APIAddr):
+		token = "not set (no auth; the API listens on loopback only)"
+	default:
+		token = "NOT SET: the API at " + e.APIAddr + " is open to the network; set MAESTRO_API_TOKEN"
 	}
 	rate := "off"
 	if e.APIRateLimit > 0 {
@@ -218,6 +223,19 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "api rate limit:\t%s\n", rate)
 	fmt.Fprintf(tw, "api cors origins:\t%s\n", orNone(strings.Join(e.APICORSOrigins, ", "), "none"))
 	tw.Flush()
+}
+
+// isLoopback reports whether addr (host:port) is a loopback address.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // orNone returns s, or none when s is empty.

@@ -82,13 +82,8 @@ func cmdDev(ctx context.Context, a *app, args []string) error {
 		return usagef("dev", "dev: --data-dir must not be empty")
 	}
 	if isSet(fs, "data-dir") {
-		abs, err := filepath.Abs(cfg.Dev.DataDir)
-		if err != nil {
+		if err := cfg.SetDataDir(cfg.Dev.DataDir); err != nil {
 			return fmt.Errorf("dev: --data-dir: %w", err)
-		}
-		cfg.Dev.DataDir = abs
-		if _, ok := a.env.LookupEnv(config.EnvArtifactDir); !ok {
-			cfg.ArtifactDir = filepath.Join(abs, "artifacts")
 		}
 	}
 	return process.RunDev(ctx, cfg, process.NewLogger(a.stderr, cfg.Log, slog.LevelInfo), a.stdout)

@@ -15,6 +15,7 @@ import (
 	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/metrics"
+	"github.com/maestrohq/maestro/runs"
 )
 
 // APIShutdownTimeout bounds the API's graceful shutdown.
@@ -23,8 +24,12 @@ const APIShutdownTimeout = 15 * time.Second
 // NewAPI returns the REST API over c, configured by cfg, with its metrics on
 // m's registry (shared with the SDK's).
 func NewAPI(c client.Client, cfg config.Config, logger *slog.Logger, m *metrics.Metrics) (*api.Server, error) {
+	// /health answers without a token: its checks do not name the
+	// Temporal address.
+	rc := runsConfig(cfg)
+	rc.Address = ""
 	return api.New(api.Config{
-		Runs:        Runs(c, cfg),
+		Runs:        runs.New(c, rc),
 		Namespace:   cfg.Client.Namespace,
 		Artifacts:   artifacts.NewDir(cfg.ArtifactDir),
 		Logger:      logger,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,6 +34,12 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 	acts, err := Activities(cfg, logger, WorkerOptions{})
 	if err != nil {
 		return err
+	}
+	if old, err := filepath.Abs(config.FallbackDataDir); err == nil && old != cfg.Dev.DataDir {
+		if _, err := os.Stat(filepath.Join(old, devserver.DatabaseFile)); err == nil {
+			logger.Warn("a data directory of an earlier version is here; its runs are not in this one: use --data-dir to keep using it",
+				"found", old, "using", cfg.Dev.DataDir)
+		}
 	}
 	serverLog := logger
 	if cfg.Log.Level == nil {

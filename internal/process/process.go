@@ -58,11 +58,16 @@ func Dial(ctx context.Context, cfg config.Config, logger *slog.Logger, metrics c
 // Runs returns the runs service every entry point starts and inspects runs
 // with.
 func Runs(c client.Client, cfg config.Config) *runs.Service {
-	return runs.New(c, runs.Config{
+	return runs.New(c, runsConfig(cfg))
+}
+
+// runsConfig is the runs service's configuration for cfg.
+func runsConfig(cfg config.Config) runs.Config {
+	return runs.Config{
 		Namespace:     cfg.Client.Namespace,
 		Address:       cfg.Client.HostPort,
 		TaskQueue:     cfg.TaskQueue,
 		DefaultMode:   dag.Mode(cfg.DefaultMode),
 		DataConverter: cfg.Client.DataConverter,
-	})
+	}
 }
