@@ -139,3 +139,21 @@ func TestXDGDataHome(t *testing.T) {
 	assert.True(t, filepath.IsAbs(c.Dev.DataDir))
 	assert.Equal(t, FallbackDataDir, filepath.Base(c.Dev.DataDir))
 }
+
+func TestSetDataDir(t *testing.T) {
+	c, err := load(t, nil)
+	require.NoError(t, err)
+	require.NoError(t, c.SetDataDir("/srv/m"))
+	assert.Equal(t, "/srv/m", c.Dev.DataDir)
+	assert.Equal(t, "/srv/m/artifacts", c.ArtifactDir, "artifacts follow the data directory")
+
+	c, err = load(t, MapEnv{EnvArtifactDir: "/shared/artifacts"})
+	require.NoError(t, err)
+	require.NoError(t, c.SetDataDir("/srv/m"))
+	assert.Equal(t, "/shared/artifacts", c.ArtifactDir, "MAESTRO_ARTIFACT_DIR keeps them where it says")
+
+	c, err = load(t, MapEnv{EnvArtifactDir: "  "})
+	require.NoError(t, err)
+	require.NoError(t, c.SetDataDir("/srv/m"))
+	assert.Equal(t, "/srv/m/artifacts", c.ArtifactDir, "a blank MAESTRO_ARTIFACT_DIR is unset")
+}
