@@ -51,7 +51,7 @@ func commands() []command {
 		{"dev", "[--data-dir dir] [--api-listen host:port] [--ui-listen host:port]", "run Temporal (SQLite), its Web UI, a worker and the REST API in one process", cmdDev},
 		{"worker", "[--workdir dir] [--max-output-bytes n] [--metrics-listen host:port]", "run a worker: poll the task queue and execute runs", cmdWorker},
 		{"api", "[--listen host:port]", "serve the REST API", cmdAPI},
-		{"start", "(--template name --requirement text | --file dag.yaml) [--wait] [--json]", "start a run of a built-in template or of a pipeline file", cmdStart},
+		{"start", "(--template name [--requirement text] | --file dag.yaml) [--param k=v] [--wait] [--json]", "start a run of a built-in template or of a pipeline file", cmdStart},
 		{"status", "<workflow-id> [--json]", "show a run's state and every node's state", cmdStatus},
 		{"list", "[--status state] [--limit n] [--json]", "list runs, newest first", cmdList},
 		{"cancel", "<workflow-id> [--wait]", "cancel a run: running nodes are stopped, the rest skipped", cmdCancel},
@@ -84,6 +84,8 @@ func (a *app) main(ctx context.Context, args []string) int {
 	}
 	name, rest := args[0], args[1:]
 	switch name {
+	case "-version", "--version":
+		name = "version"
 	case "help", "-h", "-help", "--help":
 		if len(rest) == 0 {
 			a.usage(stdout)
