@@ -86,14 +86,22 @@ func (l *streamLimiter) acquire(id string) (release func(), err error) {
 
 // events is GET /api/workflows/:id/events, a WebSocket stream of the run's
 // node events. Everything that can be refused is refused before the upgrade,
-// as a plain JSON error: an invalid run ID (400), an unknown run (404), a
-// request that is not a WebSocket upgrade (426), too many streams (429), a
+// as a plain JSON error: too many streams (429, checked first, so that a
+// refused stream costs Temporal nothing), an invalid run ID (400), an
+// unknown run (404), a request that is not a WebSocket upgrade (426), a
 // server shutting down or no worker answering (503).
 func (s *Server) events(c echo.Context) error {
 	if s.streamCtx.Err() != nil {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeShuttingDown, Message: "the server is shutting down"}
 	}
 	id := c.Param("id")
+	// The stream limit first: a refused stream costs Temporal nothing.
+	release, err := s.streams.acquire(id)
+	if err != nil {
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyStreams, Message: err.Error(),
+			Details: map[string]int{"max_streams": s.cfg.MaxStreams, "max_streams_per_run": s.cfg.MaxStreamsPerRun}}
+	}
+	defer release()
 	// ctx ends when the client leaves, the stream ends or the server shuts
 	// down; it is the watch's lifetime.
 	ctx, cancel := context.WithCancel(s.streamCtx)
@@ -115,12 +123,6 @@ func (s *Server) events(c echo.Context) error {
 		return &Error{Status: http.StatusUpgradeRequired, Code: CodeWebSocketRequired,
 			Message: "this endpoint is a WebSocket stream: send a WebSocket upgrade request (Connection: Upgrade, Upgrade: websocket)"}
 	}
-	release, err := s.streams.acquire(id)
-	if err != nil {
-		return &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyStreams, Message: err.Error(),
-			Details: map[string]int{"max_streams": s.cfg.MaxStreams, "max_streams_per_run": s.cfg.MaxStreamsPerRun}}
-	}
-	defer release()
 	conn, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
 	if err != nil {
 		// The upgrader has answered the client already.
