@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os/user"
+	"strings"
 
 	"github.com/maestrohq/maestro/run"
 )
@@ -12,8 +14,7 @@ func cmdApprove(ctx context.Context, a *app, args []string) error {
 	fs := a.temporalFlags("approve")
 	reject := fs.Bool("reject", false, "reject the node instead (it fails and the failure policy applies)")
 	comment := fs.String("comment", "", "comment `text` recorded with the decision")
-	user, _ := a.env.LookupEnv("USER")
-	by := fs.String("by", user, "`name` of who decides (default $USER)")
+	by := fs.String("by", a.userName(), "`name` of who decides (default $USER, $LOGNAME or the account name)")
 	asJSON := fs.Bool("json", false, "print the node's state as JSON")
 	pos, err := parse(fs, args, "workflow-id", "node")
 	if err != nil {
@@ -39,4 +40,18 @@ func cmdApprove(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "%s: %s\n", pos[1], st.Status)
 	}
 	return nil
+}
+
+// userName is who runs the command: $USER, $LOGNAME, else the account's
+// name.
+func (a *app) userName() string {
+	for _, k := range []string{"USER", "LOGNAME"} {
+		if v, _ := a.env.LookupEnv(k); strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }

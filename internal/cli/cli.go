@@ -260,7 +260,7 @@ type connFlags struct {
 func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.address, "address", "", "Temporal frontend `host:port` (default $TEMPORAL_ADDRESS or localhost:7233)")
 	fs.StringVar(&c.namespace, "namespace", "", "Temporal `namespace` (default $TEMPORAL_NAMESPACE or default)")
-	fs.StringVar(&c.taskQueue, "task-queue", "", "task `queue` runs are started on (default $"+config.EnvTaskQueue+" or maestro)")
+	fs.StringVar(&c.taskQueue, "task-queue", "", "task `queue` (default $"+config.EnvTaskQueue+" or maestro)")
 }
 
 // temporalFlags returns the named command's flag set with the Temporal
