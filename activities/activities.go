@@ -111,12 +111,19 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.ExecuteNode, activity.RegisterOptions{Name: ExecuteNodeName})
 }
 
-// heartbeatInterval is how often a running node heartbeats: often enough that
-// a cancellation reaches it well within its heartbeat timeout.
+// HeartbeatEvery is the longest a running node goes between heartbeats, and
+// so, on a worker that sends each heartbeat at once (its
+// MaxHeartbeatThrottleInterval no longer than this; process.NewWorker sets
+// it), about the longest a cancelled node takes to learn that it was
+// cancelled: Temporal delivers a cancellation in a heartbeat's answer.
+const HeartbeatEvery = time.Second
+
+// heartbeatInterval is how often a running node heartbeats: every
+// HeartbeatEvery, or more often when its heartbeat timeout is short.
 func heartbeatInterval(ctx context.Context) time.Duration {
 	hb := activity.GetInfo(ctx).HeartbeatTimeout
 	if hb <= 0 {
-		return 5 * time.Second
+		return HeartbeatEvery
 	}
-	return max(hb/4, 100*time.Millisecond)
+	return min(max(hb/4, 100*time.Millisecond), HeartbeatEvery)
 }

@@ -338,9 +338,9 @@ func TestCancelKillsARunningCommand(t *testing.T) {
 	e := server.New(t)
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
-	p := pipeline("cancel", dag.ModeDAGParallel,
-		command("sleeper", []string{"sh", "-c", `echo $$ > "$0"; exec sleep 60`, pidFile}),
-		noop("after", 0, "sleeper"))
+	sleeper := command("sleeper", []string{"sh", "-c", `echo $$ > "$0"; exec sleep 60`, pidFile})
+	sleeper.HeartbeatTimeout = "" // the default, 30 s
+	p := pipeline("cancel", dag.ModeDAGParallel, sleeper, noop("after", 0, "sleeper"))
 	ctx := context.Background()
 	started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: p})
 	require.NoError(t, err)
@@ -356,7 +356,16 @@ func TestCancelKillsARunningCommand(t *testing.T) {
 	}, 20*time.Second, 20*time.Millisecond)
 	require.True(t, processAlive(pid))
 
+	// The node heartbeats every second and the worker sends each heartbeat
+	// at once, so the cancellation reaches the process within about a
+	// second (plus SIGTERM's effect); before, it took the SDK's throttle of
+	// 80 % of the 30 s heartbeat timeout. The bound is generous for a
+	// loaded machine.
+	cancelled := time.Now()
 	require.NoError(t, e.Runs.Cancel(ctx, started.WorkflowID))
+	require.Eventually(t, func() bool { return !processAlive(pid) }, 5*time.Second, 10*time.Millisecond,
+		"the command must stop soon after the run is cancelled")
+	t.Logf("the command stopped %s after the cancel request", time.Since(cancelled).Round(time.Millisecond))
 	st, err := e.Runs.Wait(ctx, started.WorkflowID)
 	require.NoError(t, err)
 	assert.False(t, processAlive(pid), "the command's process must be gone once the run is cancelled")

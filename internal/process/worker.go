@@ -57,8 +57,15 @@ func agentDefaults(a config.Agent) (activities.AgentDefaults, error) {
 }
 
 // NewWorker returns a worker polling queue that runs Maestro's workflow and
-// node activities (configured by acts). It is not started.
+// node activities (configured by acts). It is not started. Unless opts say
+// otherwise, it sends a node's heartbeats as they come (at most one a
+// second, activities.HeartbeatEvery), so that a cancelled node stops within
+// about a second rather than at the SDK's default throttle of 80 % of its
+// heartbeat timeout.
 func NewWorker(c client.Client, queue string, opts worker.Options, acts activities.Config) worker.Worker {
+	if opts.MaxHeartbeatThrottleInterval == 0 {
+		opts.MaxHeartbeatThrottleInterval = activities.HeartbeatEvery
+	}
 	w := worker.New(c, queue, opts)
 	workflows.Register(w)
 	activities.Register(w, activities.New(acts))
