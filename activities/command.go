@@ -82,7 +82,7 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 	cmd.Env = envList(env)
 	cmd.Dir = dir
 	cmd.Stdin = stdin
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = processAttr()
 	stdout := &headBuffer{max: a.captureBytes()}
 	stderr := &tailBuffer{max: a.cfg.MaxErrorBytes}
 	cmd.Stdout, cmd.Stderr = stdout, stderr

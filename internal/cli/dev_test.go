@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -148,16 +149,32 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	slow := dag.Node{ID: "slow", DependsOn: []string{"a"}, HeartbeatTimeout: "1s",
 		Retry:    &dag.Retry{InitialInterval: "100ms"},
 		Executor: dag.NewExecutor(&dag.NoopSpec{Duration: "4s"})}
+	// sleeper is a running command when the worker is killed: it must die
+	// with it, not run on beside its retry.
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	sleeper := dag.Node{ID: "sleeper", DependsOn: []string{"a"}, HeartbeatTimeout: "1s",
+		Retry: &dag.Retry{InitialInterval: "100ms"},
+		Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{
+			Argv: []string{"sh", "-c", `echo $$ >> "$0"; exec sleep 3`, pidFile}}})}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	started, err := svc.Start(ctx, runs.StartRequest{DAG: &dag.Pipeline{
-		Name: "crash", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{logNode("a"), slow, logNode("c", "slow")},
+		Name: "crash", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{logNode("a"), slow, sleeper, logNode("c", "slow")},
 	}})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		st, err := svc.Status(ctx, started.WorkflowID)
 		return err == nil && st.Node("slow").Status == run.NodeRunning
 	}, 30*time.Second, 50*time.Millisecond)
+	var sleeperPID int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil || !strings.HasSuffix(string(b), "\n") {
+			return false
+		}
+		sleeperPID, err = strconv.Atoi(strings.Fields(string(b))[0])
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond)
 
 	// The worker's and the API's metrics share one registry.
 	resp, err = http.Get("http://" + apiAddr + "/metrics")
@@ -170,6 +187,10 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	require.NoError(t, dev.cmd.Process.Signal(syscall.SIGKILL))
 	_ = dev.cmd.Wait()
 	c.Close()
+	// The kernel kills the worker's commands with it (the parent-death
+	// signal): the sleeper is gone at once, not after its 3 s.
+	assert.Eventually(t, func() bool { return syscall.Kill(sleeperPID, 0) != nil }, 2*time.Second, 10*time.Millisecond,
+		"a command must not outlive its killed worker")
 
 	startDev(t, nil, args...)
 	c2, err := client.Dial(client.Options{HostPort: temporalAddr})
@@ -183,4 +204,5 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "c"}, strings.Fields(string(b)), "a ran once before the kill and was not run again")
 	assert.GreaterOrEqual(t, st.Node("slow").Attempts, int32(2), "slow was interrupted and retried")
+	assert.Equal(t, run.NodeCompleted, st.Node("sleeper").Status)
 }
