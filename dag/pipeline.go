@@ -42,14 +42,17 @@ var Phases = []string{"requirements", "design", "backend", "frontend", "testing"
 
 // Defaults and limits applied when a pipeline leaves a value unset.
 const (
-	DefaultRunTimeout       = 2 * time.Hour
-	DefaultMaxParallel      = 50
-	MaxParallelLimit        = 500 // far below Temporal's 2,000 pending activities per run
-	DefaultMaxAttempts      = 3
-	DefaultInitialInterval  = time.Second
-	DefaultBackoff          = 2.0
-	DefaultMaxInterval      = time.Minute
-	DefaultHeartbeatTimeout = 30 * time.Second
+	DefaultRunTimeout      = 2 * time.Hour
+	DefaultMaxParallel     = 50
+	MaxParallelLimit       = 500 // far below Temporal's 2,000 pending activities per run
+	DefaultMaxAttempts     = 3
+	DefaultInitialInterval = time.Second
+	DefaultBackoff         = 2.0
+	DefaultMaxInterval     = time.Minute
+	// DefaultHeartbeatTimeout is how long a node may go without a
+	// heartbeat before Temporal retries it elsewhere: the time a worker
+	// crash costs. Nodes heartbeat every second, so 10 s is ample.
+	DefaultHeartbeatTimeout = 10 * time.Second
 	MaxNodes                = 2000
 	MaxIDLength             = 64
 )
@@ -119,7 +122,8 @@ type Node struct {
 	// Timeout bounds one attempt; empty means the run's timeout.
 	Timeout Duration `json:"timeout,omitempty"`
 	// HeartbeatTimeout is how long a silent attempt may live; empty means
-	// DefaultHeartbeatTimeout. A cancelled node stops within it.
+	// DefaultHeartbeatTimeout. A node whose worker died is retried once it
+	// passes.
 	HeartbeatTimeout Duration `json:"heartbeat_timeout,omitempty"`
 }
 

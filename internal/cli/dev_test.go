@@ -152,7 +152,8 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	// sleeper is a running command when the worker is killed: it must die
 	// with it, not run on beside its retry.
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	sleeper := dag.Node{ID: "sleeper", DependsOn: []string{"a"}, HeartbeatTimeout: "1s",
+	// It has the default heartbeat timeout: the time a crash costs.
+	sleeper := dag.Node{ID: "sleeper", DependsOn: []string{"a"},
 		Retry: &dag.Retry{InitialInterval: "100ms"},
 		Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{
 			Argv: []string{"sh", "-c", `echo $$ >> "$0"; exec sleep 3`, pidFile}}})}
@@ -184,6 +185,7 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	assert.Contains(t, string(body), "temporal_", "the SDK's metrics are served")
 	assert.Contains(t, string(body), "maestro_", "Maestro's metrics are served")
 
+	killed := time.Now()
 	require.NoError(t, dev.cmd.Process.Signal(syscall.SIGKILL))
 	_ = dev.cmd.Wait()
 	c.Close()
@@ -205,4 +207,13 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	assert.Equal(t, []string{"a", "c"}, strings.Fields(string(b)), "a ran once before the kill and was not run again")
 	assert.GreaterOrEqual(t, st.Node("slow").Attempts, int32(2), "slow was interrupted and retried")
 	assert.Equal(t, run.NodeCompleted, st.Node("sleeper").Status)
+	// Its retry started once the default heartbeat timeout (10 s) passed.
+	b, err = os.ReadFile(pidFile)
+	require.NoError(t, err)
+	require.Len(t, strings.Fields(string(b)), 2, "the sleeper ran twice: before the kill and after")
+	fi, err := os.Stat(pidFile)
+	require.NoError(t, err)
+	recovery := fi.ModTime().Sub(killed)
+	t.Logf("the killed worker's command was running again %s after the kill", recovery.Round(100*time.Millisecond))
+	assert.Less(t, recovery, 30*time.Second, "a crash costs the heartbeat timeout, not more")
 }
