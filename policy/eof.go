@@ -1,0 +1,6 @@
+package policy
+
+import "io"
+
+// errEOF is what decoding an empty policy file returns.
+var errEOF = io.EOF
