@@ -2,10 +2,15 @@ package policy
 
 import (
 	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -188,4 +193,25 @@ func TestControlChecksResolvedAddresses(t *testing.T) {
 	assert.True(t, Egress{Allow: []string{"*.example.com:443"}}.hostListed("a.example.com", "443"))
 	assert.False(t, Egress{Allow: []string{"*.example.com:443"}}.hostListed("example.com.evil", "443"))
 	assert.True(t, strings.HasPrefix(Default().Describe(), "default: kinds noop, http, agent, approval; commands none; env none"))
+}
+
+func TestClientChecksTheResolvedAddress(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	// "localhost" is resolved by the system: the dial sees 127.0.0.1 or ::1.
+	_, err := Default().HTTP.Client("http").Get("http://localhost:" + port + "/")
+	var d *DeniedError
+	require.ErrorAs(t, err, &d)
+	assert.Contains(t, d.Rule, "loopback addresses are denied")
+	assert.Zero(t, hits.Load())
+
+	// Listed by name, it may resolve to any address.
+	resp, err := Default().HTTP.With("localhost:" + port).Client("http").Get("http://localhost:" + port + "/")
+	if err == nil {
+		resp.Body.Close()
+	}
+	var d2 *DeniedError
+	assert.False(t, errors.As(err, &d2), "listed host refused: %v", err)
 }
