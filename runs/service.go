@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/workflows"
 )
@@ -70,6 +71,10 @@ type Config struct {
 	DefaultMode dag.Mode
 	// DataConverter must match the client's; nil means the default.
 	DataConverter converter.DataConverter
+	// Policy, when set, is checked before a run starts: a pipeline it
+	// forbids is refused with every problem as a *dag.ValidationError, and
+	// nothing starts. The workers check every node again before it runs.
+	Policy *policy.Policy
 }
 
 // Service starts, inspects and controls runs through a Temporal client.
@@ -128,9 +133,18 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 }
 
 // Build validates req and returns the workflow input a start would use,
-// with the service's default mode.
+// with the service's default mode, checked against the service's policy.
 func (s *Service) Build(req StartRequest) (*run.Input, error) {
-	return Build(req, s.cfg.DefaultMode)
+	in, err := Build(req, s.cfg.DefaultMode)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Policy != nil {
+		if err := s.cfg.Policy.Check(in.Pipeline); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
 }
 
 // requestHash is the hash of a start's normalized request: its workflow input
