@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +19,8 @@ import (
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/policy"
+	"github.com/maestrohq/maestro/run"
+	"github.com/maestrohq/maestro/runs"
 )
 
 const forbiddenYAML = `
@@ -140,4 +146,106 @@ func TestAPIRefusesWhatTheDefaultPolicyForbids(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("did not stop")
 	}
+}
+
+// listenOn serves handler on ip (any port), counting requests.
+func listenOn(t *testing.T, ip string, handler http.HandlerFunc) (url string, hits *atomic.Int32) {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	require.NoError(t, err)
+	hits = &atomic.Int32{}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		handler(w, r)
+	})}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL, hits
+}
+
+// TestWorkerEnforcesThePolicy runs `maestro worker` with a policy allowing
+// one loopback server against a real Temporal server, and starts runs
+// without a start-side check (as anyone who can reach Temporal can): the
+// worker refuses a shell, a loopback address behind a template, the API
+// token and a redirect from the allowed server to another loopback
+// address, each as a non-retryable PolicyDenied, and runs what is allowed.
+func TestWorkerEnforcesThePolicy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	srv := temporalServer()
+	const queue = "worker-policy-test"
+	internal, internalHits := listenOn(t, "127.0.0.2", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "internal") })
+	allowed, _ := listenOn(t, "127.0.0.1", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, internal+"/secret", http.StatusFound)
+			return
+		}
+		_, _ = io.WriteString(w, "hello")
+	})
+	env := config.MapEnv{
+		"TEMPORAL_CONFIG_FILE":    filepath.Join(t.TempDir(), "absent.toml"),
+		config.EnvArtifactDir:     t.TempDir(),
+		config.EnvMetricsAddr:     "",
+		config.EnvPolicyHTTPAllow: strings.TrimPrefix(allowed, "http://"),
+		"MAESTRO_LOG_LEVEL":       "info",
+	}
+	t.Setenv("MAESTRO_API_TOKEN", "api-token-secret")
+	var logs syncBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runMain(ctx, &logs, env, nil, "worker", "--address", srv.HostPort(), "--namespace", srv.Namespace(), "--task-queue", queue)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "worker policy") }, 10*time.Second, 20*time.Millisecond, logs.String())
+	assert.Contains(t, logs.String(), "http public addresses and "+strings.TrimPrefix(allowed, "http://"))
+
+	ctx2, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	svc := runs.New(srv.Client, runs.Config{TaskQueue: queue, DefaultMode: dag.ModeDAGParallel})
+	node := func(id string, spec dag.ExecutorSpec) dag.Node {
+		return dag.Node{ID: id, Retry: &dag.Retry{MaxAttempts: 3}, Executor: dag.NewExecutor(spec)}
+	}
+	for _, tc := range []struct {
+		name string
+		node dag.Node
+		want string
+	}{
+		{"shell", node("shell", &dag.CommandSpec{Process: dag.Process{Argv: []string{"sh", "-c", "cat /etc/passwd"}}}),
+			`node "shell": executor.argv: program "sh" is not allowed by the worker policy (allowed: none)`},
+		{"token", node("token", &dag.HTTPSpec{URL: allowed + "/", Headers: map[string]string{"X-Token": `{{env "MAESTRO_API_TOKEN"}}`}}),
+			`node "token": executor.headers.X-Token: variable "MAESTRO_API_TOKEN" is not readable by pipelines`},
+		{"loopback behind a template", node("temporal", &dag.HTTPSpec{URL: "{{.Params.url}}"}),
+			`node "temporal": executor.url: ` + srv.HostPort() + ` is not allowed by the worker policy: loopback addresses are denied`},
+		{"redirect", node("redirect", &dag.HTTPSpec{URL: allowed + "/redirect"}),
+			`node "redirect": executor.url: connection refused: ` + strings.TrimPrefix(internal, "http://") + ` is not allowed by the worker policy: loopback addresses are denied unless listed in http.allow`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			started, err := svc.Start(ctx2, runs.StartRequest{DAG: &dag.Pipeline{Name: "attack", Nodes: []dag.Node{tc.node},
+				Params: map[string]any{"url": "http://" + srv.HostPort() + "/"}}})
+			require.NoError(t, err)
+			st, err := svc.Wait(ctx2, started.WorkflowID)
+			require.NoError(t, err)
+			require.Equal(t, run.Failed, st.Status)
+			require.Len(t, st.Nodes, 1)
+			assert.Equal(t, "PolicyDenied", st.Nodes[0].ErrorType)
+			assert.Equal(t, int32(1), st.Nodes[0].Attempts, "not retried")
+			assert.Contains(t, st.Nodes[0].Error, tc.want)
+			assert.NotContains(t, st.Nodes[0].Error, "api-token-secret")
+		})
+	}
+	assert.Zero(t, internalHits.Load(), "the redirect target was never reached")
+
+	ok, err := svc.Start(ctx2, runs.StartRequest{DAG: &dag.Pipeline{Name: "fine", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
+		node("noop", &dag.NoopSpec{}),
+		node("hook", &dag.HTTPSpec{URL: allowed + "/hook"}),
+	}}})
+	require.NoError(t, err)
+	st, err := svc.Wait(ctx2, ok.WorkflowID)
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, "%+v", st)
 }
