@@ -115,6 +115,7 @@ type DeniedError struct {
 	Rule string
 }
 
+// Error names the address and the rule.
 func (e *DeniedError) Error() string {
 	return fmt.Sprintf("%s is not allowed by the worker policy: %s", e.Address, e.Rule)
 }
@@ -133,7 +134,7 @@ func special(a netip.Addr) string {
 		return "link-local"
 	case a.IsPrivate():
 		return "private"
-	case cgnat.Contains(a), thisNet.Contains(a), a == broadcast:
+	case cgnat.Contains(a), thisNet.Contains(a), a == broadcast, v4compat.Contains(a), nat64.Contains(a):
 		return "reserved"
 	}
 	return ""
@@ -143,6 +144,8 @@ var (
 	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
 	thisNet   = netip.MustParsePrefix("0.0.0.0/8")
 	broadcast = netip.MustParseAddr("255.255.255.255")
+	v4compat  = netip.MustParsePrefix("::/96")        // IPv4-compatible IPv6, deprecated
+	nat64     = netip.MustParsePrefix("64:ff9b::/96") // NAT64: reaches IPv4 addresses, private ones included
 )
 
 // CheckAddr checks a resolved destination against the rules; field names
@@ -225,10 +228,17 @@ func (e Egress) DialContext(d *net.Dialer, field string) func(ctx context.Contex
 	}
 }
 
+// AllowsAll reports whether the rules allow every address.
+func (e Egress) AllowsAll() bool { return slices.Contains(e.Allow, Any) }
+
 // Client returns an http.Client whose every connection, redirects included,
 // obeys the rules; a redirect to a scheme they do not allow is refused. It
-// uses no proxy (a proxy would connect on the worker's behalf).
+// uses no proxy (a proxy would connect on the worker's behalf), unless the
+// rules allow every address: then it is a plain client.
 func (e Egress) Client(field string) *http.Client {
+	if e.AllowsAll() {
+		return &http.Client{}
+	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	t.DialContext = e.DialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}, field)

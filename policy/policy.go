@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"slices"
@@ -190,7 +191,7 @@ func parseFile(data []byte) (file, error) {
 	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, errEOF) {
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return file{}, fmt.Errorf("parse: %w", err)
 	}
 	return f, nil

@@ -215,3 +215,12 @@ func TestClientChecksTheResolvedAddress(t *testing.T) {
 	var d2 *DeniedError
 	assert.False(t, errors.As(err, &d2), "listed host refused: %v", err)
 }
+
+func TestReservedAddressForms(t *testing.T) {
+	control := Default().HTTP.Control("http")
+	for _, addr := range []string{"[::ffff:127.0.0.1]:80", "[::7f00:1]:80", "[64:ff9b::a00:1]:80", "255.255.255.255:80", "0.1.2.3:80"} {
+		assert.Error(t, control(context.Background(), "tcp", addr, nil), addr)
+	}
+	_, ok := AllowAll().HTTP.Client("http").Transport.(*http.Transport)
+	assert.False(t, ok, "allowing everything keeps the default transport (and its proxy settings)")
+}

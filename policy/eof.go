@@ -1,6 +1,0 @@
-package policy
-
-import "io"
-
-// errEOF is what decoding an empty policy file returns.
-var errEOF = io.EOF
