@@ -453,7 +453,8 @@ func MapNotFound(workflowID string, err error) error {
 
 // Retry starts a new run of a failed, cancelled, timed-out or terminated run.
 // Nodes that completed in it (or that it had reused itself) are carried over
-// with their outputs and not executed again.
+// with their outputs and not executed again. A pipeline the service's policy
+// forbids (it may have changed since) is a *dag.ValidationError.
 func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error) {
 	if err := checkLookupID("id", workflowID); err != nil {
 		return nil, err
@@ -472,6 +473,11 @@ func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error
 	in, err := s.completedWork(ctx, workflowID, info.GetExecution().GetRunId())
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.Policy != nil {
+		if err := s.cfg.Policy.Check(in.Pipeline); err != nil {
+			return nil, err
+		}
 	}
 	root, _, _ := strings.Cut(workflowID, "-retry-")
 	root = root[:min(len(root), MaxIDLength-20)]

@@ -139,6 +139,13 @@ func TestAPIRefusesWhatTheDefaultPolicyForbids(t *testing.T) {
 	} {
 		assert.Contains(t, got, w)
 	}
+
+	// Validation reports the same problems.
+	resp2, err := http.Post("http://"+addr+"/api/dags/validate", "application/yaml", strings.NewReader(forbiddenYAML))
+	require.NoError(t, err)
+	resp2.Body.Close()
+	assert.Equal(t, http.StatusUnprocessableEntity, resp2.StatusCode)
+
 	cancel()
 	select {
 	case err := <-done:
