@@ -14,10 +14,10 @@ import (
 
 // Check returns every node of p the policy forbids, as a
 // *dag.ValidationError, or nil.
-func (pol *Policy) Check(p dag.Pipeline) error {
+func (p *Policy) Check(pl dag.Pipeline) error {
 	var ps []dag.Problem
-	for _, n := range p.Nodes {
-		ps = append(ps, pol.CheckNode(n)...)
+	for _, n := range pl.Nodes {
+		ps = append(ps, p.CheckNode(n)...)
 	}
 	if len(ps) == 0 {
 		return nil
@@ -28,21 +28,21 @@ func (pol *Policy) Check(p dag.Pipeline) error {
 // CheckNode returns what the policy forbids of n, each problem naming the
 // node, the field and the rule. Destinations behind templates or host names
 // are checked again when the node connects.
-func (pol *Policy) CheckNode(n dag.Node) []dag.Problem {
+func (p *Policy) CheckNode(n dag.Node) []dag.Problem {
 	var ps []dag.Problem
 	add := func(field, format string, args ...any) {
 		ps = append(ps, dag.Problem{Node: n.ID, Field: "executor." + field, Message: fmt.Sprintf(format, args...)})
 	}
 	kind := n.Executor.Kind
-	if !pol.KindAllowed(kind) {
+	if !p.KindAllowed(kind) {
 		ps = append(ps, dag.Problem{Node: n.ID, Field: "executor.kind",
-			Message: fmt.Sprintf("executor kind %q is not allowed by the worker policy (allowed: %s)", kind, list(pol.Kinds))})
+			Message: fmt.Sprintf("executor kind %q is not allowed by the worker policy (allowed: %s)", kind, list(p.Kinds))})
 	}
-	process := func(p dag.Process) {
-		if len(p.Argv) > 0 && !pol.CommandAllowed(p.Argv) {
-			add("argv", "program %q is not allowed%s by the worker policy (allowed: %s)", p.Argv[0], argsNote(pol, p.Argv), pol.commandList())
+	process := func(proc dag.Process) {
+		if len(proc.Argv) > 0 && !p.CommandAllowed(proc.Argv) {
+			add("argv", "program %q is not allowed%s by the worker policy (allowed: %s)", proc.Argv[0], argsNote(p, proc.Argv), p.commandList())
 		}
-		pol.checkEnvNames(add, "pass_env", p.PassEnv)
+		p.checkEnvNames(add, "pass_env", proc.PassEnv)
 	}
 	switch s := n.Executor.Spec.(type) {
 	case *dag.CommandSpec:
@@ -52,11 +52,11 @@ func (pol *Policy) CheckNode(n dag.Node) []dag.Problem {
 			process(s.Process)
 		}
 		if s.APIKeyEnv != "" {
-			pol.checkEnvNames(add, "api_key_env", []string{s.APIKeyEnv})
+			p.checkEnvNames(add, "api_key_env", []string{s.APIKeyEnv})
 		}
 		if s.BaseURL != "" {
 			if u, err := url.Parse(s.BaseURL); err == nil {
-				if err := pol.Agent.CheckURL(u, "agent"); err != nil {
+				if err := p.Agent.CheckURL(u, "agent"); err != nil {
 					add("base_url", "%s", denial(err))
 				}
 			}
@@ -64,7 +64,7 @@ func (pol *Policy) CheckNode(n dag.Node) []dag.Problem {
 	case *dag.HTTPSpec:
 		if !strings.Contains(s.URL, "{{") {
 			if u, err := url.Parse(s.URL); err == nil {
-				if err := pol.HTTP.CheckURL(u, "http"); err != nil {
+				if err := p.HTTP.CheckURL(u, "http"); err != nil {
 					add("url", "%s", denial(err))
 				}
 			}
@@ -75,10 +75,10 @@ func (pol *Policy) CheckNode(n dag.Node) []dag.Problem {
 		}
 		for _, f := range slices.Sorted(maps.Keys(fields)) {
 			names, computed := templateEnvNames(fields[f])
-			if computed && !slices.Contains(pol.Env, Any) {
+			if computed && !slices.Contains(p.Env, Any) {
 				add(f, "{{env}} with a computed name is not allowed by the worker policy (only literal names: {{env \"X\"}})")
 			}
-			pol.checkEnvNames(add, f, names)
+			p.checkEnvNames(add, f, names)
 		}
 	}
 	return ps
@@ -87,28 +87,28 @@ func (pol *Policy) CheckNode(n dag.Node) []dag.Problem {
 // denial is a DeniedError's text.
 func denial(err error) string { return err.Error() }
 
-func (pol *Policy) checkEnvNames(add func(string, string, ...any), field string, names []string) {
+func (p *Policy) checkEnvNames(add func(string, string, ...any), field string, names []string) {
 	for _, name := range names {
 		switch {
 		case Reserved(name):
 			add(field, "variable %q is not readable by pipelines: MAESTRO_* and TEMPORAL_* variables never are, whatever the worker policy says", name)
-		case !pol.EnvAllowed(name):
-			add(field, "variable %q is not readable by the worker policy (allowed: %s)", name, list(pol.Env))
+		case !p.EnvAllowed(name):
+			add(field, "variable %q is not readable by the worker policy (allowed: %s)", name, list(p.Env))
 		}
 	}
 }
 
-func (pol *Policy) commandList() string {
-	cmds := make([]string, len(pol.Commands))
-	for i, c := range pol.Commands {
+func (p *Policy) commandList() string {
+	cmds := make([]string, len(p.Commands))
+	for i, c := range p.Commands {
 		cmds[i] = c.String()
 	}
 	return list(cmds)
 }
 
 // argsNote explains a refusal of an allowed program with other arguments.
-func argsNote(pol *Policy, argv []string) string {
-	for _, c := range pol.Commands {
+func argsNote(p *Policy, argv []string) string {
+	for _, c := range p.Commands {
 		if c.Program == argv[0] {
 			return " with these arguments"
 		}
