@@ -43,6 +43,13 @@ func (p *Policy) CheckNode(n dag.Node) []dag.Problem {
 			add("argv", "program %q is not allowed%s by the worker policy (allowed: %s)", proc.Argv[0], argsNote(p, proc.Argv), p.commandList())
 		}
 		p.checkEnvNames(add, "pass_env", proc.PassEnv)
+		if !slices.Contains(p.commandPrograms(), Any) {
+			for _, k := range slices.Sorted(maps.Keys(proc.Env)) {
+				if u := strings.ToUpper(k); u == "PATH" || strings.HasPrefix(u, "LD_") || strings.HasPrefix(u, "DYLD_") {
+					add("env", "variable %q decides which program runs: it cannot be set while the worker policy limits commands", k)
+				}
+			}
+		}
 	}
 	switch s := n.Executor.Spec.(type) {
 	case *dag.CommandSpec:
@@ -96,6 +103,15 @@ func (p *Policy) checkEnvNames(add func(string, string, ...any), field string, n
 			add(field, "variable %q is not readable by the worker policy (allowed: %s)", name, list(p.Env))
 		}
 	}
+}
+
+// commandPrograms are the allowed programs' names.
+func (p *Policy) commandPrograms() []string {
+	out := make([]string, len(p.Commands))
+	for i, c := range p.Commands {
+		out[i] = c.Program
+	}
+	return out
 }
 
 func (p *Policy) commandList() string {

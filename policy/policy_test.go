@@ -43,6 +43,8 @@ func TestDefaultPolicyRefusesEachAttack(t *testing.T) {
 		{"allowed program, other arguments", withCommands, node("x", cmd("git", "push")), "executor.argv", `program "git" is not allowed with these arguments`},
 		{"pass_env of the API token", withCommands, node("x", &dag.CommandSpec{Process: dag.Process{Argv: []string{"go"}, PassEnv: []string{"MAESTRO_API_TOKEN"}}}), "executor.pass_env", `variable "MAESTRO_API_TOKEN" is not readable by pipelines`},
 		{"pass_env of a variable not listed", withCommands, node("x", &dag.CommandSpec{Process: dag.Process{Argv: []string{"go"}, PassEnv: []string{"AWS_SECRET_ACCESS_KEY"}}}), "executor.pass_env", `variable "AWS_SECRET_ACCESS_KEY" is not readable by the worker policy (allowed: GITHUB_TOKEN, CI_*)`},
+		{"PATH set to find another go", withCommands, node("x", &dag.CommandSpec{Process: dag.Process{Argv: []string{"go"}, Env: map[string]string{"PATH": "/tmp/evil"}}}), "executor.env", `variable "PATH" decides which program runs: it cannot be set while the worker policy limits commands`},
+		{"LD_PRELOAD", withCommands, node("x", &dag.CommandSpec{Process: dag.Process{Argv: []string{"go"}, Env: map[string]string{"LD_PRELOAD": "/tmp/evil.so"}}}), "executor.env", `variable "LD_PRELOAD" decides which program runs`},
 		{"env in an http template", Default(), node("x", &dag.HTTPSpec{URL: "https://example.com", Headers: map[string]string{"Authorization": `Bearer {{env "MAESTRO_API_TOKEN"}}`}}), "executor.headers.Authorization", `variable "MAESTRO_API_TOKEN" is not readable`},
 		{"env in a body", Default(), node("x", &dag.HTTPSpec{URL: "https://example.com", Body: `{{if true}}{{env "HOME"}}{{end}}`}), "executor.body", `variable "HOME" is not readable by the worker policy (allowed: none)`},
 		{"computed env name", withCommands, node("x", &dag.HTTPSpec{URL: "https://example.com", Body: `{{env .Params.name}}`}), "executor.body", `{{env}} with a computed name is not allowed`},
@@ -96,6 +98,8 @@ http:
 		assert.Empty(t, pol.CheckNode(n), n.ID)
 	}
 	assert.Empty(t, AllowAll().CheckNode(node("x", cmd("sh", "-c", "id"))))
+	assert.Empty(t, AllowAll().CheckNode(node("x", &dag.CommandSpec{Process: dag.Process{Argv: []string{"go"}, Env: map[string]string{"PATH": "/opt/go/bin"}}})))
+	assert.Empty(t, pol.CheckNode(node("x", &dag.CommandSpec{Process: dag.Process{Argv: []string{"go"}, Env: map[string]string{"GOFLAGS": "-mod=mod"}}})))
 	assert.NotEmpty(t, AllowAll().CheckNode(node("x", &dag.CommandSpec{Process: dag.Process{Argv: []string{"sh"}, PassEnv: []string{"MAESTRO_API_TOKEN"}}})),
 		"MAESTRO_* is never readable, even in dev mode")
 }
