@@ -561,8 +561,7 @@ func TestComposePolicy(t *testing.T) {
 		want.Origin = "file " + src
 		want.Commands, want.Env = nil, nil
 		assert.Empty(t, pol.HTTP.Allow, name)
-		assert.Empty(t, pol.Agent.Allow, name)
-		pol.HTTP.Allow, pol.Agent.Allow = nil, nil
+		pol.HTTP.Allow = nil
 		if len(pol.Commands) == 0 {
 			pol.Commands = nil
 		}

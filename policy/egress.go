@@ -193,6 +193,11 @@ func (e Egress) CheckURL(u *url.URL, field string) error {
 	if h := strings.ToLower(strings.TrimSuffix(host, ".")); h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return e.CheckAddr(netip.AddrPortFrom(netip.IPv6Loopback(), uint16(n)), field)
 	}
+	if !e.Public && !slices.ContainsFunc(e.rules(), func(r rule) bool { return r.prefix.IsValid() }) {
+		// Only listed names can be reached: no address rule could allow it.
+		return &DeniedError{Address: net.JoinHostPort(host, port),
+			Rule: fmt.Sprintf("the host is not listed in %s.allow (public addresses are denied: %s.public is false)", field, field)}
+	}
 	return nil
 }
 

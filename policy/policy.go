@@ -44,6 +44,9 @@ type Policy struct {
 	// HTTP is where http nodes may connect.
 	HTTP Egress `json:"http"`
 	// Agent is where agent nodes' model APIs (a node's base_url) may be.
+	// Agent calls carry the worker's API key, so by default only the
+	// providers' own APIs (DefaultAgentHosts, always allowed) and the
+	// worker's MAESTRO_AGENT_BASE_URL are: no other public address.
 	Agent Egress `json:"agent"`
 	// Origin says where the policy comes from, for people.
 	Origin string `json:"origin"`
@@ -83,14 +86,18 @@ var DefaultKinds = []string{dag.KindNoop, dag.KindHTTP, dag.KindAgent, dag.KindA
 // DefaultSchemes are the URL schemes allowed unless a policy lists others.
 var DefaultSchemes = []string{"http", "https"}
 
+// DefaultAgentHosts are the model APIs agent nodes may always call: the
+// providers' own (see activities.DefaultAnthropicURL, DefaultOpenAIURL).
+var DefaultAgentHosts = []string{"api.anthropic.com:443", "api.openai.com:443"}
+
 // Default is the policy of `maestro worker` and `maestro api` without one:
-// noop, http to public addresses, agent and approval nodes; no commands, no
-// worker variables.
+// noop, http to public addresses, agent nodes (calling the providers' APIs)
+// and approval nodes; no commands, no worker variables.
 func Default() *Policy {
 	return &Policy{
 		Kinds:  slices.Clone(DefaultKinds),
 		HTTP:   Egress{Schemes: slices.Clone(DefaultSchemes), Public: true},
-		Agent:  Egress{Schemes: slices.Clone(DefaultSchemes), Public: true},
+		Agent:  Egress{Schemes: slices.Clone(DefaultSchemes), Allow: slices.Clone(DefaultAgentHosts)},
 		Origin: "default",
 	}
 }
@@ -229,9 +236,13 @@ func (f file) policy() (*Policy, error) {
 	if p.HTTP, err = f.HTTP.egress("http"); err != nil {
 		errs = append(errs, err)
 	}
+	if f.Agent.Public == nil {
+		f.Agent.Public = new(false)
+	}
 	if p.Agent, err = f.Agent.egress("agent"); err != nil {
 		errs = append(errs, err)
 	}
+	p.Agent.Allow = append(slices.Clone(DefaultAgentHosts), p.Agent.Allow...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

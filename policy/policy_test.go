@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,7 +57,8 @@ func TestDefaultPolicyRefusesEachAttack(t *testing.T) {
 		{"http to the metadata service", Default(), node("x", &dag.HTTPSpec{URL: "http://169.254.169.254/latest"}), "executor.url", `link-local addresses are denied`},
 		{"http to IPv6 loopback", Default(), node("x", &dag.HTTPSpec{URL: "http://[::1]:8080/"}), "executor.url", `[::1]:8080 is not allowed`},
 		{"http to a mapped IPv4 loopback", Default(), node("x", &dag.HTTPSpec{URL: "http://[::ffff:127.0.0.1]:8080/"}), "executor.url", `127.0.0.1:8080 is not allowed`},
-		{"file scheme", Default(), node("x", &dag.AgentSpec{Provider: dag.ProviderOpenAI, BaseURL: "http://127.0.0.1:11434"}), "executor.base_url", `loopback addresses are denied unless listed in agent.allow`},
+		{"agent base URL on loopback", Default(), node("x", &dag.AgentSpec{Provider: dag.ProviderOpenAI, BaseURL: "http://127.0.0.1:11434"}), "executor.base_url", `loopback addresses are denied unless listed in agent.allow`},
+		{"agent base URL elsewhere (the worker's key would go there)", Default(), node("x", &dag.AgentSpec{Provider: dag.ProviderOpenAI, BaseURL: "https://collector.example.com/v1"}), "executor.base_url", `collector.example.com:443 is not allowed by the worker policy: the host is not listed in agent.allow (public addresses are denied: agent.public is false)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +96,7 @@ http:
 		node("g", &dag.HTTPSpec{URL: "{{.Params.url}}"}),
 		node("h", &dag.NoopSpec{}),
 		node("i", &dag.AgentSpec{Provider: dag.ProviderAnthropic}),
+		node("j", &dag.AgentSpec{Provider: dag.ProviderOpenAI, BaseURL: "https://api.openai.com/v1"}),
 	} {
 		assert.Empty(t, pol.CheckNode(n), n.ID)
 	}
@@ -145,6 +148,9 @@ func TestLoad(t *testing.T) {
 	assert.True(t, p.CommandAllowed([]string{"/usr/bin/make", "all"}))
 	assert.False(t, p.CommandAllowed([]string{"make"}))
 	assert.NoError(t, p.Agent.CheckAddr(netip.MustParseAddrPort("127.0.0.1:11434"), "agent"))
+	assert.Equal(t, append(slices.Clone(DefaultAgentHosts), "127.0.0.1:11434"), p.Agent.Allow, "the providers' APIs are always allowed")
+	assert.False(t, p.Agent.Public, "agent calls carry the worker's key: no public address by default")
+	assert.True(t, p.HTTP.Public)
 
 	p, err = Load(Source{Kinds: []string{}}, Default())
 	require.NoError(t, err)
