@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/maestrohq/maestro/artifacts"
+	"github.com/maestrohq/maestro/policy"
 )
 
 // ExecuteNodeName is the registered name of the node activity.
@@ -38,6 +39,8 @@ const (
 	ErrTypeAgentNetwork   = "AgentNetworkError"  // no answer; retryable
 	ErrTypeAgentResponse  = "AgentResponseError" // a 2xx answer that is not the API's shape; non-retryable
 	ErrTypeArtifact       = "ArtifactStoreError" // the artifact store failed; retryable
+
+	ErrTypePolicyDenied = "PolicyDenied" // the worker policy forbids the node or its destination; non-retryable
 )
 
 // Defaults for Config.
@@ -56,8 +59,18 @@ type Config struct {
 	// MaxErrorBytes caps error text (e.g. a stderr tail).
 	MaxErrorBytes int
 	// HTTPClient sends http nodes' requests; nil means a client without a
-	// global timeout (the node's timeout and cancellation bound it).
+	// global timeout (the node's timeout and cancellation bound it) that,
+	// with a Policy, connects only where Policy.HTTP allows. A client
+	// given here is used as is.
 	HTTPClient *http.Client
+	// AgentHTTPClient sends agent nodes' model API requests; nil means
+	// HTTPClient without a Policy, and with one a client that connects
+	// only where Policy.Agent (or the worker's own Agent.BaseURL) allows.
+	AgentHTTPClient *http.Client
+	// Policy is the worker policy every node is checked against before it
+	// runs; nil allows everything (as tests do). The processes always set
+	// one (see package policy).
+	Policy *policy.Policy
 	// WorkDir is where command nodes without a dir run; empty means the
 	// worker's working directory.
 	WorkDir string
@@ -91,8 +104,17 @@ func New(cfg Config) *Activities {
 	if cfg.MaxErrorBytes <= 0 {
 		cfg.MaxErrorBytes = DefaultMaxErrorBytes
 	}
+	if cfg.AgentHTTPClient == nil && cfg.Policy != nil {
+		cfg.AgentHTTPClient = cfg.Policy.Agent.With(hostPort(cfg.Agent.BaseURL)...).Client("agent")
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
+		if cfg.Policy != nil {
+			cfg.HTTPClient = cfg.Policy.HTTP.Client("http")
+		}
+	}
+	if cfg.AgentHTTPClient == nil {
+		cfg.AgentHTTPClient = cfg.HTTPClient
 	}
 	if cfg.Getenv == nil {
 		cfg.Getenv = osGetenv

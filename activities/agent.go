@@ -304,10 +304,13 @@ func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCal
 	stop := heartbeat(ctx)
 	defer stop()
 	start := time.Now()
-	resp, err := a.cfg.HTTPClient.Do(req)
+	resp, err := a.cfg.AgentHTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return run.NodeResult{}, ctx.Err()
+		}
+		if denied := deniedError(in.Node.ID, "base_url", err); denied != nil {
+			return run.NodeResult{}, denied
 		}
 		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, msg: redact(fmt.Sprintf("%s: %v", where, unwrapURLError(err)))}
 	}

@@ -86,7 +86,9 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 
 	var res run.NodeResult
 	var err error
-	if x, ok := executors[kind]; ok {
+	if denied := a.checkPolicy(in.Node); denied != nil {
+		err = denied
+	} else if x, ok := executors[kind]; ok {
 		res, err = x.Run(ctx, a, in)
 	} else if in.Node.Executor.Gate() {
 		err = configError("executor kind %q runs no activity: the workflow decides it", kind)

@@ -72,6 +72,11 @@ func (a *Activities) runHTTP(ctx context.Context, in run.NodeInput) (run.NodeRes
 		return run.NodeResult{}, configError("executor.url: rendered URL %s is not an absolute http or https URL", redactURL(u))
 	}
 	where := redactURL(u)
+	if a.cfg.Policy != nil {
+		if err := a.cfg.Policy.HTTP.CheckURL(u, "http"); err != nil {
+			return run.NodeResult{}, policyError(in.Node.ID, "url", err)
+		}
+	}
 
 	body, err := a.render("body", e.Body, data)
 	if err != nil {
@@ -122,6 +127,9 @@ func (a *Activities) runHTTP(ctx context.Context, in run.NodeInput) (run.NodeRes
 	if err != nil {
 		if ctx.Err() != nil {
 			return run.NodeResult{}, ctx.Err()
+		}
+		if denied := deniedError(in.Node.ID, "url", err); denied != nil {
+			return run.NodeResult{}, denied
 		}
 		return run.NodeResult{}, &nodeError{
 			typ: ErrTypeHTTPNetwork,
@@ -183,6 +191,9 @@ func (a *Activities) render(field, text string, data templateData) (string, erro
 // templateEnv is the templates' env function: a worker variable, which must
 // be set (a missing secret should fail the node, not send an empty one).
 func (a *Activities) templateEnv(name string) (string, error) {
+	if a.cfg.Policy != nil && !a.cfg.Policy.EnvAllowed(name) {
+		return "", fmt.Errorf("environment variable %s is not readable by the worker policy", name)
+	}
 	v := a.cfg.Getenv(name)
 	if v == "" {
 		return "", fmt.Errorf("environment variable %s is not set on the worker", name)

@@ -42,6 +42,9 @@ type Config struct {
 	API API
 	// Dev configures `maestro dev`.
 	Dev Dev
+	// Policy holds the sources of the worker policy (package policy reads
+	// them).
+	Policy Policy
 
 	// artifactDirSet says MAESTRO_ARTIFACT_DIR chose ArtifactDir, so that a
 	// new data directory does not move it.
@@ -102,6 +105,26 @@ type API struct {
 	// RateLimit is the requests per second allowed per client IP; a
 	// negative value disables rate limiting.
 	RateLimit float64
+}
+
+// Policy holds where the worker policy comes from: a file and variables
+// overriding its lists. A nil list is an unset variable; a set but empty
+// variable is an empty list.
+type Policy struct {
+	// File is the policy file (YAML or JSON); empty: none.
+	File string
+	// Kinds, Commands, Env, HTTPAllow and AgentAllow are the
+	// comma-separated lists of MAESTRO_POLICY_KINDS, _COMMANDS, _ENV,
+	// _HTTP_ALLOW and _AGENT_ALLOW.
+	Kinds, Commands, Env, HTTPAllow, AgentAllow []string
+	// DevMode is set by `maestro dev` (never by a variable): without a
+	// policy, everything is allowed.
+	DevMode bool
+}
+
+// Configured reports whether a policy file or variable is set.
+func (p Policy) Configured() bool {
+	return p.File != "" || p.Kinds != nil || p.Commands != nil || p.Env != nil || p.HTTPAllow != nil || p.AgentAllow != nil
 }
 
 // Dev configures `maestro dev`.
@@ -176,6 +199,14 @@ func Load(env Env) (Config, error) {
 			Token:       r.str(EnvAPIToken, ""),
 			CORSOrigins: r.list(EnvAPICORSOrigins),
 			RateLimit:   r.rateLimit(),
+		},
+		Policy: Policy{
+			File:       r.str(EnvPolicyFile, ""),
+			Kinds:      r.setList(EnvPolicyKinds),
+			Commands:   r.setList(EnvPolicyCommands),
+			Env:        r.setList(EnvPolicyEnv),
+			HTTPAllow:  r.setList(EnvPolicyHTTPAllow),
+			AgentAllow: r.setList(EnvPolicyAgentAllow),
 		},
 		Dev: Dev{
 			DataDir:      r.str(EnvDataDir, defaultDataDir(env)),
@@ -253,6 +284,18 @@ func (r *reader) list(name string) []string {
 		}
 	}
 	return out
+}
+
+// setList is list, but a set variable is never nil (set but empty is an
+// empty list) and an unset one always is.
+func (r *reader) setList(name string) []string {
+	if _, ok := r.env.LookupEnv(name); !ok {
+		return nil
+	}
+	if l := r.list(name); l != nil {
+		return l
+	}
+	return []string{}
 }
 
 func (r *reader) positiveInt(name string) int {

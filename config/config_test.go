@@ -157,3 +157,25 @@ func TestSetDataDir(t *testing.T) {
 	require.NoError(t, c.SetDataDir("/srv/m"))
 	assert.Equal(t, "/srv/m/artifacts", c.ArtifactDir, "a blank MAESTRO_ARTIFACT_DIR is unset")
 }
+
+func TestPolicySources(t *testing.T) {
+	c, err := Load(MapEnv{})
+	require.NoError(t, err)
+	assert.False(t, c.Policy.Configured())
+	assert.Nil(t, c.Policy.Commands)
+
+	c, err = Load(MapEnv{
+		EnvPolicyFile:      " /etc/maestro/policy.yaml ",
+		EnvPolicyCommands:  "go, make ,git status",
+		EnvPolicyEnv:       "",
+		EnvPolicyHTTPAllow: "hooks.internal:8443,10.0.0.0/8",
+	})
+	require.NoError(t, err)
+	assert.True(t, c.Policy.Configured())
+	assert.Equal(t, "/etc/maestro/policy.yaml", c.Policy.File)
+	assert.Equal(t, []string{"go", "make", "git status"}, c.Policy.Commands)
+	assert.Equal(t, []string{}, c.Policy.Env, "set but empty is an empty list")
+	assert.Nil(t, c.Policy.Kinds, "unset")
+	assert.Equal(t, []string{"hooks.internal:8443", "10.0.0.0/8"}, c.Policy.HTTPAllow)
+	assert.Equal(t, "/etc/maestro/policy.yaml", c.Effective(MapEnv{}).PolicyFile)
+}

@@ -20,6 +20,7 @@ type Effective struct {
 	APITokenSet     bool     `json:"api_token_set"`
 	APICORSOrigins  []string `json:"api_cors_origins,omitempty"`
 	APIRateLimit    float64  `json:"api_rate_limit"`
+	PolicyFile      string   `json:"policy_file,omitempty"`
 }
 
 // Effective describes c for display; env supplies the raw mode flags.
@@ -48,5 +49,6 @@ func (c Config) Effective(env Env) Effective {
 		APITokenSet:     c.API.Token != "",
 		APICORSOrigins:  c.API.CORSOrigins,
 		APIRateLimit:    c.API.RateLimit,
+		PolicyFile:      c.Policy.File,
 	}
 }

@@ -33,6 +33,15 @@ const (
 	EnvAPICORSOrigins = "MAESTRO_API_CORS_ORIGINS" // comma-separated
 	EnvAPIRateLimit   = "MAESTRO_API_RATE_LIMIT"   // requests per second per client IP; 0 disables
 
+	// The worker policy (see package policy): a file, and lists that
+	// replace the file's (comma-separated; set but empty is an empty list).
+	EnvPolicyFile       = "MAESTRO_POLICY_FILE"        // YAML or JSON
+	EnvPolicyKinds      = "MAESTRO_POLICY_KINDS"       // executor kinds, e.g. noop,http,agent,approval,command
+	EnvPolicyCommands   = "MAESTRO_POLICY_COMMANDS"    // programs, optionally with leading arguments: go,make,git status
+	EnvPolicyEnv        = "MAESTRO_POLICY_ENV"         // worker variables pipelines may read: GITHUB_TOKEN,CI_*
+	EnvPolicyHTTPAllow  = "MAESTRO_POLICY_HTTP_ALLOW"  // destinations beyond public addresses: hosts, host:port, IPs, CIDRs
+	EnvPolicyAgentAllow = "MAESTRO_POLICY_AGENT_ALLOW" // the same for agent nodes' base_url
+
 	// EnvDataDir is Maestro's data directory: the dev server's database
 	// and the default artifact store.
 	EnvDataDir        = "MAESTRO_DATA_DIR"

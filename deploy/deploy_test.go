@@ -28,6 +28,7 @@ import (
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/process"
+	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/workflows"
 )
 
@@ -524,4 +525,50 @@ func TestDockerfile(t *testing.T) {
 			assert.NotEqual(t, need, strings.Trim(line, "/"), ".dockerignore drops %s", need)
 		}
 	}
+}
+
+// TestComposePolicy checks the worker policy compose ships: the worker and
+// the API read the same file, mounted from the repository, and it loads
+// (as the processes load it) to the default of `maestro worker`.
+func TestComposePolicy(t *testing.T) {
+	c := loadCompose(t)
+	var files []string
+	for _, name := range []string{svcWorker, svcAPI} {
+		s := c.Services[name]
+		path := interpolated(s.Environment[config.EnvPolicyFile])
+		require.NotEmpty(t, path, "%s has no %s", name, config.EnvPolicyFile)
+		var src string
+		for _, v := range s.Volumes {
+			parts := strings.Split(v, ":")
+			if len(parts) >= 2 && parts[1] == path {
+				src = filepath.Join(root, parts[0])
+				assert.Equal(t, "ro", parts[len(parts)-1], "%s mounts the policy read-only", name)
+			}
+		}
+		require.NotEmpty(t, src, "%s does not mount %s", name, path)
+		files = append(files, src)
+
+		env := config.MapEnv{"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml")}
+		for k, v := range s.Environment {
+			env[k] = interpolated(v)
+		}
+		cfg, err := config.Load(env)
+		require.NoError(t, err, name)
+		cfg.Policy.File = src
+		pol, err := process.WorkerPolicy(cfg)
+		require.NoError(t, err, name)
+		want := policy.Default()
+		want.Origin = "file " + src
+		want.Commands, want.Env = nil, nil
+		assert.Empty(t, pol.HTTP.Allow, name)
+		pol.HTTP.Allow = nil
+		if len(pol.Commands) == 0 {
+			pol.Commands = nil
+		}
+		if len(pol.Env) == 0 {
+			pol.Env = nil
+		}
+		assert.Equal(t, want, pol, name)
+	}
+	assert.Equal(t, files[0], files[1], "the worker and the API share one policy")
 }

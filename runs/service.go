@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/workflows"
 )
@@ -70,6 +71,10 @@ type Config struct {
 	DefaultMode dag.Mode
 	// DataConverter must match the client's; nil means the default.
 	DataConverter converter.DataConverter
+	// Policy, when set, is checked before a run starts: a pipeline it
+	// forbids is refused with every problem as a *dag.ValidationError, and
+	// nothing starts. The workers check every node again before it runs.
+	Policy *policy.Policy
 }
 
 // Service starts, inspects and controls runs through a Temporal client.
@@ -128,9 +133,18 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 }
 
 // Build validates req and returns the workflow input a start would use,
-// with the service's default mode.
+// with the service's default mode, checked against the service's policy.
 func (s *Service) Build(req StartRequest) (*run.Input, error) {
-	return Build(req, s.cfg.DefaultMode)
+	in, err := Build(req, s.cfg.DefaultMode)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Policy != nil {
+		if err := s.cfg.Policy.Check(in.Pipeline); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
 }
 
 // requestHash is the hash of a start's normalized request: its workflow input
@@ -439,7 +453,8 @@ func MapNotFound(workflowID string, err error) error {
 
 // Retry starts a new run of a failed, cancelled, timed-out or terminated run.
 // Nodes that completed in it (or that it had reused itself) are carried over
-// with their outputs and not executed again.
+// with their outputs and not executed again. A pipeline the service's policy
+// forbids (it may have changed since) is a *dag.ValidationError.
 func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error) {
 	if err := checkLookupID("id", workflowID); err != nil {
 		return nil, err
@@ -458,6 +473,11 @@ func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error
 	in, err := s.completedWork(ctx, workflowID, info.GetExecution().GetRunId())
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.Policy != nil {
+		if err := s.cfg.Policy.Check(in.Pipeline); err != nil {
+			return nil, err
+		}
 	}
 	root, _, _ := strings.Cut(workflowID, "-retry-")
 	root = root[:min(len(root), MaxIDLength-20)]

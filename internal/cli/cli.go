@@ -287,6 +287,9 @@ func (a *app) config() (config.Config, error) {
 	if a.conn.taskQueue != "" {
 		cfg.TaskQueue = a.conn.taskQueue
 	}
+	if _, err := process.WorkerPolicy(cfg); err != nil {
+		return config.Config{}, err
+	}
 	return cfg, nil
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/internal/process"
+	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
@@ -102,8 +104,16 @@ func cmdStart(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Report every problem without needing a server.
-	if _, err := runs.Build(req, dag.Mode(cfg.DefaultMode)); err != nil {
+	// Report every problem without needing a server, and what the policy
+	// this environment configures forbids (without one, the workers check).
+	in, err := runs.Build(req, dag.Mode(cfg.DefaultMode))
+	if err == nil && cfg.Policy.Configured() {
+		pol, perr := process.WorkerPolicy(cfg)
+		if err = perr; err == nil {
+			err = pol.Check(in.Pipeline)
+		}
+	}
+	if err != nil {
 		if *file != "" {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
@@ -467,9 +477,17 @@ func cmdConfig(_ context.Context, a *app, args []string) error {
 		return err
 	}
 	eff := cfg.Effective(a.env)
+	pol, err := process.WorkerPolicy(cfg)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		return writeJSON(a.stdout, eff)
+		return writeJSON(a.stdout, struct {
+			config.Effective
+			Policy *policy.Policy `json:"policy"`
+		}{eff, pol})
 	}
 	printConfig(a.stdout, eff)
+	printPolicy(a.stdout, pol)
 	return nil
 }

@@ -131,6 +131,7 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, "https://app.example", resp.Header.Get("Access-Control-Allow-Origin"), "MAESTRO_API_CORS_ORIGINS applies in dev mode")
 	assert.NotContains(t, dev.out.String(), "Agents:     \n")
+	assert.Contains(t, dev.out.String(), "  Policy:     everything allowed (dev mode)\n", "dev mode allows everything and says so")
 
 	c, err := client.Dial(client.Options{HostPort: temporalAddr})
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
@@ -276,4 +277,20 @@ func clip(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// printPolicy shows the worker policy (`maestro config`).
+func printPolicy(w io.Writer, p *policy.Policy) {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "worker policy:\t%s\n", p.Origin)
+	cmds := make([]string, len(p.Commands))
+	for i, c := range p.Commands {
+		cmds[i] = c.String()
+	}
+	fmt.Fprintf(tw, "  kinds:\t%s\n", orNone(strings.Join(p.Kinds, ", "), "none"))
+	fmt.Fprintf(tw, "  commands:\t%s\n", orNone(strings.Join(cmds, ", "), "none"))
+	fmt.Fprintf(tw, "  variables:\t%s (never MAESTRO_*, TEMPORAL_*)\n", orNone(strings.Join(p.Env, ", "), "none"))
+	fmt.Fprintf(tw, "  http:\t%s\n", p.HTTP.Describe())
+	fmt.Fprintf(tw, "  agent base URLs:\t%s\n", p.Agent.Describe())
+	tw.Flush()
 }

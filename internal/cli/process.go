@@ -58,7 +58,13 @@ func cmdAPI(ctx context.Context, a *app, args []string) error {
 	if *listen != "" {
 		cfg.API.Addr = *listen
 	}
-	return process.RunAPI(ctx, cfg, process.NewLogger(a.stderr, cfg.Log, slog.LevelInfo), a.ready)
+	logger := process.NewLogger(a.stderr, cfg.Log, slog.LevelInfo)
+	pol, err := process.WorkerPolicy(cfg)
+	if err != nil {
+		return err
+	}
+	process.LogPolicy(logger, cfg, pol)
+	return process.RunAPI(ctx, cfg, logger, a.ready)
 }
 
 // cmdDev runs everything in one process until interrupted.

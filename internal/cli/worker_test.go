@@ -19,6 +19,7 @@ import (
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/internal/process"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/templates"
@@ -211,6 +212,8 @@ func TestWorkerServesMetrics(t *testing.T) {
 	assert.Contains(t, msgs, "node completed")
 	assert.Contains(t, msgs, "worker stopped")
 	assert.Contains(t, msgs, "Started Worker", "the SDK's own log lines go through slog")
+	assert.Contains(t, msgs, "worker policy")
+	assert.Contains(t, msgs, process.PolicyHint, "without a policy the worker says how to allow more")
 }
 
 // TestMetricsFlag checks that an empty MAESTRO_METRICS_ADDR turns the

@@ -31,6 +31,7 @@ const DevNamespace = "default"
 // reverse order. The embedded server logs warnings and errors only, unless
 // MAESTRO_LOG_LEVEL asks for more.
 func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Writer) error {
+	cfg.Policy.DevMode = true
 	acts, err := Activities(cfg, logger, WorkerOptions{})
 	if err != nil {
 		return err
@@ -118,6 +119,7 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 	fmt.Fprintf(out, "  Data:       %s\n", cfg.Dev.DataDir)
 	fmt.Fprintf(out, "  Artifacts:  %s\n", cfg.ArtifactDir)
 	fmt.Fprintf(out, "  Agents:     %s\n", describeAgent(acts.Agent.Provider, acts.Agent.Model, acts.Agent.Command))
+	fmt.Fprintf(out, "  Policy:     %s\n", acts.Policy.Describe())
 	fmt.Fprintf(out, "ready; Ctrl-C stops\n")
 
 	<-ctx.Done()

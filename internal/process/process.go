@@ -17,6 +17,7 @@ import (
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/runs"
 )
 
@@ -55,19 +56,61 @@ func Dial(ctx context.Context, cfg config.Config, logger *slog.Logger, metrics c
 	return c, nil
 }
 
-// Runs returns the runs service every entry point starts and inspects runs
-// with.
+// Runs returns the runs service the CLI starts and inspects runs with. It
+// checks runs against the policy the CLI's environment configures; with
+// none, it leaves the check to the workers (whoever runs the CLI can reach
+// Temporal anyway).
 func Runs(c client.Client, cfg config.Config) *runs.Service {
-	return runs.New(c, runsConfig(cfg))
+	rc := runsConfig(cfg)
+	if !cfg.Policy.Configured() && !cfg.Policy.DevMode {
+		rc.Policy = nil
+	}
+	return runs.New(c, rc)
 }
 
-// runsConfig is the runs service's configuration for cfg.
+// runsConfig is the runs service's configuration for cfg, checking runs
+// against WorkerPolicy(cfg) (the API's; an invalid policy, which
+// the commands refuse before getting here, allows nothing).
 func runsConfig(cfg config.Config) runs.Config {
+	pol, err := WorkerPolicy(cfg)
+	if err != nil {
+		pol = &policy.Policy{Origin: "invalid: " + err.Error()}
+	}
 	return runs.Config{
 		Namespace:     cfg.Client.Namespace,
 		Address:       cfg.Client.HostPort,
 		TaskQueue:     cfg.TaskQueue,
 		DefaultMode:   dag.Mode(cfg.DefaultMode),
 		DataConverter: cfg.Client.DataConverter,
+		Policy:        pol,
+	}
+}
+
+// WorkerPolicy is the worker policy cfg configures (see package policy):
+// its file and variables; without either, policy.Default, or in dev mode
+// policy.AllowAll. The API checks runs against the same policy, so API and
+// workers should share one policy file.
+func WorkerPolicy(cfg config.Config) (*policy.Policy, error) {
+	def := policy.Default()
+	if cfg.Policy.DevMode {
+		def = policy.AllowAll()
+	}
+	p := cfg.Policy
+	return policy.Load(policy.Source{File: p.File, Kinds: p.Kinds, Commands: p.Commands, Env: p.Env,
+		HTTPAllow: p.HTTPAllow, AgentAllow: p.AgentAllow}, def)
+}
+
+// PolicyHint tells operators how to allow more than the default policy.
+const PolicyHint = "no worker policy configured: only noop, http (to public addresses), agent and approval nodes run, " +
+	"no commands, no worker variables; to allow more, set " + config.EnvPolicyFile + " (shared by workers and the API) or " +
+	config.EnvPolicyKinds + ", " + config.EnvPolicyCommands + ", " + config.EnvPolicyEnv + ", " +
+	config.EnvPolicyHTTPAllow + ", " + config.EnvPolicyAgentAllow + " (see README, Security)"
+
+// LogPolicy logs the policy a process enforces, and how to allow more when
+// it is the default.
+func LogPolicy(logger *slog.Logger, cfg config.Config, p *policy.Policy) {
+	logger.Info("worker policy", "policy", p.Describe())
+	if !cfg.Policy.Configured() && !cfg.Policy.DevMode {
+		logger.Info(PolicyHint)
 	}
 }

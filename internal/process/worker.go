@@ -33,7 +33,12 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 	if err != nil {
 		return activities.Config{}, fmt.Errorf("agent settings: %w", err)
 	}
+	pol, err := WorkerPolicy(cfg)
+	if err != nil {
+		return activities.Config{}, err
+	}
 	return activities.Config{
+		Policy:         pol,
 		MaxOutputBytes: o.MaxOutputBytes,
 		WorkDir:        o.WorkDir,
 		Logger:         logger,
@@ -103,6 +108,7 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *
 		"agent_provider", acts.Agent.Provider,
 		"agent_model", acts.Agent.Model,
 		"artifact_dir", cfg.ArtifactDir)
+	LogPolicy(logger, cfg, acts.Policy)
 	if err := w.Run(interruptCh(ctx)); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
