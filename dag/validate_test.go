@@ -109,6 +109,44 @@ func TestValidateProblems(t *testing.T) {
 			[]want{{"c", "retry.max_interval", `"1d" is not a duration`}}},
 		{"retry max_interval negative", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{MaxInterval: "-2m"} },
 			[]want{{"c", "retry.max_interval", "must not be negative"}}},
+
+		// Upper bounds of durations.
+		{"pipeline timeout above 30 days", func(p *Pipeline) { p.Timeout = "999999h" },
+			[]want{{"", "timeout", "999999h exceeds the limit (720h0m0s)"}}},
+		{"node timeout above the default run timeout", func(p *Pipeline) { p.Nodes[0].Timeout = "3h" },
+			[]want{{"a", "timeout", "3h exceeds the run's timeout (2h0m0s)"}}},
+		{"node timeout above the run's timeout", func(p *Pipeline) { p.Timeout = "10m"; p.Nodes[0].Timeout = "11m" },
+			[]want{{"a", "timeout", "11m exceeds the run's timeout (10m0s)"}}},
+		{"node timeout 999999h", func(p *Pipeline) { p.Nodes[0].Timeout = "999999h" },
+			[]want{{"a", "timeout", "999999h exceeds the run's timeout"}}},
+		{"node timeout above an invalid run timeout is bounded by the limit", func(p *Pipeline) {
+			p.Timeout = "soon"
+			p.Nodes[0].Timeout = "999999h"
+		}, []want{{"", "timeout", "not a duration"}, {"a", "timeout", "999999h exceeds the run's timeout (720h0m0s)"}}},
+		{"heartbeat_timeout above the node's timeout", func(p *Pipeline) {
+			p.Nodes[1].Timeout = "1m"
+			p.Nodes[1].HeartbeatTimeout = "2m"
+		}, []want{{"b", "heartbeat_timeout", "2m exceeds the node's timeout (1m0s)"}}},
+		{"heartbeat_timeout above the run's timeout", func(p *Pipeline) {
+			p.Timeout = "1m"
+			p.Nodes[1].HeartbeatTimeout = "999999h"
+		}, []want{{"b", "heartbeat_timeout", "999999h exceeds the node's timeout (1m0s)"}}},
+		{"retry initial_interval above 24h", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{InitialInterval: "999999h"} },
+			[]want{{"c", "retry.initial_interval", "999999h exceeds the limit (24h0m0s)"}}},
+		{"retry max_interval above 24h", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{MaxInterval: "25h"} },
+			[]want{{"c", "retry.max_interval", "25h exceeds the limit (24h0m0s)"}}},
+		{"every bound at once", func(p *Pipeline) {
+			p.Timeout = "721h"
+			p.Nodes[0].Timeout = "722h"
+			p.Nodes[1].HeartbeatTimeout = "723h"
+			p.Nodes[2].Retry = &Retry{InitialInterval: "25h", MaxInterval: "26h"}
+		}, []want{
+			{"", "timeout", "721h exceeds the limit"},
+			{"a", "timeout", "722h exceeds the run's timeout (720h0m0s)"},
+			{"b", "heartbeat_timeout", "723h exceeds the node's timeout (720h0m0s)"},
+			{"c", "retry.initial_interval", "25h exceeds the limit"},
+			{"c", "retry.max_interval", "26h exceeds the limit"},
+		}},
 		{"noop duration unparsable", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "long" },
 			[]want{{"a", "executor.duration", `"long" is not a duration`}}},
 		{"noop duration negative", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "-10ms" },
@@ -268,9 +306,28 @@ func TestValidateProblems(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := validPipeline()
 			tt.mutate(&p)
-			assertProblems(t, problemsOf(t, p.Validate()), tt.want)
+			assertProblems(t, problemsOf(t, p.ValidateStart()), tt.want)
 		})
 	}
+}
+
+// TestValidateLeavesBoundsToStart: the workflow's Validate does not apply
+// the upper bounds of durations (a run started before they existed must
+// replay), ValidateStart reports each of them.
+func TestValidateLeavesBoundsToStart(t *testing.T) {
+	p := validPipeline()
+	p.Timeout = "999999h"
+	p.Nodes[0].Timeout = "999999h"
+	p.Nodes[1].HeartbeatTimeout = "999999h"
+	p.Nodes[2].Retry = &Retry{InitialInterval: "999999h", MaxInterval: "999999h"}
+	require.NoError(t, p.Validate())
+	assertProblems(t, problemsOf(t, p.ValidateStart()), []want{
+		{"", "timeout", "999999h exceeds the limit"},
+		{"a", "timeout", "999999h exceeds the run's timeout"},
+		{"b", "heartbeat_timeout", "999999h exceeds the node's timeout"},
+		{"c", "retry.initial_interval", "999999h exceeds the limit"},
+		{"c", "retry.max_interval", "999999h exceeds the limit"},
+	})
 }
 
 func TestValidateValid(t *testing.T) {
@@ -298,6 +355,13 @@ func TestValidateValid(t *testing.T) {
 			p.Params = map[string]any{"requirement": "x"}
 		}},
 		{"fail_fast policy", func(p *Pipeline) { p.FailurePolicy = FailFast }},
+		{"durations at their bounds", func(p *Pipeline) {
+			p.Timeout = "720h"
+			p.Nodes[0].Timeout = "720h"
+			p.Nodes[0].HeartbeatTimeout = "720h"
+			p.Nodes[1].HeartbeatTimeout = "2h" // the default run timeout
+			p.Nodes[2].Retry = &Retry{InitialInterval: "24h", MaxInterval: "24h"}
+		}},
 		{"zero durations", func(p *Pipeline) {
 			p.Timeout = "0s"
 			p.Nodes[0].Timeout = "0"
@@ -352,6 +416,7 @@ func TestValidateValid(t *testing.T) {
 			p := validPipeline()
 			tt.mutate(&p)
 			require.NoError(t, p.Validate())
+			require.NoError(t, p.ValidateStart())
 		})
 	}
 }
