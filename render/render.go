@@ -42,7 +42,8 @@ type Limits struct {
 	Timeout time.Duration
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with its zero values replaced by the defaults.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = DefaultMaxBytes
 	}
@@ -90,7 +91,7 @@ func Parse(name, text string, funcs template.FuncMap) (*template.Template, error
 // ended first, and the template's own error otherwise. Execute modifies t
 // (it instruments it); t must not be executed concurrently.
 func Execute(ctx context.Context, t *template.Template, data any, lim Limits) (string, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	var stop atomic.Bool
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(lim.Timeout, func() { timedOut.Store(true); stop.Store(true) })

@@ -206,6 +206,7 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "worker metrics:\t%s\n", orNone(e.MetricsAddr, "off"))
 	agent := orNone(strings.TrimSpace(e.AgentProvider+" "+e.AgentModel), "none (template phases simulated)")
 	fmt.Fprintf(tw, "agent provider:\t%s\n", agent)
+	fmt.Fprintf(tw, "template limits:\t%d bytes, %s per template\n", e.TemplateMaxBytes, e.TemplateTimeout)
 	token := "set"
 	switch {
 	case e.APITokenSet:

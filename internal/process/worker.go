@@ -39,6 +39,9 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 		Logger:         logger,
 		Agent:          agent,
 		ArtifactStore:  artifacts.NewDir(cfg.ArtifactDir),
+
+		MaxTemplateBytes: cfg.Template.MaxBytes,
+		TemplateTimeout:  cfg.Template.Timeout,
 	}, nil
 }
 
@@ -95,7 +98,9 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *
 		"max_output_bytes", o.MaxOutputBytes,
 		"agent_provider", acts.Agent.Provider,
 		"agent_model", acts.Agent.Model,
-		"artifact_dir", cfg.ArtifactDir)
+		"artifact_dir", cfg.ArtifactDir,
+		"template_max_bytes", acts.MaxTemplateBytes,
+		"template_timeout", acts.TemplateTimeout)
 	if err := w.Run(interruptCh(ctx)); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
