@@ -114,6 +114,10 @@ type API struct {
 	// RateLimit is the requests per second allowed per client IP; a
 	// negative value disables rate limiting.
 	RateLimit float64
+	// Insecure lets the API listen beyond loopback without a Token. No
+	// variable sets it: only the --insecure flag of `maestro api` and
+	// `maestro dev`.
+	Insecure bool
 }
 
 // Dev configures `maestro dev`.
