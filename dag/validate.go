@@ -54,10 +54,11 @@ func (p Pipeline) Validate() error {
 	return p.validate(false)
 }
 
-// ValidateStart is Validate plus the upper bounds of durations, which every
-// new run must respect: the run's timeout at most MaxRunTimeout, a node's
-// timeout at most the run's, its heartbeat_timeout at most its timeout and
-// its retry intervals at most MaxRetryInterval. All problems come at once.
+// ValidateStart is Validate plus the bounds every new run must respect: the
+// run's timeout at most MaxRunTimeout, a node's timeout at most the run's,
+// its heartbeat_timeout at most its timeout, its retry intervals at most
+// MaxRetryInterval, and its templates' ranges over integer literals at most
+// MaxTemplateRange iterations. All problems come at once.
 func (p Pipeline) ValidateStart() error {
 	return p.validate(true)
 }
@@ -236,6 +237,11 @@ func (v *validator) executor(id string, e Executor) {
 	}
 	for _, p := range spec.Validate() {
 		v.add(id, "executor."+p.Field, "%s", p.Message)
+	}
+	if v.bounds {
+		for _, p := range templateRangeProblems(spec) {
+			v.add(id, "executor."+p.Field, "%s", p.Message)
+		}
 	}
 	var stray []string
 	for name := range e.Foreign {

@@ -147,6 +147,21 @@ func TestValidateProblems(t *testing.T) {
 			{"c", "retry.initial_interval", "25h exceeds the limit"},
 			{"c", "retry.max_interval", "26h exceeds the limit"},
 		}},
+		// Template ranges over integer literals.
+		{"http body ranging 10^12 times", func(p *Pipeline) {
+			p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "https://example.com", Body: "{{range 1000000000000}}{{end}}"})
+		}, []want{{"a", "executor.body", "ranges over 1000000000000 iterations, more than the limit of 1000000"}}},
+		{"nested ranges multiply, in every templated field", func(p *Pipeline) {
+			p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "https://example.com/{{range 2000}}{{range 1000}}x{{end}}{{end}}",
+				Headers: map[string]string{"X-A": `{{if .Params}}{{else}}{{range 1001}}{{range 1000}}{{end}}{{end}}{{end}}`}})
+			p.Nodes[1].Executor = NewExecutor(&AgentSpec{Prompt: `{{define "x"}}{{range 5000000}}{{end}}{{end}}{{template "x"}}`,
+				SystemPrompt: `{{with 1}}{{range 1000000}}{{range 2}}{{end}}{{end}}{{end}}`})
+		}, []want{
+			{"a", "executor.headers.X-A", "ranges over 1001000 iterations"},
+			{"a", "executor.url", "ranges over 2000000 iterations"},
+			{"b", "executor.prompt", "ranges over 5000000 iterations"},
+			{"b", "executor.system_prompt", "ranges over 2000000 iterations"},
+		}},
 		{"noop duration unparsable", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "long" },
 			[]want{{"a", "executor.duration", `"long" is not a duration`}}},
 		{"noop duration negative", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "-10ms" },
@@ -320,6 +335,7 @@ func TestValidateLeavesBoundsToStart(t *testing.T) {
 	p.Nodes[0].Timeout = "999999h"
 	p.Nodes[1].HeartbeatTimeout = "999999h"
 	p.Nodes[2].Retry = &Retry{InitialInterval: "999999h", MaxInterval: "999999h"}
+	p.Nodes = append(p.Nodes, Node{ID: "d", Executor: NewExecutor(&HTTPSpec{URL: "https://example.com", Body: "{{range 1000000000000}}{{end}}"})})
 	require.NoError(t, p.Validate())
 	assertProblems(t, problemsOf(t, p.ValidateStart()), []want{
 		{"", "timeout", "999999h exceeds the limit"},
@@ -327,6 +343,7 @@ func TestValidateLeavesBoundsToStart(t *testing.T) {
 		{"b", "heartbeat_timeout", "999999h exceeds the node's timeout"},
 		{"c", "retry.initial_interval", "999999h exceeds the limit"},
 		{"c", "retry.max_interval", "999999h exceeds the limit"},
+		{"d", "executor.body", "ranges over 1000000000000 iterations"},
 	})
 }
 
@@ -355,6 +372,10 @@ func TestValidateValid(t *testing.T) {
 			p.Params = map[string]any{"requirement": "x"}
 		}},
 		{"fail_fast policy", func(p *Pipeline) { p.FailurePolicy = FailFast }},
+		{"template ranges at the limit", func(p *Pipeline) {
+			p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "https://example.com", Body: "{{range 1000}}{{range 1000}}x{{end}}{{end}}{{range .Params}}{{end}}{{range 3}}{{end}}"})
+			p.Nodes[1].Executor = NewExecutor(&AgentSpec{Prompt: "{{range 1000000}}{{end}}"})
+		}},
 		{"durations at their bounds", func(p *Pipeline) {
 			p.Timeout = "720h"
 			p.Nodes[0].Timeout = "720h"
