@@ -209,3 +209,15 @@ func (w *syncWriter) String() string {
 	defer w.mu.Unlock()
 	return w.b.String()
 }
+
+// TestConfigSaysTheAPIWouldRefuse: maestro config tells of the rule for an
+// address beyond loopback without a token.
+func TestConfigSaysTheAPIWouldRefuse(t *testing.T) {
+	r := runCLI(t, config.MapEnv{config.EnvAPIAddr: "0.0.0.0:8080"}, "config")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "NOT SET: `maestro api` refuses to serve 0.0.0.0:8080, beyond loopback, without it (unless --insecure); set MAESTRO_API_TOKEN")
+	r = runCLI(t, config.MapEnv{config.EnvAPIAddr: "0.0.0.0:8080", config.EnvAPIToken: "t0ken-value"}, "config")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "refuses")
+	assert.NotContains(t, r.stdout, "t0ken-value")
+}

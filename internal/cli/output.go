@@ -213,7 +213,7 @@ func printConfig(w io.Writer, e config.Effective) {
 	case process.IsLoopback(e.APIAddr):
 		token = "not set (no auth; the API listens on loopback only)"
 	default:
-		token = "NOT SET: the API at " + e.APIAddr + " is open to the network; set MAESTRO_API_TOKEN"
+		token = "NOT SET: `maestro api` refuses to serve " + e.APIAddr + ", beyond loopback, without it (unless --insecure); set " + config.EnvAPIToken
 	}
 	rate := "off"
 	if e.APIRateLimit > 0 {
