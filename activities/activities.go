@@ -6,6 +6,8 @@ package activities
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/policy"
+	"github.com/maestrohq/maestro/render"
 )
 
 // ExecuteNodeName is the registered name of the node activity.
@@ -40,7 +43,8 @@ const (
 	ErrTypeAgentResponse  = "AgentResponseError" // a 2xx answer that is not the API's shape; non-retryable
 	ErrTypeArtifact       = "ArtifactStoreError" // the artifact store failed; retryable
 
-	ErrTypePolicyDenied = "PolicyDenied" // the worker policy forbids the node or its destination; non-retryable
+	ErrTypePolicyDenied  = "PolicyDenied"  // the worker policy forbids the node or its destination; non-retryable
+	ErrTypeTemplateLimit = "TemplateLimit" // a template rendered more than MaxTemplateBytes or for longer than TemplateTimeout; non-retryable
 )
 
 // Defaults for Config.
@@ -50,6 +54,10 @@ const (
 	// DefaultMaxArtifactBytes caps a node's full output kept in the
 	// artifact store.
 	DefaultMaxArtifactBytes = 64 << 20
+	// DefaultMaxTemplateBytes caps what one template renders.
+	DefaultMaxTemplateBytes = render.DefaultMaxBytes
+	// DefaultTemplateTimeout caps the time one template renders for.
+	DefaultTemplateTimeout = render.DefaultTimeout
 )
 
 // Config configures the activities of one worker.
@@ -89,6 +97,15 @@ type Config struct {
 	// MaxArtifactBytes caps the output captured for the artifact store; 0
 	// means DefaultMaxArtifactBytes.
 	MaxArtifactBytes int
+	// MaxTemplateBytes caps what one template of a node (an http url,
+	// header or body; an agent's system prompt or prompt) renders; 0
+	// means DefaultMaxTemplateBytes. Over it the node fails with
+	// ErrTypeTemplateLimit.
+	MaxTemplateBytes int
+	// TemplateTimeout caps the time one template renders for; 0 means
+	// DefaultTemplateTimeout. Over it the node fails with
+	// ErrTypeTemplateLimit.
+	TemplateTimeout time.Duration
 }
 
 // Activities executes pipeline nodes. Create it with New.
@@ -125,12 +142,37 @@ func New(cfg Config) *Activities {
 	if cfg.MaxArtifactBytes <= 0 {
 		cfg.MaxArtifactBytes = DefaultMaxArtifactBytes
 	}
+	if cfg.MaxTemplateBytes <= 0 {
+		cfg.MaxTemplateBytes = DefaultMaxTemplateBytes
+	}
+	if cfg.TemplateTimeout <= 0 {
+		cfg.TemplateTimeout = DefaultTemplateTimeout
+	}
 	return &Activities{cfg: cfg}
 }
 
 // Register registers the node activity on a worker.
 func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.ExecuteNode, activity.RegisterOptions{Name: ExecuteNodeName})
+}
+
+// templateLimits returns the bounds of one template's rendering.
+func (a *Activities) templateLimits() render.Limits {
+	return render.Limits{MaxBytes: a.cfg.MaxTemplateBytes, Timeout: a.cfg.TemplateTimeout}
+}
+
+// templateError classifies an error of rendering field: a *render.LimitError
+// becomes a non-retryable ErrTypeTemplateLimit, the context's end returns
+// the context's error, anything else is a configuration error.
+func templateError(ctx context.Context, field string, err error) error {
+	var le *render.LimitError
+	switch {
+	case errors.As(err, &le):
+		return &nodeError{typ: ErrTypeTemplateLimit, nonRetryable: true, msg: fmt.Sprintf("%s: %v", field, err)}
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return configError("%s: %v", field, err)
 }
 
 // HeartbeatEvery is the longest a running node goes between heartbeats, and

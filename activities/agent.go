@@ -210,12 +210,12 @@ func (a *Activities) runAgent(ctx context.Context, in run.NodeInput) (run.NodeRe
 		return run.NodeResult{}, err
 	}
 	req, _ := in.Params["requirement"].(string)
-	system, user, err := prompts.Render(in.Node, prompts.Data{
+	system, user, err := prompts.RenderContext(ctx, in.Node, prompts.Data{
 		Requirement: req, Params: in.Params, Inputs: inputs,
 		Node: in.Node.ID, Name: in.Node.DisplayName(), Phase: in.Node.Phase,
-	})
+	}, a.templateLimits())
 	if err != nil {
-		return run.NodeResult{}, configError("agent: %v", err)
+		return run.NodeResult{}, templateError(ctx, "agent", err)
 	}
 	switch c.provider {
 	case dag.ProviderCommand:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/render"
 	"github.com/maestrohq/maestro/run"
 )
 
@@ -59,7 +60,7 @@ func (a *Activities) runHTTP(ctx context.Context, in run.NodeInput) (run.NodeRes
 		data.Inputs = map[string]string{}
 	}
 
-	rawURL, err := a.render("url", e.URL, data)
+	rawURL, err := a.render(ctx, "url", e.URL, data)
 	if err != nil {
 		return run.NodeResult{}, err
 	}
@@ -78,7 +79,7 @@ func (a *Activities) runHTTP(ctx context.Context, in run.NodeInput) (run.NodeRes
 		}
 	}
 
-	body, err := a.render("body", e.Body, data)
+	body, err := a.render(ctx, "body", e.Body, data)
 	if err != nil {
 		return run.NodeResult{}, err
 	}
@@ -102,7 +103,7 @@ func (a *Activities) runHTTP(ctx context.Context, in run.NodeInput) (run.NodeRes
 		if !validHeaderName(name) {
 			return run.NodeResult{}, configError("executor.%s: invalid header name", field)
 		}
-		v, err := a.render(field, e.Headers[name], data)
+		v, err := a.render(ctx, field, e.Headers[name], data)
 		if err != nil {
 			return run.NodeResult{}, err
 		}
@@ -168,24 +169,22 @@ func (a *Activities) runHTTP(ctx context.Context, in run.NodeInput) (run.NodeRes
 	return run.NodeResult{}, ne
 }
 
-// render executes one templated field. A key missing from a map is an error,
-// so that a typo does not silently send "<no value>".
-func (a *Activities) render(field, text string, data templateData) (string, error) {
+// render executes one templated field within the worker's template limits
+// and ctx (see package render). A key missing from a map is an error, so
+// that a typo does not silently send "<no value>".
+func (a *Activities) render(ctx context.Context, field, text string, data templateData) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
-	t, err := template.New(field).
-		Option("missingkey=error").
-		Funcs(template.FuncMap{"env": a.templateEnv, "json": templateJSON}).
-		Parse(text)
+	t, err := render.Parse(field, text, template.FuncMap{"env": a.templateEnv, "json": templateJSON})
 	if err != nil {
 		return "", configError("executor.%s: invalid template: %v", field, err)
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", configError("executor.%s: %v", field, err)
+	out, err := render.Execute(ctx, t, data, a.templateLimits())
+	if err != nil {
+		return "", templateError(ctx, "executor."+field, err)
 	}
-	return b.String(), nil
+	return out, nil
 }
 
 // templateEnv is the templates' env function: a worker variable, which must

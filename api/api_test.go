@@ -143,6 +143,13 @@ func TestBadStartRequestsAreRejectedWithClearErrorsAndStartNothing(t *testing.T)
 		{"unknown workflow_type", map[string]any{"workflow_type": "diagonal", "requirement": "x"}, 422, api.CodeUnknownTemplate, []string{"workflow_type"}},
 		{"invalid mode override", map[string]any{"template": "sdlc-parallel", "mode": "sideways"}, 422, api.CodeInvalidDAG, []string{"mode"}},
 		{"invalid DAG", map[string]any{"dag": cycle}, 422, api.CodeInvalidDAG, []string{"c -> a", "bad id!", "teleport"}},
+		{"run timeout over 30 days", map[string]any{"template": "sdlc-parallel", "timeout": "999999h"}, 422, api.CodeInvalidDAG, []string{`"field":"timeout"`, "999999h exceeds the limit"}},
+		{"node durations over their bounds", map[string]any{"dag": map[string]any{"name": "x", "nodes": []any{map[string]any{"id": "slowpoke", "executor": map[string]any{"kind": "noop"},
+			"timeout": "999999h", "heartbeat_timeout": "999999h", "retry": map[string]any{"max_interval": "999999h"}}}}}, 422, api.CodeInvalidDAG,
+			[]string{`"node":"slowpoke"`, `"field":"timeout"`, `"field":"heartbeat_timeout"`, `"field":"retry.max_interval"`}},
+		{"a template looping 10^12 times", map[string]any{"dag": map[string]any{"name": "x", "nodes": []any{map[string]any{"id": "bomb",
+			"executor": map[string]any{"kind": "http", "url": "http://127.0.0.1:1/", "body": "{{range 1000000000000}}{{end}}"}}}}}, 422, api.CodeInvalidDAG,
+			[]string{`"node":"bomb"`, `"field":"executor.body"`, "ranges over 1000000000000 iterations"}},
 		{"body over the limit", map[string]any{"template": "sdlc-parallel", "requirement": strings.Repeat("x", 70<<10)}, 413, api.CodeBodyTooLarge, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

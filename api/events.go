@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,8 +42,41 @@ const (
 	wsPingEvery    = 25 * time.Second
 )
 
+// The event stream's WebSocket subprotocols. A browser, which cannot set an
+// Authorization header on a WebSocket, sends the token (when the server has
+// one) as a subprotocol of its own, TokenSubprotocolPrefix + token,
+// alongside SubprotocolV1: new WebSocket(url, ["maestro.v1",
+// "maestro.token." + token]). The server answers with SubprotocolV1 only,
+// never the token, and never logs it.
+const (
+	SubprotocolV1          = "maestro.v1"
+	TokenSubprotocolPrefix = "maestro.token."
+)
+
+// eventsPath is the event stream's route.
+const eventsPath = "/api/workflows/:id/events"
+
+// streamTokenValid reports whether c is a WebSocket upgrade of the event
+// stream offering token as a TokenSubprotocolPrefix subprotocol (compared
+// in constant time).
+func streamTokenValid(c echo.Context, token []byte) bool {
+	r := c.Request()
+	if c.Path() != eventsPath || !websocket.IsWebSocketUpgrade(r) {
+		return false
+	}
+	for _, p := range websocket.Subprotocols(r) {
+		if got, ok := strings.CutPrefix(p, TokenSubprotocolPrefix); ok && subtle.ConstantTimeCompare([]byte(got), token) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
 var upgrader = websocket.Upgrader{
 	HandshakeTimeout: 10 * time.Second,
+	// Only the version is ever echoed back: the token subprotocol is not
+	// in this list, so it is never selected.
+	Subprotocols: []string{SubprotocolV1},
 	// Browsers send Origin; the bearer token (when configured) is the
 	// access control, and CORSOrigins, when set, lists allowed origins.
 	CheckOrigin: func(*http.Request) bool { return true },

@@ -288,7 +288,11 @@ func (s *Server) newEcho() *echo.Echo {
 	if s.cfg.Token != "" {
 		token := []byte(s.cfg.Token)
 		e.Use(middleware.KeyAuthWithConfig(middleware.KeyAuthConfig{
-			Skipper:   func(c echo.Context) bool { return isHealth(c) || c.Request().Method == http.MethodOptions },
+			// An event stream may carry the token as a subprotocol
+			// instead (browsers cannot set headers on a WebSocket).
+			Skipper: func(c echo.Context) bool {
+				return isHealth(c) || c.Request().Method == http.MethodOptions || streamTokenValid(c, token)
+			},
 			KeyLookup: "header:" + echo.HeaderAuthorization,
 			Validator: func(key string, _ echo.Context) (bool, error) {
 				return subtle.ConstantTimeCompare([]byte(key), token) == 1, nil

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
@@ -36,6 +37,8 @@ type Config struct {
 	MetricsAddr string
 	// ArtifactDir is where node outputs are stored.
 	ArtifactDir string
+	// Template bounds the rendering of nodes' templates.
+	Template Template
 	// Agent holds the workers' default agent provider.
 	Agent Agent
 	// API configures the REST API.
@@ -82,6 +85,15 @@ func (l Log) LevelOr(def slog.Level) slog.Level {
 	return def
 }
 
+// Template bounds the rendering of one template of a node
+// (MAESTRO_TEMPLATE_*).
+type Template struct {
+	// MaxBytes caps a rendering's output.
+	MaxBytes int
+	// Timeout caps a rendering's time.
+	Timeout time.Duration
+}
+
 // Agent is the worker's default agent provider (MAESTRO_AGENT_*). It names
 // the variable that holds the API key, never the key itself.
 type Agent struct {
@@ -105,6 +117,10 @@ type API struct {
 	// RateLimit is the requests per second allowed per client IP; a
 	// negative value disables rate limiting.
 	RateLimit float64
+	// Insecure lets the API listen beyond loopback without a Token. No
+	// variable sets it: only the --insecure flag of `maestro api` and
+	// `maestro dev`.
+	Insecure bool
 }
 
 // Policy holds where the worker policy comes from: a file and variables
@@ -186,6 +202,10 @@ func Load(env Env) (Config, error) {
 		TaskQueue:   r.str(EnvTaskQueue, DefaultTaskQueue),
 		DefaultMode: r.mode(),
 		Log:         r.log(),
+		Template: Template{
+			MaxBytes: r.positiveIntOr(EnvTemplateMaxBytes, DefaultTemplateMaxBytes),
+			Timeout:  r.positiveDuration(EnvTemplateTimeout, DefaultTemplateTimeout),
+		},
 		Agent: Agent{
 			Provider:  strings.ToLower(r.str(EnvAgentProvider, "")),
 			Model:     r.str(EnvAgentModel, ""),
@@ -309,6 +329,29 @@ func (r *reader) positiveInt(name string) int {
 		return 0
 	}
 	return n
+}
+
+// positiveIntOr is positiveInt with def when name is unset or blank.
+func (r *reader) positiveIntOr(name string, def int) int {
+	if n := r.positiveInt(name); n > 0 {
+		return n
+	}
+	return def
+}
+
+// positiveDuration reads name as a Go duration above zero; def when unset
+// or blank.
+func (r *reader) positiveDuration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(r.raw(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want a positive duration such as 5s", name, v))
+		return def
+	}
+	return d
 }
 
 // boolean reads name as strconv.ParseBool does; unset is false.

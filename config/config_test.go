@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,6 +129,40 @@ func TestLoadReportsEveryBadVariable(t *testing.T) {
 	for _, name := range []string{EnvLogLevel, EnvAgentMaxTokens, EnvAPIRateLimit, EnvEnableDAG} {
 		assert.Contains(t, err.Error(), name)
 	}
+}
+
+func TestLoadTemplateLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		env      MapEnv
+		maxBytes int
+		timeout  time.Duration
+		bad      []string // variables the error must name
+	}{
+		{"defaults", nil, DefaultTemplateMaxBytes, DefaultTemplateTimeout, nil},
+		{"set", MapEnv{EnvTemplateMaxBytes: " 4096 ", EnvTemplateTimeout: "250ms"}, 4096, 250 * time.Millisecond, nil},
+		{"blank is unset", MapEnv{EnvTemplateMaxBytes: " ", EnvTemplateTimeout: ""}, DefaultTemplateMaxBytes, DefaultTemplateTimeout, nil},
+		{"malformed", MapEnv{EnvTemplateMaxBytes: "1MB", EnvTemplateTimeout: "5"}, 0, 0, []string{EnvTemplateMaxBytes, EnvTemplateTimeout}},
+		{"not positive", MapEnv{EnvTemplateMaxBytes: "0", EnvTemplateTimeout: "-1s"}, 0, 0, []string{EnvTemplateMaxBytes, EnvTemplateTimeout}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, tc.env)
+			if tc.bad != nil {
+				require.Error(t, err)
+				for _, name := range tc.bad {
+					assert.Contains(t, err.Error(), name)
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, Template{MaxBytes: tc.maxBytes, Timeout: tc.timeout}, c.Template)
+			eff := c.Effective(MapEnv{})
+			assert.Equal(t, tc.maxBytes, eff.TemplateMaxBytes)
+			assert.Equal(t, tc.timeout.String(), eff.TemplateTimeout)
+		})
+	}
+	assert.Equal(t, "MAESTRO_TEMPLATE_MAX_BYTES", EnvTemplateMaxBytes)
+	assert.Equal(t, "MAESTRO_TEMPLATE_TIMEOUT", EnvTemplateTimeout)
 }
 
 func TestXDGDataHome(t *testing.T) {

@@ -21,6 +21,9 @@ type Effective struct {
 	APICORSOrigins  []string `json:"api_cors_origins,omitempty"`
 	APIRateLimit    float64  `json:"api_rate_limit"`
 	PolicyFile      string   `json:"policy_file,omitempty"`
+	// TemplateMaxBytes and TemplateTimeout bound a template's rendering.
+	TemplateMaxBytes int    `json:"template_max_bytes"`
+	TemplateTimeout  string `json:"template_timeout"`
 }
 
 // Effective describes c for display; env supplies the raw mode flags.
@@ -32,23 +35,25 @@ func (c Config) Effective(env Env) Effective {
 		return "(unset)"
 	}
 	return Effective{
-		TemporalAddress: c.Client.HostPort,
-		Namespace:       c.Client.Namespace,
-		TaskQueue:       c.TaskQueue,
-		DefaultMode:     c.DefaultMode,
-		TLS:             c.Client.ConnectionOptions.TLS != nil,
-		APIKeySet:       c.Client.Credentials != nil,
-		DAGExecution:    get(EnvEnableDAG),
-		Parallel:        get(EnvEnableParallel),
-		DataDir:         c.Dev.DataDir,
-		ArtifactDir:     c.ArtifactDir,
-		MetricsAddr:     c.MetricsAddr,
-		AgentProvider:   c.Agent.Provider,
-		AgentModel:      c.Agent.Model,
-		APIAddr:         c.API.Addr,
-		APITokenSet:     c.API.Token != "",
-		APICORSOrigins:  c.API.CORSOrigins,
-		APIRateLimit:    c.API.RateLimit,
-		PolicyFile:      c.Policy.File,
+		TemporalAddress:  c.Client.HostPort,
+		Namespace:        c.Client.Namespace,
+		TaskQueue:        c.TaskQueue,
+		DefaultMode:      c.DefaultMode,
+		TLS:              c.Client.ConnectionOptions.TLS != nil,
+		APIKeySet:        c.Client.Credentials != nil,
+		DAGExecution:     get(EnvEnableDAG),
+		Parallel:         get(EnvEnableParallel),
+		DataDir:          c.Dev.DataDir,
+		ArtifactDir:      c.ArtifactDir,
+		MetricsAddr:      c.MetricsAddr,
+		AgentProvider:    c.Agent.Provider,
+		AgentModel:       c.Agent.Model,
+		APIAddr:          c.API.Addr,
+		APITokenSet:      c.API.Token != "",
+		APICORSOrigins:   c.API.CORSOrigins,
+		APIRateLimit:     c.API.RateLimit,
+		PolicyFile:       c.Policy.File,
+		TemplateMaxBytes: c.Template.MaxBytes,
+		TemplateTimeout:  c.Template.Timeout.String(),
 	}
 }

@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // The environment variables Maestro reads besides Temporal's own. Every
 // MAESTRO_* name is here and nowhere else.
 const (
@@ -18,6 +20,12 @@ const (
 	// EnvArtifactDir is the directory of the artifact store (default: the
 	// data directory's artifacts/).
 	EnvArtifactDir = "MAESTRO_ARTIFACT_DIR"
+	// EnvTemplateMaxBytes caps what one template of a node (an http url,
+	// header or body, an agent prompt) may render, in bytes.
+	EnvTemplateMaxBytes = "MAESTRO_TEMPLATE_MAX_BYTES"
+	// EnvTemplateTimeout caps the time one template may take to render (a
+	// Go duration).
+	EnvTemplateTimeout = "MAESTRO_TEMPLATE_TIMEOUT"
 
 	// The worker's default agent provider.
 	EnvAgentProvider  = "MAESTRO_AGENT_PROVIDER"    // anthropic, openai or command; empty: agent nodes must name one
@@ -58,6 +66,10 @@ const (
 	DefaultMetricsAddr  = "127.0.0.1:9090"
 	DefaultAPIAddr      = "127.0.0.1:8080"
 	DefaultAPIRateLimit = 50
+	// DefaultTemplateMaxBytes and DefaultTemplateTimeout bound the
+	// rendering of one template.
+	DefaultTemplateMaxBytes = 1 << 20
+	DefaultTemplateTimeout  = 5 * time.Second
 	// FallbackDataDir is the data directory when neither XDG_DATA_HOME
 	// nor HOME is set; otherwise it is $XDG_DATA_HOME/maestro or
 	// ~/.local/share/maestro. Artifacts default to its artifacts/.

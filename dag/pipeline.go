@@ -54,7 +54,11 @@ const (
 	// crash costs. Nodes heartbeat every second, so 10 s is ample.
 	DefaultHeartbeatTimeout = 10 * time.Second
 	MaxNodes                = 2000
-	MaxIDLength             = 64
+	// MaxRunTimeout bounds a run's timeout (and so every node's).
+	MaxRunTimeout = 30 * 24 * time.Hour
+	// MaxRetryInterval bounds a node's retry intervals.
+	MaxRetryInterval = 24 * time.Hour
+	MaxIDLength      = 64
 )
 
 // Duration is a Go duration string such as "90s" or "1h30m". It is kept as

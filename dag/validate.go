@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Problem is one thing wrong with a pipeline, naming the node (if any) and the
@@ -46,9 +47,24 @@ func (e *ValidationError) Error() string {
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // Validate checks p and returns a *ValidationError listing every problem, or
-// nil. It never stops at the first problem.
+// nil. It never stops at the first problem. It does not check the upper
+// bounds of durations (see ValidateStart): the workflow calls it, and a run
+// started before the bounds existed must replay as it ran.
 func (p Pipeline) Validate() error {
-	v := validator{}
+	return p.validate(false)
+}
+
+// ValidateStart is Validate plus the bounds every new run must respect: the
+// run's timeout at most MaxRunTimeout, a node's timeout at most the run's,
+// its heartbeat_timeout at most its timeout, its retry intervals at most
+// MaxRetryInterval, and its templates' ranges over integer literals at most
+// MaxTemplateRange iterations. All problems come at once.
+func (p Pipeline) ValidateStart() error {
+	return p.validate(true)
+}
+
+func (p Pipeline) validate(bounds bool) error {
+	v := validator{bounds: bounds}
 	v.pipeline(p)
 	if len(v.problems) == 0 {
 		return nil
@@ -58,16 +74,28 @@ func (p Pipeline) Validate() error {
 
 type validator struct {
 	problems []Problem
+	// bounds enables the upper bounds of durations.
+	bounds bool
 }
 
 func (v *validator) add(node, field, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Node: node, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-func (v *validator) duration(node, field string, d Duration) {
+// bounded reports an unparsable or negative d and, when v.bounds is set, a d
+// above limit, which what names (e.g. "the run's timeout"). It returns d's
+// value, or 0 when d is empty or has a problem.
+func (v *validator) bounded(node, field string, d Duration, limit time.Duration, what string) time.Duration {
 	if msg := durationProblem(d); msg != "" {
 		v.add(node, field, "%s", msg)
+		return 0
 	}
+	got, _ := d.Parse()
+	if v.bounds && got > limit {
+		v.add(node, field, "%s exceeds %s (%s)", d, what, limit)
+		return 0
+	}
+	return got
 }
 
 func (v *validator) pipeline(p Pipeline) {
@@ -85,7 +113,14 @@ func (v *validator) pipeline(p Pipeline) {
 	} else if p.MaxParallel > MaxParallelLimit {
 		v.add("", "max_parallel", "%d exceeds the limit of %d nodes running at once", p.MaxParallel, MaxParallelLimit)
 	}
-	v.duration("", "timeout", p.Timeout)
+	runTimeout := v.bounded("", "timeout", p.Timeout, MaxRunTimeout, "the limit")
+	if runTimeout == 0 {
+		runTimeout = DefaultRunTimeout
+		if p.Timeout != "" {
+			// Invalid (reported above): bound nodes by the limit only.
+			runTimeout = MaxRunTimeout
+		}
+	}
 	switch {
 	case len(p.Nodes) == 0:
 		v.add("", "nodes", "pipeline has no nodes")
@@ -114,7 +149,7 @@ func (v *validator) pipeline(p Pipeline) {
 		} else {
 			seen[n.ID] = i
 		}
-		v.node(label, n)
+		v.node(label, n, runTimeout)
 	}
 
 	idx := p.Index()
@@ -159,9 +194,14 @@ func nodeLabel(i int, n Node) string {
 	return n.ID
 }
 
-func (v *validator) node(id string, n Node) {
-	v.duration(id, "timeout", n.Timeout)
-	v.duration(id, "heartbeat_timeout", n.HeartbeatTimeout)
+// node checks node n, whose timeout may not exceed runTimeout (the run's,
+// with the default applied).
+func (v *validator) node(id string, n Node, runTimeout time.Duration) {
+	timeout := v.bounded(id, "timeout", n.Timeout, runTimeout, "the run's timeout")
+	if timeout == 0 {
+		timeout = runTimeout
+	}
+	v.bounded(id, "heartbeat_timeout", n.HeartbeatTimeout, timeout, "the node's timeout")
 	if r := n.Retry; r != nil {
 		if r.MaxAttempts < 0 {
 			v.add(id, "retry.max_attempts", "must not be negative, got %d", r.MaxAttempts)
@@ -169,8 +209,8 @@ func (v *validator) node(id string, n Node) {
 		if r.Backoff != 0 && (r.Backoff < 1 || math.IsNaN(r.Backoff)) {
 			v.add(id, "retry.backoff", "must be at least 1, got %g", r.Backoff)
 		}
-		v.duration(id, "retry.initial_interval", r.InitialInterval)
-		v.duration(id, "retry.max_interval", r.MaxInterval)
+		v.bounded(id, "retry.initial_interval", r.InitialInterval, MaxRetryInterval, "the limit")
+		v.bounded(id, "retry.max_interval", r.MaxInterval, MaxRetryInterval, "the limit")
 		for _, t := range r.NonRetryable {
 			if strings.TrimSpace(t) == "" {
 				v.add(id, "retry.non_retryable", "error type must not be empty")
@@ -197,6 +237,11 @@ func (v *validator) executor(id string, e Executor) {
 	}
 	for _, p := range spec.Validate() {
 		v.add(id, "executor."+p.Field, "%s", p.Message)
+	}
+	if v.bounds {
+		for _, p := range templateRangeProblems(spec) {
+			v.add(id, "executor."+p.Field, "%s", p.Message)
+		}
 	}
 	var stray []string
 	for name := range e.Foreign {

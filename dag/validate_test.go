@@ -109,6 +109,59 @@ func TestValidateProblems(t *testing.T) {
 			[]want{{"c", "retry.max_interval", `"1d" is not a duration`}}},
 		{"retry max_interval negative", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{MaxInterval: "-2m"} },
 			[]want{{"c", "retry.max_interval", "must not be negative"}}},
+
+		// Upper bounds of durations.
+		{"pipeline timeout above 30 days", func(p *Pipeline) { p.Timeout = "999999h" },
+			[]want{{"", "timeout", "999999h exceeds the limit (720h0m0s)"}}},
+		{"node timeout above the default run timeout", func(p *Pipeline) { p.Nodes[0].Timeout = "3h" },
+			[]want{{"a", "timeout", "3h exceeds the run's timeout (2h0m0s)"}}},
+		{"node timeout above the run's timeout", func(p *Pipeline) { p.Timeout = "10m"; p.Nodes[0].Timeout = "11m" },
+			[]want{{"a", "timeout", "11m exceeds the run's timeout (10m0s)"}}},
+		{"node timeout 999999h", func(p *Pipeline) { p.Nodes[0].Timeout = "999999h" },
+			[]want{{"a", "timeout", "999999h exceeds the run's timeout"}}},
+		{"node timeout above an invalid run timeout is bounded by the limit", func(p *Pipeline) {
+			p.Timeout = "soon"
+			p.Nodes[0].Timeout = "999999h"
+		}, []want{{"", "timeout", "not a duration"}, {"a", "timeout", "999999h exceeds the run's timeout (720h0m0s)"}}},
+		{"heartbeat_timeout above the node's timeout", func(p *Pipeline) {
+			p.Nodes[1].Timeout = "1m"
+			p.Nodes[1].HeartbeatTimeout = "2m"
+		}, []want{{"b", "heartbeat_timeout", "2m exceeds the node's timeout (1m0s)"}}},
+		{"heartbeat_timeout above the run's timeout", func(p *Pipeline) {
+			p.Timeout = "1m"
+			p.Nodes[1].HeartbeatTimeout = "999999h"
+		}, []want{{"b", "heartbeat_timeout", "999999h exceeds the node's timeout (1m0s)"}}},
+		{"retry initial_interval above 24h", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{InitialInterval: "999999h"} },
+			[]want{{"c", "retry.initial_interval", "999999h exceeds the limit (24h0m0s)"}}},
+		{"retry max_interval above 24h", func(p *Pipeline) { p.Nodes[2].Retry = &Retry{MaxInterval: "25h"} },
+			[]want{{"c", "retry.max_interval", "25h exceeds the limit (24h0m0s)"}}},
+		{"every bound at once", func(p *Pipeline) {
+			p.Timeout = "721h"
+			p.Nodes[0].Timeout = "722h"
+			p.Nodes[1].HeartbeatTimeout = "723h"
+			p.Nodes[2].Retry = &Retry{InitialInterval: "25h", MaxInterval: "26h"}
+		}, []want{
+			{"", "timeout", "721h exceeds the limit"},
+			{"a", "timeout", "722h exceeds the run's timeout (720h0m0s)"},
+			{"b", "heartbeat_timeout", "723h exceeds the node's timeout (720h0m0s)"},
+			{"c", "retry.initial_interval", "25h exceeds the limit"},
+			{"c", "retry.max_interval", "26h exceeds the limit"},
+		}},
+		// Template ranges over integer literals.
+		{"http body ranging 10^12 times", func(p *Pipeline) {
+			p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "https://example.com", Body: "{{range 1000000000000}}{{end}}"})
+		}, []want{{"a", "executor.body", "ranges over 1000000000000 iterations, more than the limit of 1000000"}}},
+		{"nested ranges multiply, in every templated field", func(p *Pipeline) {
+			p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "https://example.com/{{range 2000}}{{range 1000}}x{{end}}{{end}}",
+				Headers: map[string]string{"X-A": `{{if .Params}}{{else}}{{range 1001}}{{range 1000}}{{end}}{{end}}{{end}}`}})
+			p.Nodes[1].Executor = NewExecutor(&AgentSpec{Prompt: `{{define "x"}}{{range 5000000}}{{end}}{{end}}{{template "x"}}`,
+				SystemPrompt: `{{with 1}}{{range 1000000}}{{range 2}}{{end}}{{end}}{{end}}`})
+		}, []want{
+			{"a", "executor.headers.X-A", "ranges over 1001000 iterations"},
+			{"a", "executor.url", "ranges over 2000000 iterations"},
+			{"b", "executor.prompt", "ranges over 5000000 iterations"},
+			{"b", "executor.system_prompt", "ranges over 2000000 iterations"},
+		}},
 		{"noop duration unparsable", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "long" },
 			[]want{{"a", "executor.duration", `"long" is not a duration`}}},
 		{"noop duration negative", func(p *Pipeline) { p.Nodes[0].Executor.Spec.(*NoopSpec).Duration = "-10ms" },
@@ -268,9 +321,30 @@ func TestValidateProblems(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := validPipeline()
 			tt.mutate(&p)
-			assertProblems(t, problemsOf(t, p.Validate()), tt.want)
+			assertProblems(t, problemsOf(t, p.ValidateStart()), tt.want)
 		})
 	}
+}
+
+// TestValidateLeavesBoundsToStart: the workflow's Validate does not apply
+// the upper bounds of durations (a run started before they existed must
+// replay), ValidateStart reports each of them.
+func TestValidateLeavesBoundsToStart(t *testing.T) {
+	p := validPipeline()
+	p.Timeout = "999999h"
+	p.Nodes[0].Timeout = "999999h"
+	p.Nodes[1].HeartbeatTimeout = "999999h"
+	p.Nodes[2].Retry = &Retry{InitialInterval: "999999h", MaxInterval: "999999h"}
+	p.Nodes = append(p.Nodes, Node{ID: "d", Executor: NewExecutor(&HTTPSpec{URL: "https://example.com", Body: "{{range 1000000000000}}{{end}}"})})
+	require.NoError(t, p.Validate())
+	assertProblems(t, problemsOf(t, p.ValidateStart()), []want{
+		{"", "timeout", "999999h exceeds the limit"},
+		{"a", "timeout", "999999h exceeds the run's timeout"},
+		{"b", "heartbeat_timeout", "999999h exceeds the node's timeout"},
+		{"c", "retry.initial_interval", "999999h exceeds the limit"},
+		{"c", "retry.max_interval", "999999h exceeds the limit"},
+		{"d", "executor.body", "ranges over 1000000000000 iterations"},
+	})
 }
 
 func TestValidateValid(t *testing.T) {
@@ -298,6 +372,17 @@ func TestValidateValid(t *testing.T) {
 			p.Params = map[string]any{"requirement": "x"}
 		}},
 		{"fail_fast policy", func(p *Pipeline) { p.FailurePolicy = FailFast }},
+		{"template ranges at the limit", func(p *Pipeline) {
+			p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "https://example.com", Body: "{{range 1000}}{{range 1000}}x{{end}}{{end}}{{range .Params}}{{end}}{{range 3}}{{end}}"})
+			p.Nodes[1].Executor = NewExecutor(&AgentSpec{Prompt: "{{range 1000000}}{{end}}"})
+		}},
+		{"durations at their bounds", func(p *Pipeline) {
+			p.Timeout = "720h"
+			p.Nodes[0].Timeout = "720h"
+			p.Nodes[0].HeartbeatTimeout = "720h"
+			p.Nodes[1].HeartbeatTimeout = "2h" // the default run timeout
+			p.Nodes[2].Retry = &Retry{InitialInterval: "24h", MaxInterval: "24h"}
+		}},
 		{"zero durations", func(p *Pipeline) {
 			p.Timeout = "0s"
 			p.Nodes[0].Timeout = "0"
@@ -352,6 +437,7 @@ func TestValidateValid(t *testing.T) {
 			p := validPipeline()
 			tt.mutate(&p)
 			require.NoError(t, p.Validate())
+			require.NoError(t, p.ValidateStart())
 		})
 	}
 }

@@ -92,15 +92,43 @@ func loadCompose(t *testing.T) composeFile {
 }
 
 // interpolated resolves compose's ${NAME:-default} and ${NAME} as compose
-// does with NAME unset.
+// does with NAME unset; a required ${NAME:?message} (or ${NAME?message}),
+// which compose refuses to start without, becomes requiredValue(NAME), the
+// value a user must set.
 func interpolated(s string) string {
 	return interpolation.ReplaceAllStringFunc(s, func(m string) string {
 		sub := interpolation.FindStringSubmatch(m)
-		return sub[2]
+		if strings.HasSuffix(sub[2], "?") {
+			return requiredValue(sub[1])
+		}
+		return sub[3]
 	})
 }
 
-var interpolation = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}`)
+// requiredValue stands for the value a user sets for a required variable.
+func requiredValue(name string) string { return "set-" + name }
+
+// requiredVariable matches a required variable, ${NAME:?message}.
+var requiredVariable = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}$`)
+
+var interpolation = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}`)
+
+func TestInterpolated(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"${A}", ""},
+		{"${A-x}", "x"},
+		{"${A:-x y}", "x y"},
+		{"${A:-}", ""},
+		{"${A:?set A}", "set-A"},
+		{"${A?set A}", "set-A"},
+		{"a ${A:-1} b ${B:?need B}", "a 1 b set-B"},
+	} {
+		assert.Equal(t, tc.want, interpolated(tc.in), tc.in)
+	}
+	assert.Regexp(t, requiredVariable, "${MAESTRO_API_TOKEN:?set MAESTRO_API_TOKEN}")
+	assert.NotRegexp(t, requiredVariable, "${MAESTRO_API_TOKEN:-}")
+}
 
 // TestComposeStartsInOrder checks the services users rely on, and that their
 // dependencies name existing services with a condition that the dependency
@@ -390,6 +418,21 @@ func TestComposeMaestroEnv(t *testing.T) {
 	apiAddr := a["MAESTRO_API_ADDR"]
 	assert.True(t, strings.HasPrefix(apiAddr, "0.0.0.0:"), "API must listen beyond the container's loopback: %s", apiAddr)
 	assert.Contains(t, c.Services[svcAPI].Ports, port(t, apiAddr)+":"+port(t, apiAddr))
+	// Beyond loopback the API needs its token: compose refuses to start
+	// without it, and with it the API's own rule lets it start (without,
+	// the rule would refuse).
+	require.Regexp(t, requiredVariable, a[config.EnvAPIToken], "compose must require %s", config.EnvAPIToken)
+	aenv := config.MapEnv{"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml")}
+	for k, v := range a {
+		aenv[k] = interpolated(v)
+	}
+	acfg, err := config.Load(aenv)
+	require.NoError(t, err)
+	assert.Equal(t, requiredValue(config.EnvAPIToken), acfg.API.Token)
+	discard := slog.New(slog.DiscardHandler)
+	require.NoError(t, process.CheckAPIExposure(acfg.API, discard))
+	acfg.API.Token = ""
+	require.ErrorContains(t, process.CheckAPIExposure(acfg.API, discard), config.EnvAPIToken)
 	// The services run the one binary's subcommands; the worker's
 	// healthcheck is maestro doctor.
 	assert.Equal(t, []string{"/usr/local/bin/maestro", "worker"}, c.Services[svcWorker].Entrypoint)

@@ -6,11 +6,12 @@
 package prompts
 
 import (
+	"context"
 	"fmt"
 	"strings"
-	"text/template"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/render"
 )
 
 // Data is what prompt templates see.
@@ -125,6 +126,14 @@ func RoleFor(phase string) Role {
 // its phase's role. Both are templates over data with dag.PromptFuncs; a key
 // missing from a map is an error.
 func Render(node dag.Node, data Data) (system, user string, err error) {
+	return RenderContext(context.Background(), node, data, render.Limits{})
+}
+
+// RenderContext is Render within lim and ctx (see package render): a
+// prompt that renders more than lim.MaxBytes or for longer than
+// lim.Timeout fails with a *render.LimitError, one still rendering when ctx
+// ends with ctx's error, each wrapped with the field.
+func RenderContext(ctx context.Context, node dag.Node, data Data, lim render.Limits) (system, user string, err error) {
 	r := RoleFor(node.Phase)
 	if e, ok := dag.SpecOf[*dag.AgentSpec](node.Executor); ok {
 		if e.SystemPrompt != "" {
@@ -152,26 +161,26 @@ func Render(node dag.Node, data Data) (system, user string, err error) {
 	if data.Requirement == "" {
 		data.Requirement, _ = data.Params["requirement"].(string)
 	}
-	if system, err = execute("system_prompt", r.System, data); err != nil {
+	if system, err = execute(ctx, "system_prompt", r.System, data, lim); err != nil {
 		return "", "", err
 	}
-	if user, err = execute("prompt", r.Prompt, data); err != nil {
+	if user, err = execute(ctx, "prompt", r.Prompt, data, lim); err != nil {
 		return "", "", err
 	}
 	return system, user, nil
 }
 
-func execute(field, text string, data Data) (string, error) {
+func execute(ctx context.Context, field, text string, data Data, lim render.Limits) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
-	t, err := template.New(field).Option("missingkey=error").Funcs(dag.PromptFuncs()).Parse(text)
+	t, err := render.Parse(field, text, dag.PromptFuncs())
 	if err != nil {
 		return "", fmt.Errorf("executor.%s: invalid template: %w", field, err)
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
+	out, err := render.Execute(ctx, t, data, lim)
+	if err != nil {
 		return "", fmt.Errorf("executor.%s: %w", field, err)
 	}
-	return b.String(), nil
+	return out, nil
 }

@@ -130,7 +130,7 @@ func Build(req StartRequest, defaultMode dag.Mode) (*run.Input, error) {
 			p.Params["requirement"] = req.Requirement
 		}
 	}
-	if err := p.Validate(); err != nil {
+	if err := p.ValidateStart(); err != nil {
 		return nil, err
 	}
 	return &run.Input{Pipeline: *p, Template: req.Template}, nil

@@ -19,6 +19,7 @@ func TestTemplatesValidate(t *testing.T) {
 			p, err := Build(name, "add a login page")
 			require.NoError(t, err)
 			require.NoError(t, p.Validate())
+			require.NoError(t, p.ValidateStart(), "the bounds of durations")
 			assert.Equal(t, name, p.Name)
 			assert.NotEmpty(t, p.Description)
 

@@ -315,7 +315,7 @@ func TestWholeRunTimeoutRecordsEveryNode(t *testing.T) {
 	t.Parallel()
 	e := server.New(t)
 	slow := noop("slow", 30*time.Second)
-	slow.HeartbeatTimeout = "2s"
+	slow.HeartbeatTimeout = "1500ms" // at most the run's timeout
 	p := pipeline("timeout", dag.ModeDAGParallel, noop("quick", 0), slow, noop("next", 0, "slow"))
 	p.Timeout = "1500ms"
 	began := time.Now()

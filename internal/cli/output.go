@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/internal/process"
 	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
@@ -207,13 +207,14 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "worker metrics:\t%s\n", orNone(e.MetricsAddr, "off"))
 	agent := orNone(strings.TrimSpace(e.AgentProvider+" "+e.AgentModel), "none (template phases simulated)")
 	fmt.Fprintf(tw, "agent provider:\t%s\n", agent)
+	fmt.Fprintf(tw, "template limits:\t%d bytes, %s per template\n", e.TemplateMaxBytes, e.TemplateTimeout)
 	token := "set"
 	switch {
 	case e.APITokenSet:
-	case isLoopback(e.APIAddr):
+	case process.IsLoopback(e.APIAddr):
 		token = "not set (no auth; the API listens on loopback only)"
 	default:
-		token = "NOT SET: the API at " + e.APIAddr + " is open to the network; set MAESTRO_API_TOKEN"
+		token = "NOT SET: `maestro api` refuses to serve " + e.APIAddr + ", beyond loopback, without it (unless --insecure); set " + config.EnvAPIToken
 	}
 	rate := "off"
 	if e.APIRateLimit > 0 {
@@ -224,19 +225,6 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "api rate limit:\t%s\n", rate)
 	fmt.Fprintf(tw, "api cors origins:\t%s\n", orNone(strings.Join(e.APICORSOrigins, ", "), "none"))
 	tw.Flush()
-}
-
-// isLoopback reports whether addr (host:port) is a loopback address.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // orNone returns s, or none when s is empty.

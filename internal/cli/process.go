@@ -48,6 +48,7 @@ func cmdWorker(ctx context.Context, a *app, args []string) error {
 func cmdAPI(ctx context.Context, a *app, args []string) error {
 	fs := a.temporalFlags("api")
 	listen := fs.String("listen", "", "`host:port` to serve on (default $"+config.EnvAPIAddr+" or "+config.DefaultAPIAddr+")")
+	insecure := fs.Bool("insecure", false, "serve beyond loopback without "+config.EnvAPIToken+" (logged as a warning)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -58,6 +59,7 @@ func cmdAPI(ctx context.Context, a *app, args []string) error {
 	if *listen != "" {
 		cfg.API.Addr = *listen
 	}
+	cfg.API.Insecure = *insecure
 	logger := process.NewLogger(a.stderr, cfg.Log, slog.LevelInfo)
 	pol, err := process.WorkerPolicy(cfg)
 	if err != nil {
@@ -81,6 +83,7 @@ func cmdDev(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&cfg.API.Addr, "api-listen", cfg.API.Addr, "REST API `host:port`; empty disables it (env "+config.EnvAPIAddr+")")
 	fs.StringVar(&cfg.Client.Namespace, "namespace", cfg.Client.Namespace, "Temporal `namespace`, created if missing")
 	fs.StringVar(&cfg.TaskQueue, "task-queue", cfg.TaskQueue, "task `queue` (env "+config.EnvTaskQueue+")")
+	fs.BoolVar(&cfg.API.Insecure, "insecure", false, "serve the API beyond loopback without "+config.EnvAPIToken+" (logged as a warning)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}

@@ -69,11 +69,47 @@ func ServeAPI(srv *api.Server, addr string) (listening string, done <-chan struc
 	return l.Addr().String(), served, stop, nil
 }
 
+// IsLoopback reports whether addr (host:port) is a loopback address:
+// "localhost" or a loopback IP. An empty host (all interfaces), any other
+// name and anything unparsable are not.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// CheckAPIExposure is the rule of every process that serves the API: beyond
+// loopback, the API needs a token (MAESTRO_API_TOKEN), or anyone who can
+// reach it could start and control runs. It returns an error naming the
+// variable and the address, unless a.Insecure is set (--insecure), which is
+// logged as a warning. An empty address (no API) and loopback pass.
+func CheckAPIExposure(a config.API, logger *slog.Logger) error {
+	if a.Addr == "" || a.Token != "" || IsLoopback(a.Addr) {
+		return nil
+	}
+	if a.Insecure {
+		logger.Warn("the API listens beyond loopback without a token (--insecure): anyone who can reach it can start and control runs; set "+config.EnvAPIToken,
+			"addr", a.Addr)
+		return nil
+	}
+	return fmt.Errorf("API: refusing to listen on %s without %s: beyond loopback, anyone who can reach the API could start and control runs; set %s, listen on 127.0.0.1, or pass --insecure",
+		a.Addr, config.EnvAPIToken, config.EnvAPIToken)
+}
+
 // RunAPI is the API process: it serves the REST API on cfg.API.Addr until ctx
-// is done. It connects to Temporal lazily, so it starts (and /health answers
+// is done, unless CheckAPIExposure refuses the address. It connects to Temporal lazily, so it starts (and /health answers
 // 503) while Temporal is down. When ready is not nil, it receives the
 // address once the server accepts connections.
 func RunAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan<- string) error {
+	if err := CheckAPIExposure(cfg.API, logger); err != nil {
+		return err
+	}
 	// One registry for the SDK client's metrics and the API's, on /metrics.
 	m, err := metrics.New(metrics.Options{Logger: logger})
 	if err != nil {

@@ -29,9 +29,14 @@ const DevNamespace = "default"
 // process, configured exactly as the separate processes are. It prints the
 // addresses to out and runs until ctx is done; then it stops the parts in
 // reverse order. The embedded server logs warnings and errors only, unless
-// MAESTRO_LOG_LEVEL asks for more.
+// MAESTRO_LOG_LEVEL asks for more. Like RunAPI, it refuses to serve the API
+// beyond loopback without a token (CheckAPIExposure) before starting
+// anything.
 func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Writer) error {
 	cfg.Policy.DevMode = true
+	if err := CheckAPIExposure(cfg.API, logger); err != nil {
+		return err
+	}
 	acts, err := Activities(cfg, logger, WorkerOptions{})
 	if err != nil {
 		return err

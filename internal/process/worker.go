@@ -44,6 +44,9 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 		Logger:         logger,
 		Agent:          agent,
 		ArtifactStore:  artifacts.NewDir(cfg.ArtifactDir),
+
+		MaxTemplateBytes: cfg.Template.MaxBytes,
+		TemplateTimeout:  cfg.Template.Timeout,
 	}, nil
 }
 
@@ -107,7 +110,9 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *
 		"max_output_bytes", o.MaxOutputBytes,
 		"agent_provider", acts.Agent.Provider,
 		"agent_model", acts.Agent.Model,
-		"artifact_dir", cfg.ArtifactDir)
+		"artifact_dir", cfg.ArtifactDir,
+		"template_max_bytes", acts.MaxTemplateBytes,
+		"template_timeout", acts.TemplateTimeout)
 	LogPolicy(logger, cfg, acts.Policy)
 	if err := w.Run(interruptCh(ctx)); err != nil {
 		return fmt.Errorf("worker: %w", err)
