@@ -40,6 +40,7 @@ const (
 	CodeTemporalDown      = "temporal_unavailable"
 	CodeWorkerUnavailable = "worker_unavailable"
 	CodeShuttingDown      = "shutting_down"
+	CodeBusy              = "busy"
 	CodeQueryFailed       = "query_failed"
 	CodeInternal          = "internal"
 )

@@ -49,6 +49,13 @@ const (
 	// DefaultTemporalTimeout bounds each call to Temporal made for a
 	// request (a status query waits at most this long for a worker).
 	DefaultTemporalTimeout = 10 * time.Second
+	// DefaultMaxBusy caps the requests that decode a pipeline (start,
+	// retry, validate) at once, and DefaultBusyWait is how long one waits
+	// for a turn before it is refused with 503 and Retry-After: their
+	// memory grows with the pipeline, so a process serves a few at a time
+	// rather than many at once.
+	DefaultMaxBusy  = 4
+	DefaultBusyWait = 10 * time.Second
 	// DefaultHealthTimeout bounds /health's calls to Temporal.
 	DefaultHealthTimeout = 3 * time.Second
 )
@@ -117,6 +124,9 @@ type Config struct {
 	TemporalTimeout time.Duration
 	// HealthTimeout: see DefaultHealthTimeout.
 	HealthTimeout time.Duration
+	// MaxBusy and BusyWait: see DefaultMaxBusy; 0 means the defaults.
+	MaxBusy  int
+	BusyWait time.Duration
 	// Registerer receives the API's metrics and Gatherer is what /metrics
 	// serves. Both nil: a new registry with Go and process collectors. Pass
 	// a shared *prometheus.Registry as both to expose other metrics (the
@@ -132,6 +142,8 @@ type Server struct {
 	echo    *echo.Echo
 	metrics *metrics
 	streams *streamLimiter
+	// busy holds a token per request decoding a pipeline (see MaxBusy).
+	busy chan struct{}
 
 	// streamCtx is cancelled by Shutdown; open streams then send a close
 	// frame and end. streamWG counts them.
@@ -171,6 +183,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TemporalTimeout <= 0 {
 		cfg.TemporalTimeout = DefaultTemporalTimeout
 	}
+	if cfg.MaxBusy <= 0 {
+		cfg.MaxBusy = DefaultMaxBusy
+	}
+	if cfg.BusyWait <= 0 {
+		cfg.BusyWait = DefaultBusyWait
+	}
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = DefaultHealthTimeout
 	}
@@ -184,6 +202,7 @@ func New(cfg Config) (*Server, error) {
 		log:         cfg.Logger,
 		metrics:     m,
 		streams:     newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerRun),
+		busy:        make(chan struct{}, cfg.MaxBusy),
 		streamCtx:   ctx,
 		stopStreams: cancel,
 	}
@@ -310,21 +329,42 @@ func (s *Server) newEcho() *echo.Echo {
 	e.GET("/openapi.yaml", s.openAPIYAML)
 
 	g := e.Group("/api")
-	g.POST("/workflows", s.startRun)
+	g.POST("/workflows", s.startRun, s.oneAtATime)
 	g.GET("/workflows", s.listRuns)
 	g.GET("/workflows/active", s.listActive)
 	g.GET("/workflows/:id", s.runStatus)
 	g.POST("/workflows/:id/cancel", s.cancelRun)
 	g.POST("/workflows/:id/pause", s.pauseRun)
 	g.POST("/workflows/:id/resume", s.resumeRun)
-	g.POST("/workflows/:id/retry", s.retryRun)
+	g.POST("/workflows/:id/retry", s.retryRun, s.oneAtATime)
 	g.GET("/workflows/:id/events", s.events)
 	g.POST("/workflows/:id/approve/:node", s.approveNode)
 	g.GET("/workflows/:id/artifacts", s.listArtifacts)
 	g.GET("/workflows/:id/artifacts/:node", s.getArtifact)
-	g.POST("/dags/validate", s.validate)
+	g.POST("/dags/validate", s.validate, s.oneAtATime)
 	g.GET("/templates", s.listTemplates)
 	return e
+}
+
+// oneAtATime lets a request that decodes a pipeline run once one of the
+// MaxBusy turns is free, before its body is read; a request that waits
+// BusyWait for one is refused with 503 and Retry-After.
+func (s *Server) oneAtATime(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		t := time.NewTimer(s.cfg.BusyWait)
+		defer t.Stop()
+		select {
+		case s.busy <- struct{}{}:
+		case <-t.C:
+			c.Response().Header().Set("Retry-After", "1")
+			return &Error{Status: http.StatusServiceUnavailable, Code: CodeBusy,
+				Message: fmt.Sprintf("the API is decoding %d pipelines already; retry in a moment", cap(s.busy))}
+		case <-c.Request().Context().Done():
+			return c.Request().Context().Err()
+		}
+		defer func() { <-s.busy }()
+		return next(c)
+	}
 }
 
 func isHealth(c echo.Context) bool {
