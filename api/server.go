@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/maestrohq/maestro/artifacts"
@@ -50,10 +51,10 @@ const (
 	// request (a status query waits at most this long for a worker).
 	DefaultTemporalTimeout = 10 * time.Second
 	// DefaultMaxBusy caps the requests that decode a pipeline (start,
-	// retry, validate) at once, and DefaultBusyWait is how long one waits
-	// for a turn before it is refused with 503 and Retry-After: their
-	// memory grows with the pipeline, so a process serves a few at a time
-	// rather than many at once.
+	// retry, validate) at once — a request counts once per MiB of body, so
+	// the largest are decoded one at a time — and DefaultBusyWait is how
+	// long one waits for its turn before it is refused with 503 and
+	// Retry-After: their memory grows with the pipeline.
 	DefaultMaxBusy  = 4
 	DefaultBusyWait = 10 * time.Second
 	// DefaultHealthTimeout bounds /health's calls to Temporal.
@@ -142,8 +143,9 @@ type Server struct {
 	echo    *echo.Echo
 	metrics *metrics
 	streams *streamLimiter
-	// busy holds a token per request decoding a pipeline (see MaxBusy).
-	busy chan struct{}
+	// busy hands out the turns of requests decoding a pipeline (see
+	// MaxBusy); a request weighs a turn per MiB of body.
+	busy *semaphore.Weighted
 
 	// streamCtx is cancelled by Shutdown; open streams then send a close
 	// frame and end. streamWG counts them.
@@ -202,7 +204,7 @@ func New(cfg Config) (*Server, error) {
 		log:         cfg.Logger,
 		metrics:     m,
 		streams:     newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerRun),
-		busy:        make(chan struct{}, cfg.MaxBusy),
+		busy:        semaphore.NewWeighted(int64(cfg.MaxBusy)),
 		streamCtx:   ctx,
 		stopStreams: cancel,
 	}
@@ -272,7 +274,10 @@ func (s *Server) newEcho() *echo.Echo {
 		HandleError:  true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
-			if v.Status >= 500 {
+			switch {
+			case v.Status == http.StatusServiceUnavailable:
+				level = slog.LevelWarn // busy, shutting down or Temporal away: said to the client
+			case v.Status >= 500:
 				level = slog.LevelError
 			}
 			attrs := []slog.Attr{
@@ -346,23 +351,25 @@ func (s *Server) newEcho() *echo.Echo {
 	return e
 }
 
-// oneAtATime lets a request that decodes a pipeline run once one of the
-// MaxBusy turns is free, before its body is read; a request that waits
-// BusyWait for one is refused with 503 and Retry-After.
+// oneAtATime lets a request that decodes a pipeline run once it has its
+// turns, before its body is read: a turn per MiB of body (at least one, at
+// most MaxBusy, so that the largest bodies are decoded one at a time). A
+// request that waits BusyWait for its turns is refused with 503 and
+// Retry-After.
 func (s *Server) oneAtATime(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		t := time.NewTimer(s.cfg.BusyWait)
-		defer t.Stop()
-		select {
-		case s.busy <- struct{}{}:
-		case <-t.C:
+		weight := min(max(c.Request().ContentLength>>20+1, 1), int64(s.cfg.MaxBusy))
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.BusyWait)
+		defer cancel()
+		if err := s.busy.Acquire(ctx, weight); err != nil {
+			if err := c.Request().Context().Err(); err != nil {
+				return err
+			}
 			c.Response().Header().Set("Retry-After", "1")
 			return &Error{Status: http.StatusServiceUnavailable, Code: CodeBusy,
-				Message: fmt.Sprintf("the API is decoding %d pipelines already; retry in a moment", cap(s.busy))}
-		case <-c.Request().Context().Done():
-			return c.Request().Context().Err()
+				Message: fmt.Sprintf("the API is busy decoding pipelines (at most %d MiB of them at once); retry in a moment", s.cfg.MaxBusy)}
 		}
-		defer func() { <-s.busy }()
+		defer s.busy.Release(weight)
 		return next(c)
 	}
 }

@@ -2,6 +2,7 @@ package dag
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -307,4 +308,45 @@ func TestParseFile(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	assert.NotErrorIs(t, err, ErrSyntax)
 	assert.ErrorContains(t, err, "read pipeline")
+}
+
+func TestParseLimitsYAMLButNotJSON(t *testing.T) {
+	big := strings.Repeat("x", MaxYAMLBytes)
+	_, err := Parse([]byte("name: x\ndescription: " + big + "\nnodes: [{id: a, executor: {kind: noop}}]\n"))
+	require.ErrorIs(t, err, ErrSyntax)
+	assert.Contains(t, err.Error(), "send larger pipelines as JSON")
+	p, err := Parse([]byte(`{"name": "x", "description": "` + big + `", "nodes": [{"id": "a", "executor": {"kind": "noop"}}]}`))
+	require.NoError(t, err)
+	assert.Len(t, p.Description, MaxYAMLBytes)
+}
+
+// A YAML mapping's keys are capped before decoding: the decoder checks
+// duplicates pair by pair, so one huge mapping would cost seconds of CPU.
+func TestParseCapsYAMLMappings(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: x\nnodes: [{id: a, executor: {kind: noop}}]\nparams:\n")
+	for i := range MaxYAMLMappingKeys + 1 {
+		fmt.Fprintf(&b, "  k%d: v\n", i)
+	}
+	_, err := Parse([]byte(b.String()))
+	require.ErrorIs(t, err, ErrSyntax)
+	assert.Contains(t, err.Error(), "line 4: a mapping of 1001 keys exceeds the limit of 1000")
+
+	// Many mappings at the limit parse in linear time: ~1 MB in well
+	// under the seconds one mapping of the same size took.
+	b.Reset()
+	b.WriteString("name: x\nnodes: [{id: a, executor: {kind: noop}}]\nparams:\n")
+	for m := range 40 {
+		fmt.Fprintf(&b, "  m%d:\n", m)
+		for i := range MaxYAMLMappingKeys {
+			fmt.Fprintf(&b, "    k%d: [a, b]\n", i)
+		}
+	}
+	require.Less(t, b.Len(), MaxYAMLBytes)
+	start := time.Now()
+	p, err := Parse([]byte(b.String()))
+	require.NoError(t, err)
+	assert.Len(t, p.Params, 40)
+	t.Logf("%d bytes of YAML parsed in %s", b.Len(), time.Since(start))
+	assert.Less(t, time.Since(start), 5*time.Second, "generous bound for a loaded machine")
 }
