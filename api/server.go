@@ -51,7 +51,7 @@ const (
 	// request (a status query waits at most this long for a worker).
 	DefaultTemporalTimeout = 10 * time.Second
 	// DefaultMaxBusy caps the requests that decode a pipeline (start,
-	// retry, validate) at once — a request counts once per MiB of body, so
+	// retry, validate) at once — a request counts once per 256 KiB of body, so
 	// the largest are decoded one at a time — and DefaultBusyWait is how
 	// long one waits for its turn before it is refused with 503 and
 	// Retry-After: their memory grows with the pipeline.
@@ -352,13 +352,13 @@ func (s *Server) newEcho() *echo.Echo {
 }
 
 // oneAtATime lets a request that decodes a pipeline run once it has its
-// turns, before its body is read: a turn per MiB of body (at least one, at
+// turns, before its body is read: a turn per 256 KiB of body (at least one, at
 // most MaxBusy, so that the largest bodies are decoded one at a time). A
 // request that waits BusyWait for its turns is refused with 503 and
 // Retry-After.
 func (s *Server) oneAtATime(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		weight := min(max(c.Request().ContentLength>>20+1, 1), int64(s.cfg.MaxBusy))
+		weight := min(max(c.Request().ContentLength>>18+1, 1), int64(s.cfg.MaxBusy))
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.BusyWait)
 		defer cancel()
 		if err := s.busy.Acquire(ctx, weight); err != nil {
@@ -367,7 +367,7 @@ func (s *Server) oneAtATime(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			c.Response().Header().Set("Retry-After", "1")
 			return &Error{Status: http.StatusServiceUnavailable, Code: CodeBusy,
-				Message: fmt.Sprintf("the API is busy decoding pipelines (at most %d MiB of them at once); retry in a moment", s.cfg.MaxBusy)}
+				Message: fmt.Sprintf("the API is busy decoding pipelines (at most %d at once); retry in a moment", s.cfg.MaxBusy)}
 		}
 		defer s.busy.Release(weight)
 		return next(c)
