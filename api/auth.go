@@ -60,8 +60,15 @@ type Token struct {
 	Secret string
 }
 
-// String returns the role only: the secret is never printed.
+// String returns the role only (the %v and %s verbs): the secret is never
+// printed.
 func (t Token) String() string { return string(t.Role) + ":<redacted>" }
+
+// GoString returns the role only (the %#v verb): the secret is never
+// printed.
+func (t Token) GoString() string {
+	return "api.Token{Role: " + string(t.Role) + ", Secret: <redacted>}"
+}
 
 // LogValue keeps the secret out of logs.
 func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
@@ -190,6 +197,15 @@ func (a *authenticator) role(key string) Role {
 		}
 	}
 	return found
+}
+
+// tokens returns every configured token: Tokens, and Token as an admin one.
+func (s *Server) tokens() []Token {
+	toks := append([]Token(nil), s.cfg.Tokens...)
+	if s.cfg.Token != "" {
+		toks = append(toks, Token{Role: RoleAdmin, Secret: s.cfg.Token})
+	}
+	return toks
 }
 
 // requiredRole is the role route c needs: admin for /metrics, operate for

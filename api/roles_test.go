@@ -200,7 +200,13 @@ func TestParseTokens(t *testing.T) {
 		{Role: api.RoleAdmin, Secret: secret + "3"},
 	}, toks)
 	assert.Equal(t, map[api.Role]int{api.RoleRead: 1, api.RoleOperate: 1, api.RoleAdmin: 1}, api.CountRoles(toks))
-	assert.Equal(t, "read:<redacted>", fmt.Sprint(toks[0]))
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		assert.NotContains(t, fmt.Sprintf(verb, toks), secret, "fmt %s never shows a secret", verb)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("tokens", "token", toks[0])
+	assert.Contains(t, logged.String(), "read:<redacted>")
+	assert.NotContains(t, logged.String(), secret)
 
 	list, err := api.ParseTokenList(" read:" + secret + "1, ,admin:" + secret + "3,")
 	require.NoError(t, err)

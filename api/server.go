@@ -314,15 +314,6 @@ func (s *Server) newEcho() *echo.Echo {
 	return e
 }
 
-// tokens returns every configured token: Tokens, and Token as an admin one.
-func (s *Server) tokens() []Token {
-	toks := append([]Token(nil), s.cfg.Tokens...)
-	if s.cfg.Token != "" {
-		toks = append(toks, Token{Role: RoleAdmin, Secret: s.cfg.Token})
-	}
-	return toks
-}
-
 func isHealth(c echo.Context) bool {
 	return c.Path() == "/health" || strings.TrimSuffix(c.Request().URL.Path, "/") == "/health"
 }
