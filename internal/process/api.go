@@ -50,7 +50,7 @@ func NewAPI(c client.Client, cfg config.Config, logger *slog.Logger, m *metrics.
 // MAESTRO_API_TOKENS_FILE, then those of MAESTRO_API_TOKENS, then
 // MAESTRO_API_TOKEN as an admin token. A file that cannot be read, a
 // malformed entry or an unknown role is an error naming the variable and the
-// line or entry, never the token.
+// line or entry, never the token; so is one token given two roles.
 func APITokens(a config.API) ([]api.Token, error) {
 	var toks []api.Token
 	if a.TokensFile != "" {
@@ -72,8 +72,20 @@ func APITokens(a config.API) ([]api.Token, error) {
 	if a.Token != "" {
 		toks = append(toks, api.Token{Role: api.RoleAdmin, Secret: a.Token})
 	}
+	roles := make(map[string]api.Role, len(toks))
+	for _, t := range toks {
+		if r, ok := roles[t.Secret]; ok && r != t.Role {
+			return nil, fmt.Errorf("API tokens (%s): %w: one token has two roles, %s and %s; give it one",
+				tokenVars, ErrTokenTwoRoles, r, t.Role)
+		}
+		roles[t.Secret] = t.Role
+	}
 	return toks, nil
 }
+
+// ErrTokenTwoRoles is wrapped by APITokens' error for a token listed with
+// two different roles (the same role twice is harmless).
+var ErrTokenTwoRoles = errors.New("ambiguous API token")
 
 // TokenRoles counts toks per role, by the role's name (every role present).
 func TokenRoles(toks []api.Token) map[string]int {

@@ -46,6 +46,11 @@ func TestAPITokensReadsTheFileTheListAndTheSingleToken(t *testing.T) {
 	}, toks)
 	assert.Equal(t, map[string]int{"read": 2, "operate": 2, "admin": 2}, process.TokenRoles(toks))
 
+	// The same token twice with the same role is harmless.
+	twice, err := process.APITokens(config.API{Tokens: "read:" + secret + ",read:" + secret})
+	require.NoError(t, err)
+	assert.Len(t, twice, 2)
+
 	none, err := process.APITokens(config.API{})
 	require.NoError(t, err)
 	assert.Empty(t, none)
@@ -84,6 +89,9 @@ func TestAPITokensRefusesMalformedFiles(t *testing.T) {
 		{"a bad list role", func(t *testing.T) config.API {
 			return config.API{Tokens: "root:" + secret}
 		}, []string{config.EnvAPITokens, "entry 1", "unknown role"}, api.ErrTokenSyntax},
+		{"one token, two roles", func(t *testing.T) config.API {
+			return config.API{TokensFile: writeFile(t, "read:"+secret+"\n"), Token: secret}
+		}, []string{"two roles, read and admin"}, process.ErrTokenTwoRoles},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := tc.a(t)
