@@ -27,6 +27,7 @@ const (
 	CodeIdempotency       = "idempotency_conflict"
 	CodeWebSocketRequired = "websocket_required"
 	CodeUnauthorized      = "unauthorized"
+	CodeForbidden         = "forbidden"
 	CodeNotFound          = "not_found"
 	CodeRunNotFound       = "run_not_found"
 	CodeMethodNotAllowed  = "method_not_allowed"

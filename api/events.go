@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"strings"
@@ -56,20 +55,23 @@ const (
 // eventsPath is the event stream's route.
 const eventsPath = "/api/workflows/:id/events"
 
-// streamTokenValid reports whether c is a WebSocket upgrade of the event
-// stream offering token as a TokenSubprotocolPrefix subprotocol (compared
-// in constant time).
-func streamTokenValid(c echo.Context, token []byte) bool {
+// streamTokenRole returns the role of the token that c, a WebSocket upgrade
+// of the event stream, offers as a TokenSubprotocolPrefix subprotocol, or ""
+// when it is no such upgrade or offers no valid token.
+func streamTokenRole(c echo.Context, auth *authenticator) Role {
 	r := c.Request()
 	if c.Path() != eventsPath || !websocket.IsWebSocketUpgrade(r) {
-		return false
+		return ""
 	}
+	var found Role
 	for _, p := range websocket.Subprotocols(r) {
-		if got, ok := strings.CutPrefix(p, TokenSubprotocolPrefix); ok && subtle.ConstantTimeCompare([]byte(got), token) == 1 {
-			return true
+		if got, ok := strings.CutPrefix(p, TokenSubprotocolPrefix); ok && got != "" {
+			if role := auth.role(got); role.rank() > found.rank() {
+				found = role
+			}
 		}
 	}
-	return false
+	return found
 }
 
 var upgrader = websocket.Upgrader{

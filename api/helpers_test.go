@@ -199,3 +199,29 @@ func noopNode(id, duration string, deps ...string) map[string]any {
 func inlineDAG(name string, nodes ...map[string]any) map[string]any {
 	return map[string]any{"name": name, "nodes": nodes}
 }
+
+// statusAs is status with request headers (a token).
+func (h *harness) statusAs(id string, headers []string) *api.RunView {
+	h.t.Helper()
+	r := h.do(http.MethodGet, "/api/workflows/"+id, nil, headers...)
+	require.Equal(h.t, http.StatusOK, r.code, "body: %s", r.body)
+	var v api.RunView
+	r.json(h.t, &v)
+	return &v
+}
+
+// waitForAs is waitFor with request headers (a token).
+func (h *harness) waitForAs(id string, cond func(*api.RunView) bool, headers []string) *api.RunView {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v := h.statusAs(id, headers)
+		if cond(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting; last status %+v", v)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -10,7 +10,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,9 +102,12 @@ type Config struct {
 	Artifacts artifacts.Store
 	// Logger receives request logs and errors; nil means slog.Default().
 	Logger *slog.Logger
-	// Token, when set, is the bearer token every endpoint but /health
-	// requires (Authorization: Bearer <token>).
+	// Token, when set, is an admin bearer token (Authorization: Bearer
+	// <token>). With Token or Tokens set, every endpoint but /health
+	// requires a token whose role allows it (see Role).
 	Token string
+	// Tokens are bearer tokens with their roles, besides Token.
+	Tokens []Token
 	// CORSOrigins, when set, enables CORS for these origins ("*" for any).
 	CORSOrigins []string
 	// BodyLimit caps request bodies in bytes; 0 means DefaultBodyLimit.
@@ -309,23 +311,8 @@ func (s *Server) newEcho() *echo.Echo {
 			}),
 		}))
 	}
-	if s.cfg.Token != "" {
-		token := []byte(s.cfg.Token)
-		e.Use(middleware.KeyAuthWithConfig(middleware.KeyAuthConfig{
-			// An event stream may carry the token as a subprotocol
-			// instead (browsers cannot set headers on a WebSocket).
-			Skipper: func(c echo.Context) bool {
-				return isHealth(c) || c.Request().Method == http.MethodOptions || streamTokenValid(c, token)
-			},
-			KeyLookup: "header:" + echo.HeaderAuthorization,
-			Validator: func(key string, _ echo.Context) (bool, error) {
-				return subtle.ConstantTimeCompare([]byte(key), token) == 1, nil
-			},
-			ErrorHandler: func(err error, _ echo.Context) error {
-				return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized,
-					Message: "a valid bearer token is required (Authorization: Bearer <token>)"}
-			},
-		}))
+	if toks := s.tokens(); len(toks) > 0 {
+		e.Use(s.authMiddleware(newAuthenticator(toks))...)
 	}
 
 	e.GET("/health", s.health)

@@ -109,15 +109,23 @@ type Agent struct {
 type API struct {
 	// Addr is the listen address.
 	Addr string
-	// Token, when set, is the bearer token every endpoint but /health
-	// requires. It is a secret: never print it.
+	// Token, when set, is an admin bearer token (MAESTRO_API_TOKEN). With
+	// any token configured, every endpoint but /health requires one. It is
+	// a secret: never print it.
 	Token string
+	// Tokens is MAESTRO_API_TOKENS as set: comma-separated <role>:<token>
+	// entries, parsed (with the file) by package api through
+	// process.APITokens. It holds secrets: never print it.
+	Tokens string
+	// TokensFile is MAESTRO_API_TOKENS_FILE: a file of <role>:<token>
+	// lines, read when the API starts (and by `maestro config`).
+	TokensFile string
 	// CORSOrigins lists the origins CORS allows.
 	CORSOrigins []string
 	// RateLimit is the requests per second allowed per client IP; a
 	// negative value disables rate limiting.
 	RateLimit float64
-	// Insecure lets the API listen beyond loopback without a Token. No
+	// Insecure lets the API listen beyond loopback without a token. No
 	// variable sets it: only the --insecure flag of `maestro api` and
 	// `maestro dev`.
 	Insecure bool
@@ -217,6 +225,8 @@ func Load(env Env) (Config, error) {
 		API: API{
 			Addr:        r.str(EnvAPIAddr, DefaultAPIAddr),
 			Token:       r.str(EnvAPIToken, ""),
+			Tokens:      r.str(EnvAPITokens, ""),
+			TokensFile:  r.str(EnvAPITokensFile, ""),
 			CORSOrigins: r.list(EnvAPICORSOrigins),
 			RateLimit:   r.rateLimit(),
 		},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -213,4 +214,23 @@ func TestPolicySources(t *testing.T) {
 	assert.Nil(t, c.Policy.Kinds, "unset")
 	assert.Equal(t, []string{"hooks.internal:8443", "10.0.0.0/8"}, c.Policy.HTTPAllow)
 	assert.Equal(t, "/etc/maestro/policy.yaml", c.Effective(MapEnv{}).PolicyFile)
+}
+
+// TestLoadReadsTheAPITokenVariables: MAESTRO_API_TOKENS and
+// MAESTRO_API_TOKENS_FILE are passed on as set (trimmed), unparsed (package
+// api parses them); Effective shows the file and never a token.
+func TestLoadReadsTheAPITokenVariables(t *testing.T) {
+	c, err := load(t, MapEnv{
+		EnvAPITokens:     " read:r-secret,admin:a-secret ",
+		EnvAPITokensFile: " /etc/maestro/tokens ",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "read:r-secret,admin:a-secret", c.API.Tokens)
+	assert.Equal(t, "/etc/maestro/tokens", c.API.TokensFile)
+	assert.Empty(t, c.API.Token)
+	eff := c.Effective(MapEnv{})
+	assert.False(t, eff.APITokenSet, "api_token_set is MAESTRO_API_TOKEN's")
+	assert.Equal(t, "/etc/maestro/tokens", eff.APITokensFile)
+	assert.Nil(t, eff.APITokenRoles, "counted by the caller that parses them")
+	assert.NotContains(t, fmt.Sprintf("%+v", eff), "secret")
 }

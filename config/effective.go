@@ -3,24 +3,31 @@ package config
 // Effective is the configuration as shown to people (`maestro config`); it
 // never includes secrets, only whether they are set.
 type Effective struct {
-	TemporalAddress string   `json:"temporal_address"`
-	Namespace       string   `json:"namespace"`
-	TaskQueue       string   `json:"task_queue"`
-	DefaultMode     string   `json:"default_mode"`
-	TLS             bool     `json:"tls"`
-	APIKeySet       bool     `json:"api_key_set"`
-	DAGExecution    string   `json:"maestro_enable_dag_execution"`
-	Parallel        string   `json:"maestro_enable_parallel_execution"`
-	DataDir         string   `json:"data_dir"`
-	ArtifactDir     string   `json:"artifact_dir"`
-	MetricsAddr     string   `json:"metrics_addr"`
-	AgentProvider   string   `json:"agent_provider,omitempty"`
-	AgentModel      string   `json:"agent_model,omitempty"`
-	APIAddr         string   `json:"api_addr"`
-	APITokenSet     bool     `json:"api_token_set"`
-	APICORSOrigins  []string `json:"api_cors_origins,omitempty"`
-	APIRateLimit    float64  `json:"api_rate_limit"`
-	PolicyFile      string   `json:"policy_file,omitempty"`
+	TemporalAddress string `json:"temporal_address"`
+	Namespace       string `json:"namespace"`
+	TaskQueue       string `json:"task_queue"`
+	DefaultMode     string `json:"default_mode"`
+	TLS             bool   `json:"tls"`
+	APIKeySet       bool   `json:"api_key_set"`
+	DAGExecution    string `json:"maestro_enable_dag_execution"`
+	Parallel        string `json:"maestro_enable_parallel_execution"`
+	DataDir         string `json:"data_dir"`
+	ArtifactDir     string `json:"artifact_dir"`
+	MetricsAddr     string `json:"metrics_addr"`
+	AgentProvider   string `json:"agent_provider,omitempty"`
+	AgentModel      string `json:"agent_model,omitempty"`
+	APIAddr         string `json:"api_addr"`
+	APITokenSet     bool   `json:"api_token_set"`
+	// APITokensFile is MAESTRO_API_TOKENS_FILE.
+	APITokensFile string `json:"api_tokens_file,omitempty"`
+	// APITokenRoles counts the configured API tokens per role
+	// (MAESTRO_API_TOKEN counting as admin), nil when there is none.
+	// Effective leaves it nil: the caller that parses the tokens
+	// (process.APITokens) fills it in.
+	APITokenRoles  map[string]int `json:"api_token_roles,omitempty"`
+	APICORSOrigins []string       `json:"api_cors_origins,omitempty"`
+	APIRateLimit   float64        `json:"api_rate_limit"`
+	PolicyFile     string         `json:"policy_file,omitempty"`
 	// TemplateMaxBytes and TemplateTimeout bound a template's rendering.
 	TemplateMaxBytes int    `json:"template_max_bytes"`
 	TemplateTimeout  string `json:"template_timeout"`
@@ -50,6 +57,7 @@ func (c Config) Effective(env Env) Effective {
 		AgentModel:       c.Agent.Model,
 		APIAddr:          c.API.Addr,
 		APITokenSet:      c.API.Token != "",
+		APITokensFile:    c.API.TokensFile,
 		APICORSOrigins:   c.API.CORSOrigins,
 		APIRateLimit:     c.API.RateLimit,
 		PolicyFile:       c.Policy.File,

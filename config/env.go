@@ -37,7 +37,9 @@ const (
 
 	// The REST API.
 	EnvAPIAddr        = "MAESTRO_API_ADDR"
-	EnvAPIToken       = "MAESTRO_API_TOKEN"
+	EnvAPIToken       = "MAESTRO_API_TOKEN"        // an admin token
+	EnvAPITokens      = "MAESTRO_API_TOKENS"       // comma-separated <role>:<token> entries
+	EnvAPITokensFile  = "MAESTRO_API_TOKENS_FILE"  // a file of <role>:<token> lines
 	EnvAPICORSOrigins = "MAESTRO_API_CORS_ORIGINS" // comma-separated
 	EnvAPIRateLimit   = "MAESTRO_API_RATE_LIMIT"   // requests per second per client IP; 0 disables
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -92,6 +93,10 @@ func TestAPIBadConfigurationIsAnError(t *testing.T) {
 // addresses and a token start.
 func TestAPINeverListensBeyondLoopbackWithoutAToken(t *testing.T) {
 	const token = "s3cret-token-value"
+	tokensFile := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(tokensFile, []byte("read:"+token+"\n"), 0o600))
+	emptyFile := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(emptyFile, []byte("# nobody yet\n"), 0o600))
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -106,6 +111,9 @@ func TestAPINeverListensBeyondLoopbackWithoutAToken(t *testing.T) {
 		{"a host name", []string{"--listen", "example.com:0"}, nil, "example.com:0", false},
 		{"a blank token is none", []string{"--listen", "0.0.0.0:0"}, config.MapEnv{config.EnvAPIToken: "  "}, "0.0.0.0:0", false},
 		{"with a token", []string{"--listen", "0.0.0.0:0"}, config.MapEnv{config.EnvAPIToken: token}, "", false},
+		{"with a read token in a file", []string{"--listen", "0.0.0.0:0"}, config.MapEnv{config.EnvAPITokensFile: tokensFile}, "", false},
+		{"with an operate token in the list", []string{"--listen", "0.0.0.0:0"}, config.MapEnv{config.EnvAPITokens: "operate:" + token}, "", false},
+		{"with a tokens file holding none", []string{"--listen", "0.0.0.0:0"}, config.MapEnv{config.EnvAPITokensFile: emptyFile}, "0.0.0.0:0", false},
 		{"insecure", []string{"--listen", "0.0.0.0:0", "--insecure"}, nil, "", true},
 		{"loopback", []string{"--listen", "127.0.0.1:0"}, nil, "", false},
 		{"localhost", []string{"--listen", "localhost:0"}, nil, "", false},
@@ -220,4 +228,73 @@ func TestConfigSaysTheAPIWouldRefuse(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.NotContains(t, r.stdout, "refuses")
 	assert.NotContains(t, r.stdout, "t0ken-value")
+}
+
+// TestAPIServesTokenRolesFromTheEnvironment runs `maestro api` with a read
+// token in MAESTRO_API_TOKENS_FILE (a real file) and an operate token in
+// MAESTRO_API_TOKENS: each role gets what it may (read: GET, operate:
+// validate) and a 403 beyond it (/metrics is admin only), no token a 401,
+// and the process log holds no token.
+func TestAPIServesTokenRolesFromTheEnvironment(t *testing.T) {
+	const readTok, operateTok = "file-read-t0ken-123", "env-operate-t0ken-456"
+	srv := temporalServer()
+	file := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(file, []byte("# readers\nread:"+readTok+"\n"), 0o600))
+	env := config.MapEnv{
+		"TEMPORAL_ADDRESS":      srv.HostPort(),
+		"TEMPORAL_NAMESPACE":    srv.Namespace(),
+		config.EnvTaskQueue:     "api-roles-test",
+		config.EnvAPITokensFile: file,
+		config.EnvAPITokens:     "operate:" + operateTok,
+		"MAESTRO_LOG_LEVEL":     "debug",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncWriter
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- runMain(ctx, &stderr, env, ready, "api", "--listen", "127.0.0.1:0") }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	call := func(method, path, token string) int {
+		req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(`{"template": "sdlc-parallel"}`))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{http.MethodGet, "/api/templates", "", http.StatusUnauthorized},
+		{http.MethodGet, "/api/templates", readTok, http.StatusOK},
+		{http.MethodGet, "/api/templates", operateTok, http.StatusOK},
+		{http.MethodPost, "/api/dags/validate", readTok, http.StatusForbidden},
+		{http.MethodPost, "/api/dags/validate", operateTok, http.StatusOK},
+		{http.MethodGet, "/metrics", operateTok, http.StatusForbidden},
+		{http.MethodGet, "/health", "", http.StatusOK},
+	} {
+		assert.Equal(t, tc.want, call(tc.method, tc.path, tc.token), "%s %s", tc.method, tc.path)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not stop")
+	}
+	logs := stderr.String()
+	assert.Contains(t, logs, "API listening")
+	assert.NotContains(t, logs, readTok)
+	assert.NotContains(t, logs, operateTok)
 }

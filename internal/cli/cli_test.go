@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -383,6 +384,38 @@ func TestConfigNeverShowsTheAPIKey(t *testing.T) {
 	out := runCLI(t, env, "config").stdout
 	assert.Contains(t, out, "temporal api key:")
 	assert.Regexp(t, `api token:\s+set`, out)
+}
+
+// TestConfigCountsAPITokensPerRole: `maestro config` shows how many tokens
+// each role has (a real tokens file, MAESTRO_API_TOKENS and
+// MAESTRO_API_TOKEN as admin), never a token; a malformed file is an error
+// naming the line, without the token.
+func TestConfigCountsAPITokensPerRole(t *testing.T) {
+	const secret = "Ww5-config-secret"
+	file := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(file, []byte("# team\nread:"+secret+"1\nread:"+secret+"2\noperate:"+secret+"3\n"), 0o600))
+	env := config.MapEnv{config.EnvAPITokensFile: file, config.EnvAPITokens: "admin:" + secret + "4", config.EnvAPIToken: secret + "5"}
+	r := runCLI(t, env, "config")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `api token:\s+set \(2 read, 1 operate, 2 admin\)`, r.stdout)
+	assert.Regexp(t, `api tokens file:\s+`+regexp.QuoteMeta(file), r.stdout)
+	assert.NotContains(t, r.stdout+r.stderr, secret)
+
+	r = runCLI(t, env, "config", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout+r.stderr, secret)
+	var got config.Effective
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.Equal(t, map[string]int{"read": 2, "operate": 1, "admin": 2}, got.APITokenRoles)
+	assert.Equal(t, file, got.APITokensFile)
+
+	bad := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(bad, []byte("read:ok\n\n"+secret+"\n"), 0o600))
+	r = runCLI(t, config.MapEnv{config.EnvAPITokensFile: bad}, "config")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, config.EnvAPITokensFile)
+	assert.Contains(t, r.stderr, "line 3")
+	assert.NotContains(t, r.stdout+r.stderr, secret)
 }
 
 func TestConfigRejectsABadModeVariable(t *testing.T) {

@@ -477,6 +477,13 @@ func cmdConfig(_ context.Context, a *app, args []string) error {
 		return err
 	}
 	eff := cfg.Effective(a.env)
+	toks, err := process.APITokens(cfg.API)
+	if err != nil {
+		return err
+	}
+	if len(toks) > 0 {
+		eff.APITokenRoles = process.TokenRoles(toks)
+	}
 	pol, err := process.WorkerPolicy(cfg)
 	if err != nil {
 		return err

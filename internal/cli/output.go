@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/maestrohq/maestro/api"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/internal/process"
 	"github.com/maestrohq/maestro/policy"
@@ -208,13 +209,20 @@ func printConfig(w io.Writer, e config.Effective) {
 	agent := orNone(strings.TrimSpace(e.AgentProvider+" "+e.AgentModel), "none (template phases simulated)")
 	fmt.Fprintf(tw, "agent provider:\t%s\n", agent)
 	fmt.Fprintf(tw, "template limits:\t%d bytes, %s per template\n", e.TemplateMaxBytes, e.TemplateTimeout)
-	token := "set"
+	// Counts per role, never the tokens.
+	total := 0
+	for _, n := range e.APITokenRoles {
+		total += n
+	}
+	token := fmt.Sprintf("set (%d read, %d operate, %d admin)",
+		e.APITokenRoles[string(api.RoleRead)], e.APITokenRoles[string(api.RoleOperate)], e.APITokenRoles[string(api.RoleAdmin)])
 	switch {
-	case e.APITokenSet:
+	case total > 0 || e.APITokenSet:
 	case process.IsLoopback(e.APIAddr):
 		token = "not set (no auth; the API listens on loopback only)"
 	default:
-		token = "NOT SET: `maestro api` refuses to serve " + e.APIAddr + ", beyond loopback, without it (unless --insecure); set " + config.EnvAPIToken
+		token = "NOT SET: `maestro api` refuses to serve " + e.APIAddr + ", beyond loopback, without it (unless --insecure); set " +
+			config.EnvAPIToken + ", " + config.EnvAPITokens + " or " + config.EnvAPITokensFile
 	}
 	rate := "off"
 	if e.APIRateLimit > 0 {
@@ -222,6 +230,9 @@ func printConfig(w io.Writer, e config.Effective) {
 	}
 	fmt.Fprintf(tw, "api address:\t%s\n", e.APIAddr)
 	fmt.Fprintf(tw, "api token:\t%s\n", token)
+	if e.APITokensFile != "" {
+		fmt.Fprintf(tw, "api tokens file:\t%s\n", e.APITokensFile)
+	}
 	fmt.Fprintf(tw, "api rate limit:\t%s\n", rate)
 	fmt.Fprintf(tw, "api cors origins:\t%s\n", orNone(strings.Join(e.APICORSOrigins, ", "), "none"))
 	tw.Flush()
