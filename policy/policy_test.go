@@ -63,9 +63,7 @@ func TestDefaultPolicyRefusesEachAttack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ps := tt.pol.CheckNode(tt.node)
-			var fields []string
 			for _, p := range ps {
-				fields = append(fields, p.Field)
 				if p.Field == tt.field {
 					assert.Equal(t, "x", p.Node)
 					assert.Contains(t, p.Message, tt.want)
