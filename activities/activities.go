@@ -45,6 +45,7 @@ const (
 
 	ErrTypePolicyDenied  = "PolicyDenied"  // the worker policy forbids the node or its destination; non-retryable
 	ErrTypeTemplateLimit = "TemplateLimit" // a template rendered more than MaxTemplateBytes or for longer than TemplateTimeout; non-retryable
+	ErrTypeTimeout       = "Timeout"       // the attempt reached the node's timeout (start-to-close); retryable, counts against max_attempts
 )
 
 // Defaults for Config.

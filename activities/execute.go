@@ -83,13 +83,24 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 	)
 	log.InfoContext(ctx, "node started")
 	start := time.Now()
+	ctx, state := withAttemptState(ctx)
+	// The attempt ends itself a little before Temporal would time it out,
+	// so that a timeout counts against max_attempts like a failure the
+	// executor reports (a crash does not), and its processes are stopped.
+	runCtx := ctx
+	if deadline := activity.GetInfo(ctx).Deadline; !deadline.IsZero() {
+		margin := min(time.Second, time.Until(deadline)/10)
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
+		defer cancel()
+	}
 
 	var res run.NodeResult
 	var err error
 	if denied := a.checkPolicy(in.Node); denied != nil {
 		err = denied
 	} else if x, ok := executors[kind]; ok {
-		res, err = x.Run(ctx, a, in)
+		res, err = x.Run(runCtx, a, in)
 	} else if in.Node.Executor.Gate() {
 		err = configError("executor kind %q runs no activity: the workflow decides it", kind)
 	} else {
@@ -118,11 +129,23 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 		log.InfoContext(ctx, "node stopped", elapsed, slog.String("reason", ctxErr.Error()))
 		return run.NodeResult{}, ctxErr
 	}
+	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
+		err = &nodeError{typ: ErrTypeTimeout, msg: "attempt timed out (start-to-close)"}
+	}
 
 	var ne *nodeError
 	if !errors.As(err, &ne) {
 		ne = &nodeError{typ: errTypeInternal, msg: err.Error()}
 	}
+	// A failure the executor reports counts against max_attempts; the next
+	// attempt reads the count from this heartbeat, which the SDK sends
+	// before the failure. At max_attempts of them the node fails for good,
+	// whatever attempts crashes cost.
+	state.Failures++
+	if state.Failures >= maxAttempts(in.Node) {
+		ne.nonRetryable = true
+	}
+	recordHeartbeat(ctx)
 	f := ne.failure
 	f.Attempt = attempt
 	// The message may quote stderr or a response body; only its type and
@@ -171,7 +194,7 @@ func heartbeat(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx)
+				recordHeartbeat(ctx)
 			}
 		}
 	}()

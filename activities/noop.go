@@ -44,7 +44,7 @@ func (a *Activities) runNoop(ctx context.Context, in run.NodeInput, attempt int3
 			case <-timer.C:
 				break wait
 			case <-tick.C:
-				activity.RecordHeartbeat(ctx)
+				recordHeartbeat(ctx)
 			}
 		}
 	} else if err := ctx.Err(); err != nil {

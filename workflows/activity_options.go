@@ -9,14 +9,29 @@ import (
 	"github.com/maestrohq/maestro/dag"
 )
 
-// activityOptions are the options of node d's activity in pipeline p.
-func activityOptions(p dag.Pipeline, d dag.Node) workflow.ActivityOptions {
+// LostAttemptAllowance is how many attempts beyond a node's max_attempts
+// Temporal may make: attempts lost to a worker crash (a heartbeat timeout)
+// do not count against max_attempts — the activity counts the failures its
+// executor reports and stops retrying at max_attempts of them — but they
+// are bounded all the same.
+const LostAttemptAllowance = 10
+
+// versionLostAttempts marks runs whose nodes get LostAttemptAllowance
+// attempts beyond max_attempts (runs started before retried at most
+// max_attempts times, whatever the cause).
+const versionLostAttempts = "lost-attempts-are-free"
+
+// activityOptions are the options of node d's activity in pipeline p; extra
+// attempts are allowed beyond the node's max_attempts.
+func activityOptions(p dag.Pipeline, d dag.Node, extra int32) workflow.ActivityOptions {
+	rp := retryPolicy(d.Retry)
+	rp.MaximumAttempts += extra
 	return workflow.ActivityOptions{
 		ActivityID:          d.ID,
 		StartToCloseTimeout: d.Timeout.Or(p.RunTimeout()),
 		HeartbeatTimeout:    d.HeartbeatTimeout.Or(dag.DefaultHeartbeatTimeout),
 		WaitForCancellation: true,
-		RetryPolicy:         retryPolicy(d.Retry),
+		RetryPolicy:         rp,
 		Summary:             summary(d),
 	}
 }

@@ -204,7 +204,11 @@ func (r *execution) startReady(ctx, nodesCtx workflow.Context, sel workflow.Sele
 func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int) {
 	d := r.p.Nodes[i]
 	inputs, refs := r.s.inputs(i)
-	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d))
+	var extra int32
+	if workflow.GetVersion(ctx, versionLostAttempts, workflow.DefaultVersion, 1) == 1 {
+		extra = LostAttemptAllowance
+	}
+	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d, extra))
 	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, run.NodeInput{
 		WorkflowID: r.info.WorkflowExecution.ID,
 		Pipeline:   r.p.Name,

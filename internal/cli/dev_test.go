@@ -153,9 +153,10 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	// sleeper is a running command when the worker is killed: it must die
 	// with it, not run on beside its retry.
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	// It has the default heartbeat timeout: the time a crash costs.
+	// It has the default heartbeat timeout: the time a crash costs. It may
+	// fail only once, yet the attempt the kill costs it is not a failure.
 	sleeper := dag.Node{ID: "sleeper", DependsOn: []string{"a"},
-		Retry: &dag.Retry{InitialInterval: "100ms"},
+		Retry: &dag.Retry{MaxAttempts: 1, InitialInterval: "100ms"},
 		Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{
 			Argv: []string{"sh", "-c", `echo $$ >> "$0"; exec sleep 3`, pidFile}}})}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
