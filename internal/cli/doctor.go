@@ -24,15 +24,8 @@ type diagnosis struct {
 	Checks    []runs.Check `json:"checks"`
 }
 
-func (d *diagnosis) failed() int {
-	n := 0
-	for _, c := range d.Checks {
-		if c.Status == runs.CheckFail {
-			n++
-		}
-	}
-	return n
-}
+// failed counts the failed checks, as runs.Health does.
+func (d *diagnosis) failed() int { return (&runs.Health{Checks: d.Checks}).Failed() }
 
 // cmdDoctor checks that Maestro can work: Temporal reachable, the namespace
 // there, a worker polling the task queue and the search attributes
