@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,8 +86,12 @@ func TestDefaultRunTimeoutIsTwoHours(t *testing.T) {
 }
 
 func TestInputsCarryDependencyOutputsAndParams(t *testing.T) {
+	// The test environment runs a and b at once: guard the map.
+	var mu sync.Mutex
 	seen := map[string]run.NodeInput{}
 	env := newTestEnv(t, func(ctx context.Context, in run.NodeInput) (run.NodeResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		seen[in.Node.ID] = in
 		return run.NodeResult{Output: "out-" + in.Node.ID, Attempt: 1}, nil
 	})
