@@ -157,7 +157,7 @@ func TestPayloadOverTemporalsLimitIs413(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	key := fmt.Sprintf("big-%d", time.Now().UnixNano())
-	r := h.do(http.MethodPost, "/api/workflows", map[string]any{"template": "sdlc-linear", "requirement": strings.Repeat("x", 3<<20)},
+	r := h.do(http.MethodPost, "/api/workflows", map[string]any{"template": "sdlc-linear", "requirement": strings.Repeat("x", runs.MaxInputBytes-1000)},
 		"Idempotency-Key", key)
 	require.Equal(t, http.StatusRequestEntityTooLarge, r.code, "body: %.500s", r.body)
 	e := r.apiError(t)

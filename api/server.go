@@ -34,7 +34,7 @@ import (
 const (
 	// DefaultBodyLimit caps request bodies: a pipeline definition
 	// (dag.MaxDefinitionBytes) with room for the request around it.
-	DefaultBodyLimit = 4<<20 + 64<<10
+	DefaultBodyLimit = 2<<20 + 64<<10
 	// DefaultRateLimit is the sustained requests per second allowed per
 	// client IP; DefaultRateBurst is the burst above it.
 	DefaultRateLimit = 50

@@ -14,8 +14,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// MaxDefinitionBytes caps the size of a pipeline definition.
-const MaxDefinitionBytes = 4 << 20
+// MaxDefinitionBytes caps the size of a pipeline definition: Temporal's
+// payload limit (2 MiB), which the run's input must fit in.
+const MaxDefinitionBytes = 2 << 20
 
 // MaxYAMLBytes caps a definition in YAML: its decoder builds a node tree that
 // can take a hundred times the document's size (a 3.7 MB document of small

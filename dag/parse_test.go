@@ -223,7 +223,7 @@ func TestParseErrors(t *testing.T) {
 		{"YAML key that is null", "name: x\nparams: {~: c}\n", []string{"params.(key): mapping key <nil> is not a string"}},
 		{"YAML keys that are the same text", "name: x\nparams: {1: a, \"1\": b}\n", []string{`mapping key "1" already defined`}},
 		{"YAML keys that collide as text", "name: x\nenv: {a: {1: a, 1.0: b}}\n", []string{`env.a.1: mapping key "1" is defined twice`}},
-		{"too large", "name: x\ndescription: " + strings.Repeat("x", MaxDefinitionBytes) + "\n", []string{"larger than 4194304 bytes"}},
+		{"too large", "name: x\ndescription: " + strings.Repeat("x", MaxDefinitionBytes) + "\n", []string{"larger than 2097152 bytes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
