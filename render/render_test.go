@@ -77,16 +77,16 @@ func TestExecuteStopsBombs(t *testing.T) {
 		lim     Limits
 		ctxWait time.Duration // 0: no deadline
 		reason  string        // in the LimitError; "" means the context's error
-		within  time.Duration
+		within  time.Duration // generous: a loaded machine is slow, an unbounded bomb takes hours
 	}{
-		{"200 MB of output", `{{range 20000000}}xxxxxxxxxx{{end}}`, nil, Limits{}, 0, "output exceeds 1048576 bytes", 2 * time.Second},
-		{"output over a small cap", `{{range 100}}xxxxxxxxxx{{end}}`, nil, Limits{MaxBytes: 64}, 0, "output exceeds 64 bytes", time.Second},
-		{"a silent loop of 10^12", `{{range 1000000000000}}{{end}}`, nil, Limits{Timeout: 300 * time.Millisecond}, 0, "execution took longer than 300ms", 2 * time.Second},
-		{"a silent loop in an else in a with", `{{with 0}}{{else}}{{range 1000000000000}}{{end}}{{end}}`, nil, Limits{Timeout: 300 * time.Millisecond}, 0, "took longer than 300ms", 2 * time.Second},
-		{"nested silent loops", `{{range 1000000}}{{range 1000000}}{{end}}{{end}}`, nil, Limits{Timeout: 300 * time.Millisecond}, 0, "took longer than 300ms", 2 * time.Second},
-		{"exponential recursion", recursion, sixty, Limits{Timeout: 300 * time.Millisecond}, 0, "took longer than 300ms", 2 * time.Second},
-		{"the context ends first", `{{range 1000000000000}}{{end}}`, nil, Limits{Timeout: time.Minute}, 300 * time.Millisecond, "", 2 * time.Second},
-		{"recursion when the context ends", recursion, sixty, Limits{Timeout: time.Minute}, 300 * time.Millisecond, "", 2 * time.Second},
+		{"200 MB of output", `{{range 20000000}}xxxxxxxxxx{{end}}`, nil, Limits{}, 0, "output exceeds 1048576 bytes", 10 * time.Second},
+		{"output over a small cap", `{{range 100}}xxxxxxxxxx{{end}}`, nil, Limits{MaxBytes: 64}, 0, "output exceeds 64 bytes", 10 * time.Second},
+		{"a silent loop of 10^12", `{{range 1000000000000}}{{end}}`, nil, Limits{Timeout: 300 * time.Millisecond}, 0, "execution took longer than 300ms", 10 * time.Second},
+		{"a silent loop in an else in a with", `{{with 0}}{{else}}{{range 1000000000000}}{{end}}{{end}}`, nil, Limits{Timeout: 300 * time.Millisecond}, 0, "took longer than 300ms", 10 * time.Second},
+		{"nested silent loops", `{{range 1000000}}{{range 1000000}}{{end}}{{end}}`, nil, Limits{Timeout: 300 * time.Millisecond}, 0, "took longer than 300ms", 10 * time.Second},
+		{"exponential recursion", recursion, sixty, Limits{Timeout: 300 * time.Millisecond}, 0, "took longer than 300ms", 10 * time.Second},
+		{"the context ends first", `{{range 1000000000000}}{{end}}`, nil, Limits{Timeout: time.Minute}, 300 * time.Millisecond, "", 10 * time.Second},
+		{"recursion when the context ends", recursion, sixty, Limits{Timeout: time.Minute}, 300 * time.Millisecond, "", 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -122,7 +122,7 @@ func TestExecuteStopsBombs(t *testing.T) {
 			grown := int64(after.Sys) - int64(before.Sys)
 			assert.Less(t, grown, int64(64<<20), "bytes taken from the OS while rendering")
 			if strings.HasPrefix(tc.reason, "output") {
-				assert.Less(t, alloc, uint64(16<<20), "bytes allocated while rendering")
+				assert.Less(t, alloc, uint64(48<<20), "bytes allocated while rendering (200 MB unbounded; ~16 MiB, ~20 MiB under -race)")
 			}
 			t.Logf("took %s, allocated %d KiB in all, OS memory grew by %d KiB", took.Round(time.Millisecond), alloc>>10, grown>>10)
 
