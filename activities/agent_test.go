@@ -254,7 +254,7 @@ func TestAgentCancelAbortsTheRequest(t *testing.T) {
 	_, err := h.run(agentNode("design", "design", dag.AgentSpec{}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
-	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.Less(t, time.Since(start), 15*time.Second, "the server would hold the request 30 s")
 	assert.Positive(t, h.heartbeats.Load(), "heartbeats while the model thinks")
 	select {
 	case <-aborted:

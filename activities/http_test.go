@@ -282,7 +282,7 @@ func TestHTTPCancel(t *testing.T) {
 	_, err := h.run(httpNode(dag.HTTPSpec{URL: srv.URL}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
-	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.Less(t, time.Since(start), 15*time.Second, "the server would hold the request 30 s")
 	assert.Positive(t, h.heartbeats.Load(), "heartbeats while waiting")
 	select {
 	case <-aborted:

@@ -87,7 +87,7 @@ func TestNoopCancel(t *testing.T) {
 	_, err := h.run(dag.Node{ID: "slow", Executor: dag.NewExecutor(&dag.NoopSpec{Duration: "1m"})})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "canceled")
-	assert.Less(t, time.Since(start), 2*time.Second, "stops at once")
+	assert.Less(t, time.Since(start), 20*time.Second, "stops at once (the node would sleep a minute)")
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -78,7 +78,7 @@ func TestTemplateLimits(t *testing.T) {
 			appErr, _ := appError(t, err, ErrTypeTemplateLimit, false)
 			assert.Equal(t, tc.message, appErr.Message())
 			assert.Empty(t, requests(), "no request is sent")
-			assert.Less(t, took, 3*time.Second)
+			assert.Less(t, took, 15*time.Second, "a generous bound: unbounded, the template runs for hours")
 			alloc := after.TotalAlloc - before.TotalAlloc
 			grown := int64(after.Sys) - int64(before.Sys)
 			// Rendering 200 MB would allocate several times that; looping
@@ -116,7 +116,7 @@ func TestTemplateStopsWhenTheNodeEnds(t *testing.T) {
 			took := time.Since(began)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "deadline exceeded")
-			assert.Less(t, took, 2*time.Second, "the attempt ends with its context")
+			assert.Less(t, took, 15*time.Second, "the attempt ends with its context (the template timeout is an hour)")
 
 			cpu := processCPU(t)
 			time.Sleep(time.Second)
