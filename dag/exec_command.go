@@ -38,6 +38,9 @@ func (p *Process) validate(ps *problems, what, example string) {
 	}
 }
 
+// process returns p; it finds the Process in the specs that hold one.
+func (p *Process) process() *Process { return p }
+
 func validEnvName(k string) bool { return k != "" && !strings.ContainsAny(k, "=\x00") }
 
 // CommandSpec configures a command node.

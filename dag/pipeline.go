@@ -107,6 +107,9 @@ type Pipeline struct {
 	Params map[string]any `json:"params,omitempty"`
 	// Nodes are the pipeline's phases.
 	Nodes []Node `json:"nodes"`
+	// Workspace, when set, is the git repository the run works in; see
+	// Workspace.
+	Workspace *Workspace `json:"workspace,omitempty"`
 }
 
 // Node is one phase of a pipeline, run as one Temporal activity.

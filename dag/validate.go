@@ -113,6 +113,9 @@ func (v *validator) pipeline(p Pipeline) {
 	} else if p.MaxParallel > MaxParallelLimit {
 		v.add("", "max_parallel", "%d exceeds the limit of %d nodes running at once", p.MaxParallel, MaxParallelLimit)
 	}
+	if p.Workspace != nil {
+		p.Workspace.validate(v)
+	}
 	runTimeout := v.bounded("", "timeout", p.Timeout, MaxRunTimeout, "the limit")
 	if runTimeout == 0 {
 		runTimeout = DefaultRunTimeout
@@ -150,6 +153,9 @@ func (v *validator) pipeline(p Pipeline) {
 			seen[n.ID] = i
 		}
 		v.node(label, n, runTimeout)
+		if p.Workspace != nil {
+			v.workspaceNode(label, n)
+		}
 	}
 
 	idx := p.Index()
