@@ -2,6 +2,7 @@ package dag
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -120,6 +121,12 @@ func (w Workspace) validate(v *validator) {
 		strings.HasPrefix(repo, "git://"), scpLike.MatchString(repo):
 		if w.Create {
 			v.add(node, "workspace.create", "only a local path (an absolute path) can be created")
+		}
+		if u, err := url.Parse(repo); err == nil && u.User != nil {
+			_, pw := u.User.Password()
+			if pw || u.Scheme == "http" || u.Scheme == "https" {
+				v.add(node, "workspace.repo", "must not hold credentials: the workers' git configuration and environment provide them")
+			}
 		}
 	default:
 		v.add(node, "workspace.repo", "%q is neither an absolute path nor a git URL (file://, ssh://, https://, user@host:path)", repo)

@@ -28,6 +28,9 @@ type NodeInput struct {
 	// run (nodes reused from the run a retry retries). Without an entry, a
 	// dependency's artifact is looked up by (WorkflowID, its node ID).
 	Artifacts map[string]string `json:"artifacts,omitempty"`
+	// Workspace is set in a workspace run: the repository and the commits
+	// the node starts from.
+	Workspace *NodeWorkspace `json:"workspace,omitempty"`
 }
 
 // NodeResult is what a node's successful attempt returns to the workflow.
@@ -48,6 +51,8 @@ type NodeResult struct {
 	// Simulated says Output is a placeholder: the node is an agent node
 	// with a simulated output, run by a worker with no agent provider.
 	Simulated bool `json:"simulated,omitempty"`
+	// Commit is what a command or agent node of a workspace run committed.
+	Commit *Commit `json:"commit,omitempty"`
 
 	// Full is the whole output (up to the worker's artifact cap) for the
 	// artifact store; it is never encoded, so it never reaches history.

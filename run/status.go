@@ -39,6 +39,8 @@ type NodeStatus struct {
 	Usage *Usage `json:"usage,omitempty"`
 	// Approval is the decision on an approval node.
 	Approval *Approval `json:"approval,omitempty"`
+	// Commit is the node's commit in a workspace run.
+	Commit *Commit `json:"commit,omitempty"`
 }
 
 // Status is a run's live or final state: the answer of the status query and
@@ -68,6 +70,8 @@ type Status struct {
 	// placeholder outputs: the worker that ran them had no agent provider
 	// configured (MAESTRO_AGENT_PROVIDER).
 	Simulated bool `json:"simulated,omitempty"`
+	// Workspace is the repository of a workspace run.
+	Workspace *WorkspaceStatus `json:"workspace,omitempty"`
 }
 
 // Node returns the status of the node with the given ID, or nil.
