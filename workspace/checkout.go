@@ -1,0 +1,388 @@
+package workspace
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Identity is the author and committer of the commits the package makes.
+// Empty fields default to DefaultIdentity's.
+type Identity struct {
+	Name, Email string
+}
+
+// DefaultIdentity is used for empty Identity fields.
+var DefaultIdentity = Identity{Name: "Maestro", Email: "maestro@localhost"}
+
+func (id Identity) orDefault() Identity {
+	if strings.TrimSpace(id.Name) == "" {
+		id.Name = DefaultIdentity.Name
+	}
+	if strings.TrimSpace(id.Email) == "" {
+		id.Email = DefaultIdentity.Email
+	}
+	return id
+}
+
+// commitEnv is the environment that makes a commit's author and committer
+// (and so, given the same tree, parents and message, its SHA) deterministic.
+// A zero date means now.
+func commitEnv(id Identity, date time.Time) []string {
+	id = id.orDefault()
+	if date.IsZero() {
+		date = time.Now()
+	}
+	d := fmt.Sprintf("@%d %s", date.Unix(), date.Format("-0700"))
+	return []string{
+		"GIT_AUTHOR_NAME=" + id.Name, "GIT_AUTHOR_EMAIL=" + id.Email, "GIT_AUTHOR_DATE=" + d,
+		"GIT_COMMITTER_NAME=" + id.Name, "GIT_COMMITTER_EMAIL=" + id.Email, "GIT_COMMITTER_DATE=" + d,
+	}
+}
+
+// CheckoutOptions says what to check out.
+type CheckoutOptions struct {
+	// Bases are full commit SHAs: the checkout starts at Bases[0] and
+	// merges Bases[1:] into it in order. At least one is required.
+	Bases []string
+	// Identity and Date are the author and committer of the merge commits;
+	// two checkouts of the same Bases with the same Identity, Date and
+	// MergeMessage make the same merge commits. A zero Date means now.
+	Identity Identity
+	Date     time.Time
+	// MergeMessage is the message of every merge commit; default
+	// "Merge <first 12 hex digits of the merged base>".
+	MergeMessage string
+}
+
+// MergeConflictError is returned by Checkout when merging the bases
+// conflicts. The checkout is removed.
+type MergeConflictError struct {
+	// Files are the unmerged paths, sorted.
+	Files []string
+	// Base is the commit merged into (the checkout's HEAD at the time) and
+	// Merging the base that conflicted with it.
+	Base, Merging string
+}
+
+// Error implements error.
+func (e *MergeConflictError) Error() string {
+	return fmt.Sprintf("workspace: merging %s into %s conflicts in %s", short(e.Merging), short(e.Base), strings.Join(e.Files, ", "))
+}
+
+// Checkout is a git worktree of a repository's mirror, detached at its base.
+// Callers run what they like inside Path, then Commit, then Remove.
+type Checkout struct {
+	m    *Manager
+	mir  *mirror
+	id   string
+	path string
+	base string
+	lock *os.File // flock held while the checkout lives (see Sweep)
+
+	mu        sync.Mutex
+	removed   bool
+	removeErr error
+}
+
+// Path returns the checkout's directory.
+func (c *Checkout) Path() string { return c.path }
+
+// Base returns the SHA of the checkout's HEAD after the merges (Bases[0] when
+// there was one base). Commit diffs against it.
+func (c *Checkout) Base() string { return c.base }
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// Checkout makes a fresh checkout of o.Bases[0] under Dir/checkouts (a
+// `git worktree add --detach` of repo's mirror) and merges o.Bases[1:] into
+// it in order with `git merge --no-ff`. Bases missing from the mirror are
+// fetched. A merge conflict returns a *MergeConflictError; on any error
+// (including ctx ending) nothing is left under Dir/checkouts.
+func (m *Manager) Checkout(ctx context.Context, repo string, o CheckoutOptions) (_ *Checkout, err error) {
+	mir, err := m.mirror(repo)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Bases) == 0 {
+		return nil, fmt.Errorf("workspace: %w: checkout needs at least one base", ErrInvalidRef)
+	}
+	for _, b := range o.Bases {
+		if err := checkSHA(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.ensureCommits(ctx, mir, o.Bases...); err != nil {
+		return nil, err
+	}
+	var rb [8]byte
+	rand.Read(rb[:])
+	id := hex.EncodeToString(rb[:])
+	c := &Checkout{m: m, mir: mir, id: id, path: filepath.Join(m.checkout, id), base: o.Bases[0]}
+	c.lock, err = lockPath(ctx, c.path+".lock")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.Remove()
+		}
+	}()
+	unlock, err := m.lockMirror(ctx, mir)
+	if err != nil {
+		return nil, err
+	}
+	_, err = m.r.git(ctx, mir.path, "worktree", "add", "--detach", "--quiet", "--", c.path, o.Bases[0])
+	unlock()
+	if err != nil {
+		return nil, fmt.Errorf("workspace: checkout %s of %s: %w", short(o.Bases[0]), Redact(repo), err)
+	}
+	env := commitEnv(o.Identity, o.Date)
+	for _, b := range o.Bases[1:] {
+		msg := o.MergeMessage
+		if msg == "" {
+			msg = "Merge " + short(b)
+		}
+		_, err := m.r.run(ctx, call{dir: c.path, env: env}, "merge", "--no-ff", "--no-edit",
+			"--no-verify", "--no-log", "--no-stat", "--quiet", "--cleanup=whitespace", "-m", msg, b)
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if files := c.unmerged(ctx); len(files) > 0 {
+			return nil, &MergeConflictError{Files: files, Base: c.headOr(ctx, ""), Merging: b}
+		}
+		return nil, fmt.Errorf("workspace: merge %s: %w", short(b), err)
+	}
+	if len(o.Bases) > 1 {
+		if c.base, err = m.r.git(ctx, c.path, "rev-parse", "--verify", "HEAD"); err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func (c *Checkout) unmerged(ctx context.Context) []string {
+	out, err := c.m.r.git(ctx, c.path, "diff", "--name-only", "--diff-filter=U", "-z")
+	if err != nil {
+		return nil
+	}
+	var files []string
+	for _, f := range strings.Split(out, "\x00") {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	sort.Strings(files)
+	return files
+}
+
+func (c *Checkout) headOr(ctx context.Context, def string) string {
+	out, err := c.m.r.git(ctx, c.path, "rev-parse", "--verify", "HEAD")
+	if err != nil {
+		return def
+	}
+	return out
+}
+
+// Commit is the result of Checkout.Commit.
+type Commit struct {
+	// SHA is the new commit, or the base when nothing changed.
+	SHA string
+	// Parents are SHA's parents.
+	Parents []string
+	// Changed reports whether a commit was made.
+	Changed bool
+	// Files, Insertions and Deletions are the diffstat against the base
+	// (binary files count as files with no lines).
+	Files, Insertions, Deletions int
+}
+
+var trailerKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
+
+// Commit stages everything in the checkout (git add -A) and, when anything
+// differs from the base, commits it with message followed by a trailer block
+// ("Key: value" lines, in order) as id at date (zero: now). When nothing
+// changed it returns the base with Changed false. Commits the caller made in
+// the checkout are squashed into this one (the commit's parent is always the
+// base).
+func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]string, id Identity, date time.Time) (Commit, error) {
+	c.mu.Lock()
+	removed := c.removed
+	c.mu.Unlock()
+	if removed {
+		return Commit{}, errors.New("workspace: commit: checkout removed")
+	}
+	var tb strings.Builder
+	for _, t := range trailers {
+		if !trailerKeyRE.MatchString(t[0]) || strings.ContainsAny(t[1], "\r\n") {
+			return Commit{}, fmt.Errorf("workspace: %w: trailer %q", ErrInvalidRef, t[0]+": "+t[1])
+		}
+		fmt.Fprintf(&tb, "%s: %s\n", t[0], strings.TrimSpace(t[1]))
+	}
+	msg := strings.TrimSpace(message)
+	if msg == "" {
+		msg = "Maestro commit"
+	}
+	if tb.Len() > 0 {
+		msg += "\n\n" + tb.String()
+	}
+	r := &c.m.r
+	if _, err := r.git(ctx, c.path, "add", "-A"); err != nil {
+		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
+	}
+	if head := c.headOr(ctx, ""); head != c.base {
+		// The caller committed (or moved HEAD): keep the content, make the
+		// base the parent.
+		if _, err := r.git(ctx, c.path, "reset", "--soft", c.base); err != nil {
+			return Commit{}, fmt.Errorf("workspace: commit: %w", err)
+		}
+	}
+	_, err := r.git(ctx, c.path, "diff", "--cached", "--quiet", "--no-ext-diff")
+	changed := exitCode(err) == 1
+	if err != nil && !changed {
+		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
+	}
+	if changed {
+		if _, err := r.run(ctx, call{dir: c.path, env: commitEnv(id, date)}, "commit", "--quiet",
+			"--no-verify", "--no-edit", "--cleanup=whitespace", "-m", msg); err != nil {
+			return Commit{}, fmt.Errorf("workspace: commit: %w", err)
+		}
+	}
+	out, err := r.git(ctx, c.path, "log", "-1", "--format=%H %P", "HEAD")
+	if err != nil {
+		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
+	}
+	f := strings.Fields(out)
+	res := Commit{SHA: f[0], Parents: f[1:], Changed: changed}
+	if !changed {
+		return res, nil
+	}
+	stat, err := r.git(ctx, c.path, "diff", "--numstat", "--no-ext-diff", "--find-renames", c.base, res.SHA, "--")
+	if err != nil {
+		return Commit{}, fmt.Errorf("workspace: commit: diffstat: %w", err)
+	}
+	for _, line := range strings.Split(stat, "\n") {
+		p := strings.SplitN(line, "\t", 3)
+		if len(p) < 3 {
+			continue
+		}
+		res.Files++
+		a, _ := strconv.Atoi(p[0]) // "-" for binary files
+		d, _ := strconv.Atoi(p[1])
+		res.Insertions += a
+		res.Deletions += d
+	}
+	return res, nil
+}
+
+// Remove deletes the checkout (git worktree remove --force, falling back to
+// deleting the directory and pruning the mirror's worktree metadata, so a
+// half-made checkout goes too). It is idempotent and does not take a context:
+// it runs even after the caller's context ended, bounded by a minute.
+func (c *Checkout) Remove() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removed {
+		return c.removeErr
+	}
+	c.removed = true
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c.removeErr = c.remove(ctx)
+	return c.removeErr
+}
+
+func (c *Checkout) remove(ctx context.Context) error {
+	m := c.m
+	var errs []error
+	unlock, err := m.lockMirror(ctx, c.mir)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		_, werr := m.r.git(ctx, c.mir.path, "worktree", "remove", "--force", "--force", "--", c.path)
+		if werr != nil {
+			if err := os.RemoveAll(c.path); err != nil {
+				errs = append(errs, err)
+			}
+			if _, err := m.r.git(ctx, c.mir.path, "worktree", "prune"); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		unlock()
+	}
+	if _, err := os.Lstat(c.path); err == nil {
+		if err := os.RemoveAll(c.path); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.lock != nil {
+		os.Remove(c.lock.Name())
+		c.lock.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("workspace: remove checkout %s: %w", c.id, err)
+	}
+	return nil
+}
+
+// Init creates a bare repository at path (a local directory that must not
+// exist or be empty; else an error wrapping ErrNotEmpty) holding one commit,
+// a README.md saying it was made by Maestro, on branch "main" (also HEAD),
+// and returns that commit's SHA. gitPath "" means "git" from PATH; git runs
+// with the process environment (sanitized as for a Manager).
+func Init(ctx context.Context, gitPath, path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("workspace: init: %w: %q is not an absolute path", ErrInvalidRepo, path)
+	}
+	if ents, err := os.ReadDir(path); err == nil && len(ents) > 0 {
+		return "", fmt.Errorf("workspace: init %s: %w", path, ErrNotEmpty)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("workspace: init: %w", err)
+	}
+	r, _, err := newRunner(ctx, gitPath, osEnviron(), discardLogger)
+	if err != nil {
+		return "", err
+	}
+	fail := func(err error) (string, error) { return "", fmt.Errorf("workspace: init %s: %w", path, err) }
+	if _, err := r.git(ctx, "", "init", "--bare", "--quiet", "--", path); err != nil {
+		return fail(err)
+	}
+	readme := "# Repository\n\nCreated by Maestro.\n"
+	blob, err := r.run(ctx, call{dir: path, stdin: strings.NewReader(readme)}, "hash-object", "-w", "--stdin")
+	if err != nil {
+		return fail(err)
+	}
+	tree, err := r.run(ctx, call{dir: path, stdin: strings.NewReader("100644 blob " + blob + "\tREADME.md\n")}, "mktree")
+	if err != nil {
+		return fail(err)
+	}
+	commit, err := r.run(ctx, call{dir: path, env: commitEnv(Identity{}, time.Time{})}, "commit-tree", "-m", "Initial commit (created by Maestro)", tree)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := r.git(ctx, path, "update-ref", "refs/heads/main", commit); err != nil {
+		return fail(err)
+	}
+	if _, err := r.git(ctx, path, "symbolic-ref", "HEAD", "refs/heads/main"); err != nil {
+		return fail(err)
+	}
+	return commit, nil
+}
