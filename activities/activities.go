@@ -18,6 +18,7 @@ import (
 	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/render"
+	"github.com/maestrohq/maestro/workspace"
 )
 
 // ExecuteNodeName is the registered name of the node activity.
@@ -107,6 +108,14 @@ type Config struct {
 	// DefaultTemplateTimeout. Over it the node fails with
 	// ErrTypeTemplateLimit.
 	TemplateTimeout time.Duration
+	// Workspaces gives the nodes of workspace runs their checkouts; nil
+	// means this worker cannot run them (WorkspacesUnavailable says why).
+	Workspaces *workspace.Manager
+	// WorkspacesUnavailable is why Workspaces is nil (git missing, ...).
+	WorkspacesUnavailable error
+	// GitPath is the git program (for creating repositories); "" means
+	// git from PATH.
+	GitPath string
 }
 
 // Activities executes pipeline nodes. Create it with New.
@@ -152,9 +161,11 @@ func New(cfg Config) *Activities {
 	return &Activities{cfg: cfg}
 }
 
-// Register registers the node activity on a worker.
+// Register registers the node and workspace activities on a worker.
 func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.ExecuteNode, activity.RegisterOptions{Name: ExecuteNodeName})
+	r.RegisterActivityWithOptions(a.PrepareWorkspace, activity.RegisterOptions{Name: PrepareWorkspaceName})
+	r.RegisterActivityWithOptions(a.FinishWorkspace, activity.RegisterOptions{Name: FinishWorkspaceName})
 }
 
 // templateLimits returns the bounds of one template's rendering.

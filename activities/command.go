@@ -67,7 +67,7 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 		return run.NodeResult{}, startError(prog, err)
 	}
 
-	dir := a.commandDir(p.Dir)
+	dir := a.commandDir(in, p.Dir)
 	if dir != "" {
 		// exec blames the program for a bad directory; name the directory.
 		if fi, err := os.Stat(dir); err != nil {
@@ -192,6 +192,10 @@ func (a *Activities) commandEnv(in run.NodeInput, e dag.Process) (map[string]str
 	env["MAESTRO_NODE_ID"] = in.Node.ID
 	env["MAESTRO_PIPELINE"] = in.Pipeline
 	env["MAESTRO_PARAMS"] = string(pj)
+	if ws := in.Workspace; ws != nil && ws.Dir != "" {
+		env["MAESTRO_WORKSPACE"] = ws.Dir
+		env["MAESTRO_BASE_SHA"] = ws.Base
+	}
 	for _, dep := range slices.Sorted(maps.Keys(in.Inputs)) {
 		// A NUL byte cannot be passed in the environment.
 		env[inputEnvName(dep)] = strings.ReplaceAll(in.Inputs[dep], "\x00", "")
@@ -220,9 +224,14 @@ func envList(env map[string]string) []string {
 	return list
 }
 
-// commandDir is the executor's dir (relative to the worker's WorkDir when
+// commandDir is, in a workspace run, the checkout (or dir inside it);
+// otherwise the executor's dir (relative to the worker's WorkDir when
 // relative), else WorkDir, else "" (the worker's directory).
-func (a *Activities) commandDir(dir string) string {
+func (a *Activities) commandDir(in run.NodeInput, dir string) string {
+	if ws := in.Workspace; ws != nil && ws.Dir != "" {
+		// Validation keeps dir relative and inside the checkout.
+		return filepath.Join(ws.Dir, dir)
+	}
 	switch {
 	case dir == "":
 		return a.cfg.WorkDir

@@ -100,7 +100,7 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 	if denied := a.checkPolicy(in.Node); denied != nil {
 		err = denied
 	} else if x, ok := executors[kind]; ok {
-		res, err = x.Run(runCtx, a, in)
+		res, err = a.runExecutor(runCtx, x, in)
 	} else if in.Node.Executor.Gate() {
 		err = configError("executor kind %q runs no activity: the workflow decides it", kind)
 	} else {

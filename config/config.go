@@ -37,6 +37,9 @@ type Config struct {
 	MetricsAddr string
 	// ArtifactDir is where node outputs are stored.
 	ArtifactDir string
+	// WorkspaceDir is where a worker keeps its git mirrors and the
+	// checkouts of workspace runs' nodes.
+	WorkspaceDir string
 	// Template bounds the rendering of nodes' templates.
 	Template Template
 	// Agent holds the workers' default agent provider.
@@ -52,6 +55,8 @@ type Config struct {
 	// artifactDirSet says MAESTRO_ARTIFACT_DIR chose ArtifactDir, so that a
 	// new data directory does not move it.
 	artifactDirSet bool
+	// workspaceDirSet says MAESTRO_WORKSPACE_DIR chose WorkspaceDir.
+	workspaceDirSet bool
 }
 
 // SetDataDir makes dir (made absolute) the data directory; the artifacts
@@ -64,6 +69,9 @@ func (c *Config) SetDataDir(dir string) error {
 	c.Dev.DataDir = abs
 	if !c.artifactDirSet {
 		c.ArtifactDir = filepath.Join(abs, "artifacts")
+	}
+	if !c.workspaceDirSet {
+		c.WorkspaceDir = filepath.Join(abs, "workspaces")
 	}
 	return nil
 }
@@ -137,10 +145,10 @@ type API struct {
 type Policy struct {
 	// File is the policy file (YAML or JSON); empty: none.
 	File string
-	// Kinds, Commands, Env, HTTPAllow and AgentAllow are the
+	// Kinds, Commands, Env, HTTPAllow, AgentAllow and Repos are the
 	// comma-separated lists of MAESTRO_POLICY_KINDS, _COMMANDS, _ENV,
-	// _HTTP_ALLOW and _AGENT_ALLOW.
-	Kinds, Commands, Env, HTTPAllow, AgentAllow []string
+	// _HTTP_ALLOW, _AGENT_ALLOW and _REPOS.
+	Kinds, Commands, Env, HTTPAllow, AgentAllow, Repos []string
 	// DevMode is set by `maestro dev` (never by a variable): without a
 	// policy, everything is allowed.
 	DevMode bool
@@ -148,7 +156,7 @@ type Policy struct {
 
 // Configured reports whether a policy file or variable is set.
 func (p Policy) Configured() bool {
-	return p.File != "" || p.Kinds != nil || p.Commands != nil || p.Env != nil || p.HTTPAllow != nil || p.AgentAllow != nil
+	return p.File != "" || p.Kinds != nil || p.Commands != nil || p.Env != nil || p.HTTPAllow != nil || p.AgentAllow != nil || p.Repos != nil
 }
 
 // Dev configures `maestro dev`.
@@ -237,6 +245,7 @@ func Load(env Env) (Config, error) {
 			Env:        r.setList(EnvPolicyEnv),
 			HTTPAllow:  r.setList(EnvPolicyHTTPAllow),
 			AgentAllow: r.setList(EnvPolicyAgentAllow),
+			Repos:      r.setList(EnvPolicyRepos),
 		},
 		Dev: Dev{
 			DataDir:      r.str(EnvDataDir, defaultDataDir(env)),
@@ -259,6 +268,11 @@ func Load(env Env) (Config, error) {
 	c.artifactDirSet = r.str(EnvArtifactDir, "") != ""
 	if abs, err := filepath.Abs(c.ArtifactDir); err == nil {
 		c.ArtifactDir = abs
+	}
+	c.WorkspaceDir = r.str(EnvWorkspaceDir, filepath.Join(c.Dev.DataDir, "workspaces"))
+	c.workspaceDirSet = r.str(EnvWorkspaceDir, "") != ""
+	if abs, err := filepath.Abs(c.WorkspaceDir); err == nil {
+		c.WorkspaceDir = abs
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err

@@ -20,6 +20,10 @@ const (
 	// EnvArtifactDir is the directory of the artifact store (default: the
 	// data directory's artifacts/).
 	EnvArtifactDir = "MAESTRO_ARTIFACT_DIR"
+	// EnvWorkspaceDir is where a worker keeps its git mirrors and the
+	// checkouts of running nodes (default: the data directory's
+	// workspaces).
+	EnvWorkspaceDir = "MAESTRO_WORKSPACE_DIR"
 	// EnvTemplateMaxBytes caps what one template of a node (an http url,
 	// header or body, an agent prompt) may render, in bytes.
 	EnvTemplateMaxBytes = "MAESTRO_TEMPLATE_MAX_BYTES"
@@ -51,6 +55,7 @@ const (
 	EnvPolicyEnv        = "MAESTRO_POLICY_ENV"         // worker variables pipelines may read: GITHUB_TOKEN,CI_*
 	EnvPolicyHTTPAllow  = "MAESTRO_POLICY_HTTP_ALLOW"  // destinations beyond public addresses: hosts, host:port, IPs, CIDRs
 	EnvPolicyAgentAllow = "MAESTRO_POLICY_AGENT_ALLOW" // the same for agent nodes' base_url
+	EnvPolicyRepos      = "MAESTRO_POLICY_REPOS"       // repositories workspace runs may use: paths, URLs, prefixes ending in *
 
 	// EnvDataDir is Maestro's data directory: the dev server's database
 	// and the default artifact store.

@@ -16,6 +16,9 @@ import (
 // *dag.ValidationError, or nil.
 func (p *Policy) Check(pl dag.Pipeline) error {
 	var ps []dag.Problem
+	if w := pl.Workspace; w != nil && w.Repo != "" && !p.RepoAllowed(w.Repo) {
+		ps = append(ps, dag.Problem{Field: "workspace.repo", Message: p.RepoDenial(w.Repo)})
+	}
 	for _, n := range pl.Nodes {
 		ps = append(ps, p.CheckNode(n)...)
 	}

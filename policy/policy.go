@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -43,6 +44,10 @@ type Policy struct {
 	Env []string `json:"env"`
 	// HTTP is where http nodes may connect.
 	HTTP Egress `json:"http"`
+	// Repos are the repositories workspace runs may use: locations as a
+	// pipeline writes them (absolute paths, git URLs), or prefixes ending
+	// in "*" (e.g. "/srv/git/*", "https://github.com/acme/*").
+	Repos []string `json:"repos"`
 	// Agent is where agent nodes' model APIs (a node's base_url) may be.
 	// Agent calls carry the worker's API key, so by default only the
 	// providers' own APIs (DefaultAgentHosts, always allowed) and the
@@ -112,6 +117,7 @@ func AllowAll() *Policy {
 		Env:      []string{Any},
 		HTTP:     all,
 		Agent:    all,
+		Repos:    []string{Any},
 		Origin:   "everything allowed (dev mode)",
 	}
 }
@@ -121,14 +127,14 @@ func AllowAll() *Policy {
 type Source struct {
 	// File is the policy file (YAML or JSON); empty: none.
 	File string
-	// Kinds, Commands, Env, HTTPAllow and AgentAllow override the file's
-	// (or the default's) lists when not nil.
-	Kinds, Commands, Env, HTTPAllow, AgentAllow []string
+	// Kinds, Commands, Env, HTTPAllow, AgentAllow and Repos override the
+	// file's (or the default's) lists when not nil.
+	Kinds, Commands, Env, HTTPAllow, AgentAllow, Repos []string
 }
 
 // Empty reports whether s sets nothing.
 func (s Source) Empty() bool {
-	return s.File == "" && s.Kinds == nil && s.Commands == nil && s.Env == nil && s.HTTPAllow == nil && s.AgentAllow == nil
+	return s.File == "" && s.Kinds == nil && s.Commands == nil && s.Env == nil && s.HTTPAllow == nil && s.AgentAllow == nil && s.Repos == nil
 }
 
 // file is the policy file's format.
@@ -138,6 +144,7 @@ type file struct {
 	Env      []string   `yaml:"env"`
 	HTTP     egressFile `yaml:"http"`
 	Agent    egressFile `yaml:"agent"`
+	Repos    []string   `yaml:"repos"`
 }
 
 type egressFile struct {
@@ -175,6 +182,7 @@ func Load(src Source, def *Policy) (*Policy, error) {
 	over(&f.Env, src.Env)
 	over(&f.HTTP.Allow, src.HTTPAllow)
 	over(&f.Agent.Allow, src.AgentAllow)
+	over(&f.Repos, src.Repos)
 	slices.Sort(origin)
 	p, err := f.policy()
 	if err != nil {
@@ -206,7 +214,12 @@ func parseFile(data []byte) (file, error) {
 
 func (f file) policy() (*Policy, error) {
 	var errs []error
-	p := &Policy{Env: f.Env}
+	p := &Policy{Env: f.Env, Repos: f.Repos}
+	for _, r := range p.Repos {
+		if r == "" || (strings.Contains(r, "*") && (!strings.HasSuffix(r, "*") || strings.Count(r, "*") > 1)) {
+			errs = append(errs, fmt.Errorf("repos: %q is not a repository or a prefix ending in *", r))
+		}
+	}
 	for _, c := range f.Commands {
 		cmd, err := ParseCommand(c)
 		if err != nil {
@@ -289,6 +302,30 @@ func (p *Policy) CommandAllowed(argv []string) bool {
 	return false
 }
 
+// RepoAllowed reports whether workspace runs may use repo: it is listed,
+// or starts with a listed prefix ending in "*". A local path must be clean
+// (no "..") to match a prefix.
+func (p *Policy) RepoAllowed(repo string) bool {
+	if repo == "" {
+		return false
+	}
+	clean := !strings.HasPrefix(repo, "/") || filepath.Clean(repo) == strings.TrimSuffix(repo, "/")
+	for _, r := range p.Repos {
+		switch {
+		case r == Any, r == repo:
+			return true
+		case strings.HasSuffix(r, "*") && clean && strings.HasPrefix(repo, strings.TrimSuffix(r, "*")):
+			return true
+		}
+	}
+	return false
+}
+
+// RepoDenial says why repo is refused, naming what is allowed.
+func (p *Policy) RepoDenial(repo string) string {
+	return fmt.Sprintf("repository %q is not allowed by the worker policy (allowed: %s; set MAESTRO_POLICY_REPOS or repos in the policy file)", repo, list(p.Repos))
+}
+
 // Reserved reports whether pipelines may never read the variable name:
 // Maestro's and Temporal's own (tokens, keys, addresses).
 func Reserved(name string) bool {
@@ -318,8 +355,8 @@ func (p *Policy) Describe() string {
 	for i, c := range p.Commands {
 		cmds[i] = c.String()
 	}
-	return fmt.Sprintf("%s: kinds %s; commands %s; env %s; http %s; agent %s",
-		p.Origin, list(p.Kinds), list(cmds), list(p.Env), p.HTTP.Describe(), p.Agent.Describe())
+	return fmt.Sprintf("%s: kinds %s; commands %s; env %s; http %s; agent %s; repos %s",
+		p.Origin, list(p.Kinds), list(cmds), list(p.Env), p.HTTP.Describe(), p.Agent.Describe(), list(p.Repos))
 }
 
 // list joins names, or says none.

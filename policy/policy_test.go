@@ -232,3 +232,30 @@ func TestReservedAddressForms(t *testing.T) {
 	_, ok := AllowAll().HTTP.Client("http").Transport.(*http.Transport)
 	assert.False(t, ok, "allowing everything keeps the default transport (and its proxy settings)")
 }
+
+func TestRepoAllowed(t *testing.T) {
+	p := &Policy{Repos: []string{"/srv/git/*", "https://github.com/acme/*", "ssh://git@example.com/app.git"}}
+	for repo, want := range map[string]bool{
+		"/srv/git/app.git":                     true,
+		"/srv/git/../etc":                      false,
+		"/srv/gitx/app.git":                    false,
+		"https://github.com/acme/app.git":      true,
+		"https://github.com/acme2/app.git":     false,
+		"https://github.com/other/app.git":     false,
+		"ssh://git@example.com/app.git":        true,
+		"ssh://git@example.com/app.git.backup": false,
+		"":                                     false,
+	} {
+		assert.Equal(t, want, p.RepoAllowed(repo), repo)
+	}
+	assert.False(t, Default().RepoAllowed("/srv/git/app.git"), "the default policy allows no repository")
+	assert.True(t, AllowAll().RepoAllowed("/anything"))
+	assert.Contains(t, p.RepoDenial("/x"), "MAESTRO_POLICY_REPOS")
+
+	_, err := Parse([]byte("repos: ['/srv/*/x*']\n"))
+	require.Error(t, err)
+	pl := dag.Pipeline{Name: "p", Workspace: &dag.Workspace{Repo: "/elsewhere/app.git"}, Nodes: []dag.Node{{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})}}}
+	var ve *dag.ValidationError
+	require.ErrorAs(t, p.Check(pl), &ve)
+	assert.Equal(t, "workspace.repo", ve.Problems[0].Field)
+}

@@ -12,9 +12,11 @@ type NodeWorkspace struct {
 	// Date dates the commits the checkout's merges make (the run's start),
 	// so that every attempt of a node merges to the same commit.
 	Date time.Time `json:"date"`
-	// Dir is the checkout while the node runs; set by the worker, never
+	// Dir is the checkout while the node runs, and Base its commit (the
+	// merge of Bases when there are several); set by the worker, never
 	// encoded.
-	Dir string `json:"-"`
+	Dir  string `json:"-"`
+	Base string `json:"-"`
 }
 
 // Commit is what a node of a workspace run left in the repository: never

@@ -39,6 +39,9 @@ type StartRequest struct {
 	// ID and request returns the same run, which makes retried requests
 	// safe; the same ID with a different request is ErrIdempotencyConflict.
 	ID string `json:"id,omitempty"`
+	// Workspace sets the pipeline's workspace, or overrides the fields it
+	// gives (repo, ref, branch) of the pipeline's.
+	Workspace *dag.Workspace `json:"workspace,omitempty"`
 	// WorkflowType is the original system's way to name a template:
 	// "parallel" (sdlc-parallel) or "linear" (sdlc-linear), see
 	// WorkflowTypes; exclusive with Template and DAG.
@@ -120,6 +123,22 @@ func Build(req StartRequest, defaultMode dag.Mode) (*run.Input, error) {
 	}
 	if req.FailurePolicy != "" {
 		p.FailurePolicy = req.FailurePolicy
+	}
+	if w := req.Workspace; w != nil {
+		var ws dag.Workspace
+		if p.Workspace != nil {
+			ws = *p.Workspace
+		}
+		if w.Repo != "" {
+			ws.Repo, ws.Create = w.Repo, w.Create
+		}
+		if w.Ref != "" {
+			ws.Ref = w.Ref
+		}
+		if w.Branch != "" {
+			ws.Branch = w.Branch
+		}
+		p.Workspace = &ws
 	}
 	if len(req.Params) > 0 || req.Requirement != "" {
 		if p.Params == nil {

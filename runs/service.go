@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/run"
@@ -71,6 +73,10 @@ type Config struct {
 	DefaultMode dag.Mode
 	// DataConverter must match the client's; nil means the default.
 	DataConverter converter.DataConverter
+	// TemplateRepos, when set (by `maestro dev`), gives every run of a
+	// built-in template that names no workspace a new repository of its
+	// own in this directory, so that templates leave a branch to look at.
+	TemplateRepos string
 	// Policy, when set, is checked before a run starts: a pipeline it
 	// forbids is refused with every problem as a *dag.ValidationError, and
 	// nothing starts. The workers check every node again before it runs.
@@ -128,6 +134,9 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 		id = fmt.Sprintf("maestro-%s-%s", name[:min(len(name), 100)], uuid.NewString())
 	} else if err := ValidateID("id", id); err != nil {
 		return nil, err
+	}
+	if s.cfg.TemplateRepos != "" && in.Template != "" && in.Pipeline.Workspace == nil {
+		in.Pipeline.Workspace = &dag.Workspace{Repo: filepath.Join(s.cfg.TemplateRepos, dag.RefSafe(id)+".git"), Create: true}
 	}
 	return s.start(ctx, id, in)
 }
@@ -489,8 +498,10 @@ func (s *Service) Retry(ctx context.Context, workflowID string) (*Started, error
 func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (*run.Input, error) {
 	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var in run.Input
-	scheduled := map[int64]string{}
+	scheduled := map[int64]string{} // activity ID by scheduled event
+	types := map[int64]string{}     // activity type by scheduled event
 	reuse := map[string]run.NodeResult{}
+	var startSHA string
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
@@ -503,8 +514,18 @@ func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (
 			}
 		case ev.GetActivityTaskScheduledEventAttributes() != nil:
 			scheduled[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityId()
+			types[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
 		case ev.GetActivityTaskCompletedEventAttributes() != nil:
 			a := ev.GetActivityTaskCompletedEventAttributes()
+			switch types[a.GetScheduledEventId()] {
+			case activities.PrepareWorkspaceName:
+				if err := s.cfg.DataConverter.FromPayloads(a.GetResult(), &startSHA); err != nil {
+					return nil, fmt.Errorf("decode the start commit of %s: %w", workflowID, err)
+				}
+				continue
+			case activities.FinishWorkspaceName:
+				continue
+			}
 			var res run.NodeResult
 			if err := s.cfg.DataConverter.FromPayloads(a.GetResult(), &res); err != nil {
 				return nil, fmt.Errorf("decode result of node %s: %w", scheduled[a.GetScheduledEventId()], err)
@@ -519,5 +540,11 @@ func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (
 	}
 	in.Reuse = reuse
 	in.RetryOf = workflowID
+	if w := in.Pipeline.Workspace; w != nil && startSHA != "" {
+		// The retry starts where the run started, and pushes to its branch.
+		ws := *w
+		ws.Ref, ws.Branch, ws.Create = startSHA, w.BranchFor(workflowID), false
+		in.Pipeline.Workspace = &ws
+	}
 	return &in, nil
 }

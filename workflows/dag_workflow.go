@@ -79,6 +79,9 @@ func DAGWorkflow(ctx workflow.Context, in run.Input) (*run.Status, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("set the approve update handler: %w", err)
 	}
+	if r.p.Workspace != nil {
+		r.prepareWorkspace(ctx)
+	}
 	st, err := r.execute(ctx)
 	// Let running approve updates answer before the run closes; they end
 	// once their node is final, as every node now is.
@@ -110,6 +113,8 @@ type execution struct {
 	approvals workflow.Channel
 	// gates cancels the timeout timers of waiting approval nodes.
 	gates map[int]workflow.CancelFunc
+	// ws is the repository of a workspace run, nil in other runs.
+	ws *run.WorkspaceStatus
 }
 
 func newRun(ctx workflow.Context, in run.Input) *execution {
@@ -216,6 +221,7 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 		Params:     r.p.Params,
 		Inputs:     inputs,
 		Artifacts:  refs,
+		Workspace:  r.nodeWorkspace(i),
 	})
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult
@@ -237,6 +243,10 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 // error.
 func (r *execution) finish(ctx workflow.Context) (*run.Status, error) {
 	state := r.s.finish()
+	if state == run.Completed && r.ws != nil {
+		r.finishWorkspace(ctx)
+		state = r.s.runState()
+	}
 	now := workflow.Now(ctx)
 	r.ended = &now
 	r.publish(ctx)

@@ -11,6 +11,7 @@ func setOutput(st *run.NodeStatus, res run.NodeResult) {
 	st.OutputBytes = res.OutputBytes
 	st.OutputTruncated = res.Truncated
 	st.Usage = res.Usage
+	st.Commit = res.Commit
 	st.Output = res.Output
 	if len(res.Output) > run.OutputSummaryBytes {
 		st.Output = truncate(res.Output, run.OutputSummaryBytes)

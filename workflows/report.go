@@ -31,7 +31,17 @@ func (r *execution) snapshot() *run.Status {
 		CompletedNodes: counts[run.NodeCompleted],
 		Usage:          totalUsage(nodes),
 		Simulated:      simulated(r.in, r.s.results),
+		Workspace:      r.workspaceStatus(),
 	}
+}
+
+// workspaceStatus is a copy of the run's repository status, or nil.
+func (r *execution) workspaceStatus() *run.WorkspaceStatus {
+	if r.ws == nil {
+		return nil
+	}
+	ws := *r.ws
+	return &ws
 }
 
 // publish shows progress in the Temporal Web UI's current details and keeps

@@ -66,6 +66,9 @@ type scheduler struct {
 	// changed is set by every change to what a report shows; see
 	// takeChanged.
 	changed bool
+	// headsOf caches the commits completed nodes leave in a workspace
+	// run; see heads.
+	headsOf [][]string
 }
 
 const numNodeStates = 7
@@ -403,6 +406,12 @@ func (s *scheduler) finish() run.State {
 	}
 	s.changed = true
 	return s.state
+}
+
+// failRun fails a run that finish settled as completed, when what comes
+// after its nodes (pushing a workspace run's branch) failed.
+func (s *scheduler) failRun(msg string) {
+	s.state, s.errMsg, s.changed = run.Failed, msg, true
 }
 
 // runState is the run's state as reports show it.

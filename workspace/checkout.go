@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -279,17 +278,8 @@ func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]str
 	if err != nil {
 		return Commit{}, fmt.Errorf("workspace: commit: diffstat: %w", err)
 	}
-	for _, line := range strings.Split(stat, "\n") {
-		p := strings.SplitN(line, "\t", 3)
-		if len(p) < 3 {
-			continue
-		}
-		res.Files++
-		a, _ := strconv.Atoi(p[0]) // "-" for binary files
-		d, _ := strconv.Atoi(p[1])
-		res.Insertions += a
-		res.Deletions += d
-	}
+	st := parseNumstat(stat)
+	res.Files, res.Insertions, res.Deletions = st.Files, st.Insertions, st.Deletions
 	return res, nil
 }
 

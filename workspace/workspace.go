@@ -468,6 +468,9 @@ func (m *Manager) Resolve(ctx context.Context, repo, ref string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	if ref == "HEAD" {
+		return m.remoteHEAD(ctx, mir)
+	}
 	cands := []string{"refs/heads/" + ref, "refs/tags/" + ref}
 	if strings.HasPrefix(ref, "refs/") {
 		cands = []string{ref}
@@ -485,6 +488,22 @@ func (m *Manager) Resolve(ctx context.Context, repo, ref string) (string, error)
 		}
 	}
 	return "", fmt.Errorf("workspace: %w: %q in %s", ErrUnknownRef, ref, Redact(repo))
+}
+
+// remoteHEAD resolves the remote's HEAD (its default branch), fetched
+// into the mirror already.
+func (m *Manager) remoteHEAD(ctx context.Context, mir *mirror) (string, error) {
+	out, err := m.r.git(ctx, mir.path, "ls-remote", "--", mir.repo, "HEAD")
+	if err != nil {
+		return "", fmt.Errorf("workspace: resolve HEAD of %s: %w", Redact(mir.repo), err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		sha, name, _ := strings.Cut(line, "\t")
+		if name == "HEAD" && m.hasCommit(ctx, mir, sha) {
+			return sha, nil
+		}
+	}
+	return "", fmt.Errorf("workspace: %w: \"HEAD\" in %s (the repository has no default branch; name a ref)", ErrUnknownRef, Redact(mir.repo))
 }
 
 // Push pushes commit sha to ref (a full ref name such as

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -25,6 +27,9 @@ type overrides struct {
 	maxParallel   int
 	timeout       string
 	failurePolicy string
+	repo          string
+	ref           string
+	branch        string
 }
 
 func (o *overrides) register(fs *flag.FlagSet) {
@@ -32,6 +37,9 @@ func (o *overrides) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxParallel, "max-parallel", 0, "at most `n` nodes at once in dag_parallel mode (default: the pipeline's, else 50)")
 	fs.StringVar(&o.timeout, "timeout", "", "whole-run timeout `duration`, e.g. 30m (default: the pipeline's, else 2h)")
 	fs.StringVar(&o.failurePolicy, "failure-policy", "", "failure `policy`: fail_fast or continue (default: the pipeline's, else fail_fast)")
+	fs.StringVar(&o.repo, "repo", "", "git `repository` the run works in: a path or a git URL (default: the pipeline's workspace)")
+	fs.StringVar(&o.ref, "ref", "", "branch, tag or SHA the run starts from (default: the pipeline's, else the repository's HEAD)")
+	fs.StringVar(&o.branch, "branch", "", "`branch` the finished run is pushed to (default: the pipeline's, else maestro/<run id>)")
 }
 
 func (o *overrides) apply(req *runs.StartRequest) {
@@ -39,6 +47,23 @@ func (o *overrides) apply(req *runs.StartRequest) {
 	req.MaxParallel = o.maxParallel
 	req.Timeout = dag.Duration(o.timeout)
 	req.FailurePolicy = dag.FailurePolicy(o.failurePolicy)
+	if o.repo != "" || o.ref != "" || o.branch != "" {
+		repo := o.repo
+		if repo != "" && !strings.Contains(repo, ":") && !filepath.IsAbs(repo) {
+			// A path on the command line is relative to where it was typed.
+			if abs, err := filepath.Abs(repo); err == nil {
+				repo = abs
+			}
+		}
+		req.Workspace = &dag.Workspace{Repo: repo, Ref: o.ref, Branch: o.branch}
+		if dag.IsLocalRepo(repo) {
+			// A local repository that does not exist yet is made, with an
+			// initial commit, when the run starts.
+			if _, err := os.Stat(repo); errors.Is(err, os.ErrNotExist) {
+				req.Workspace.Create = true
+			}
+		}
+	}
 }
 
 // paramFlag collects repeated --param key=value flags.

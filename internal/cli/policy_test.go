@@ -192,6 +192,7 @@ func TestWorkerEnforcesThePolicy(t *testing.T) {
 	})
 	env := config.MapEnv{
 		"TEMPORAL_CONFIG_FILE":    filepath.Join(t.TempDir(), "absent.toml"),
+		config.EnvDataDir:         t.TempDir(),
 		config.EnvArtifactDir:     t.TempDir(),
 		config.EnvMetricsAddr:     "",
 		config.EnvPolicyHTTPAllow: strings.TrimPrefix(allowed, "http://"),

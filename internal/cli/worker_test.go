@@ -70,6 +70,7 @@ func TestWorkerServesMetrics(t *testing.T) {
 	const queue = "worker-main-test"
 	env := config.MapEnv{
 		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml"),
+		config.EnvDataDir:      t.TempDir(),
 		"MAESTRO_LOG_FORMAT":   "json",
 		config.EnvMetricsAddr:  "127.0.0.1:1",  // the flag overrides it
 		"MAESTRO_TASK_QUEUE":   "not-this-one", // so is this
@@ -222,6 +223,7 @@ func TestWorkerServesMetrics(t *testing.T) {
 func TestMetricsFlag(t *testing.T) {
 	env := config.MapEnv{
 		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml"),
+		config.EnvDataDir:      t.TempDir(),
 		config.EnvMetricsAddr:  "",
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -236,6 +238,7 @@ func TestMetricsFlag(t *testing.T) {
 	// A bad metrics address is reported before connecting.
 	err = runMain(ctx, &logs, config.MapEnv{
 		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml"),
+		config.EnvDataDir:      t.TempDir(),
 	}, nil, "worker", "--address", "127.0.0.1:1", "--metrics-listen", "256.0.0.1:0")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "256.0.0.1:0 (--metrics-listen")

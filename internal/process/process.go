@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -83,7 +84,17 @@ func runsConfig(cfg config.Config) runs.Config {
 		DefaultMode:   dag.Mode(cfg.DefaultMode),
 		DataConverter: cfg.Client.DataConverter,
 		Policy:        pol,
+		TemplateRepos: templateRepos(cfg),
 	}
+}
+
+// templateRepos is where `maestro dev` makes the repositories of template
+// runs that name none; other processes make none.
+func templateRepos(cfg config.Config) string {
+	if !cfg.Policy.DevMode {
+		return ""
+	}
+	return filepath.Join(cfg.Dev.DataDir, "repos")
 }
 
 // WorkerPolicy is the worker policy cfg configures (see package policy):
@@ -97,14 +108,14 @@ func WorkerPolicy(cfg config.Config) (*policy.Policy, error) {
 	}
 	p := cfg.Policy
 	return policy.Load(policy.Source{File: p.File, Kinds: p.Kinds, Commands: p.Commands, Env: p.Env,
-		HTTPAllow: p.HTTPAllow, AgentAllow: p.AgentAllow}, def)
+		HTTPAllow: p.HTTPAllow, AgentAllow: p.AgentAllow, Repos: p.Repos}, def)
 }
 
 // PolicyHint tells operators how to allow more than the default policy.
 const PolicyHint = "no worker policy configured: only noop, http (to public addresses), agent and approval nodes run, " +
 	"no commands, no worker variables; to allow more, set " + config.EnvPolicyFile + " (shared by workers and the API) or " +
 	config.EnvPolicyKinds + ", " + config.EnvPolicyCommands + ", " + config.EnvPolicyEnv + ", " +
-	config.EnvPolicyHTTPAllow + ", " + config.EnvPolicyAgentAllow + " (see README, Security)"
+	config.EnvPolicyHTTPAllow + ", " + config.EnvPolicyAgentAllow + ", " + config.EnvPolicyRepos + " (see README, Security)"
 
 // LogPolicy logs the policy a process enforces, and how to allow more when
 // it is the default.

@@ -14,6 +14,7 @@ import (
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/metrics"
 	"github.com/maestrohq/maestro/workflows"
+	"github.com/maestrohq/maestro/workspace"
 )
 
 // WorkerOptions are a worker's settings beyond the configuration (its
@@ -37,7 +38,7 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 	if err != nil {
 		return activities.Config{}, err
 	}
-	return activities.Config{
+	acts := activities.Config{
 		Policy:         pol,
 		MaxOutputBytes: o.MaxOutputBytes,
 		WorkDir:        o.WorkDir,
@@ -47,7 +48,26 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 
 		MaxTemplateBytes: cfg.Template.MaxBytes,
 		TemplateTimeout:  cfg.Template.Timeout,
-	}, nil
+	}
+	acts.Workspaces, acts.WorkspacesUnavailable = workspaces(cfg, logger)
+	return acts, nil
+}
+
+// workspaces returns the worker's git workspace manager, its checkouts
+// left by an earlier process removed; without git (or a usable directory)
+// the worker runs everything but workspace runs, and says why.
+func workspaces(cfg config.Config, logger *slog.Logger) (*workspace.Manager, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m, err := workspace.New(ctx, workspace.Options{Dir: cfg.WorkspaceDir, Logger: logger})
+	if err != nil {
+		logger.Warn("workspace runs are not available on this worker", "error", err)
+		return nil, err
+	}
+	if err := m.Sweep(ctx); err != nil {
+		logger.Warn("cannot remove checkouts left by an earlier worker", "dir", cfg.WorkspaceDir, "error", err)
+	}
+	return m, nil
 }
 
 // agentDefaults turns the configured agent provider into the activities'

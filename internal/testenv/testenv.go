@@ -99,7 +99,17 @@ func (s *Server) New(t testing.TB, opts ...Option) *Env {
 // stopped when the test ends (stopping it earlier is fine).
 func (e *Env) StartWorker(t testing.TB) worker.Worker {
 	t.Helper()
-	w := process.NewWorker(e.Server.Client, e.TaskQueue, worker.Options{WorkerStopTimeout: 2 * time.Second}, e.activities)
+	return e.StartWorkerWith(t, e.activities)
+}
+
+// StartWorkerWith is StartWorker with its own activities' configuration
+// (e.g. another workspace directory).
+func (e *Env) StartWorkerWith(t testing.TB, cfg activities.Config) worker.Worker {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = e.activities.Logger
+	}
+	w := process.NewWorker(e.Server.Client, e.TaskQueue, worker.Options{WorkerStopTimeout: 2 * time.Second}, cfg)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

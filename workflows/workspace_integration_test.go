@@ -1,0 +1,230 @@
+package workflows_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/run"
+	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workspace"
+)
+
+// workspaceEnv is a test's Env whose worker has a workspace directory of
+// its own, and a new bare repository holding one commit.
+func workspaceEnv(t *testing.T) (e *testenv.Env, repo, start string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	ctx := context.Background()
+	m, err := workspace.New(ctx, workspace.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	repo = filepath.Join(t.TempDir(), "app.git")
+	start, err = workspace.Init(ctx, "", repo)
+	require.NoError(t, err)
+	return server.New(t, testenv.WithActivities(activities.Config{Workspaces: m})), repo, start
+}
+
+// writes is a command node that writes content to file in its checkout.
+func writes(id, file, content string, deps ...string) dag.Node {
+	n := command(id, []string{"sh", "-c", `mkdir -p "$(dirname "$1")" && printf '%s\n' "$2" > "$1"`, "sh", file, content}, deps...)
+	n.Phase = "backend"
+	return n
+}
+
+// git runs git in dir and returns its trimmed output.
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+	require.NoError(t, err, "git %v: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+// refExists reports whether the bare repository has ref.
+func refExists(repo, ref string) bool {
+	return exec.Command("git", "-C", repo, "rev-parse", "--verify", "--quiet", ref).Run() == nil
+}
+
+func withWorkspace(p *dag.Pipeline, repo string) *dag.Pipeline {
+	p.Workspace = &dag.Workspace{Repo: repo}
+	return p
+}
+
+// A diamond a → (b ∥ c) → d of command nodes writing files leaves a branch
+// holding every file, one commit per node plus the merge d started from,
+// each with its trailers, and a ref per node.
+func TestWorkspaceRunLeavesABranch(t *testing.T) {
+	t.Parallel()
+	e, repo, start := workspaceEnv(t)
+	p := withWorkspace(pipeline("diamond", dag.ModeDAGParallel,
+		writes("a", "a.txt", "from a"),
+		writes("b", "src/b.txt", "from b", "a"),
+		writes("c", "web/c.txt", "from c", "a"),
+		// d sees what b and c wrote, merged, and its variables.
+		command("d", []string{"sh", "-c", `cat src/b.txt web/c.txt > d.txt && printf '%s %s\n' "$MAESTRO_BASE_SHA" "$(pwd)" > where.txt && test "$(pwd)" = "$MAESTRO_WORKSPACE"`}, "b", "c"),
+		noop("e", 0, "d"),
+	), repo)
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Completed, st.Status, st.Error)
+
+	ws := st.Workspace
+	require.NotNil(t, ws)
+	assert.Equal(t, start, ws.StartSHA)
+	assert.Equal(t, "maestro/"+dag.RefSafe(st.WorkflowID), ws.Branch)
+	require.NotEmpty(t, ws.Head)
+	assert.Equal(t, ws.Head, git(t, repo, "rev-parse", "refs/heads/"+ws.Branch), "the branch is the run's head")
+	assert.Equal(t, 5, ws.Files, "a.txt, b.txt, c.txt, d.txt, where.txt")
+
+	files := strings.Fields(git(t, repo, "ls-tree", "-r", "--name-only", ws.Head))
+	for _, f := range []string{"README.md", "a.txt", "src/b.txt", "web/c.txt", "d.txt", "where.txt"} {
+		assert.Contains(t, files, f)
+	}
+	assert.Equal(t, "from b\nfrom c", git(t, repo, "show", ws.Head+":d.txt"))
+
+	// One commit per changing node, plus the merge d started from.
+	log := strings.Split(git(t, repo, "log", "--format=%s", start+".."+ws.Head), "\n")
+	assert.Len(t, log, 5, "%q", log)
+	assert.Equal(t, "d", log[0], "the head is d's commit (e changed nothing)")
+	assert.Contains(t, log, "a (backend)")
+	assert.True(t, slices.ContainsFunc(log, func(s string) bool { return strings.HasPrefix(s, "Merge") }), "%q", log)
+
+	for _, id := range []string{"a", "b", "c", "d"} {
+		n := st.Node(id)
+		require.NotNil(t, n.Commit, id)
+		ref := dag.NodeRef(st.WorkflowID, id)
+		assert.Equal(t, ref, n.Commit.Ref)
+		assert.Equal(t, n.Commit.SHA, git(t, repo, "rev-parse", ref), "%s's ref", id)
+		assert.True(t, n.Commit.Changed, id)
+		body := git(t, repo, "log", "-1", "--format=%B", n.Commit.SHA)
+		assert.Contains(t, body, "Maestro-Run: "+st.WorkflowID, id)
+		assert.Contains(t, body, "Maestro-Node: "+id, id)
+	}
+	assert.Equal(t, 1, st.Node("b").Commit.Files)
+	assert.Equal(t, st.Node("a").Commit.SHA, st.Node("b").Commit.Base, "b starts from a")
+	d := st.Node("d").Commit
+	assert.Equal(t, []string{st.Node("b").Commit.SHA, st.Node("c").Commit.SHA}, strings.Fields(git(t, repo, "log", "-1", "--format=%P", d.Base)),
+		"d's base merges b's and c's commits")
+	assert.Equal(t, d.Base+" ", strings.SplitAfter(git(t, repo, "show", ws.Head+":where.txt"), " ")[0], "MAESTRO_BASE_SHA is the merge")
+	assert.Nil(t, st.Node("e").Commit, "a noop node makes no commit")
+}
+
+// b and c writing the same file differently: d fails with MergeConflict
+// naming the file, the run fails and no branch is pushed.
+func TestWorkspaceMergeConflictFailsTheJoin(t *testing.T) {
+	t.Parallel()
+	e, repo, _ := workspaceEnv(t)
+	p := withWorkspace(pipeline("conflict", dag.ModeDAGParallel,
+		writes("b", "same.txt", "from b"),
+		writes("c", "same.txt", "from c"),
+		writes("d", "d.txt", "d", "b", "c"),
+	), repo)
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Failed, st.Status)
+	d := st.Node("d")
+	assert.Equal(t, run.NodeFailed, d.Status)
+	assert.Equal(t, activities.ErrTypeMergeConflict, d.ErrorType)
+	assert.Contains(t, d.Error, "same.txt")
+	assert.False(t, refExists(repo, "refs/heads/"+st.Workspace.Branch), "nothing is pushed to the branch")
+	assert.Empty(t, st.Workspace.Head)
+}
+
+// An attempt that writes a file and then fails leaves nothing behind: the
+// next attempt starts from a fresh checkout of the same base, and the
+// node's commit holds only what the successful attempt wrote.
+func TestWorkspaceRetriedAttemptStartsClean(t *testing.T) {
+	t.Parallel()
+	e, repo, _ := workspaceEnv(t)
+	marker := filepath.Join(t.TempDir(), "tried")
+	n := command("flaky", []string{"sh", "-c", `if [ ! -e "$1" ]; then echo junk > junk.txt; touch "$1"; exit 3; fi; echo ok > good.txt`, "sh", marker})
+	n.Retry = &dag.Retry{MaxAttempts: 2, InitialInterval: "10ms"}
+	st := runToEnd(t, e, runs.StartRequest{DAG: withWorkspace(pipeline("flaky", dag.ModeDAGParallel, n), repo)})
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	assert.EqualValues(t, 2, st.Node("flaky").Attempts)
+	c := st.Node("flaky").Commit
+	require.NotNil(t, c)
+	assert.Equal(t, "good.txt", git(t, repo, "diff", "--name-only", c.Base, c.SHA))
+	assert.Equal(t, 1, c.Files)
+}
+
+// A retry of a run whose last node failed re-runs only that node, from the
+// commits the completed nodes made, and pushes the branch of the run it
+// retries when it completes.
+func TestWorkspaceRetryReusesCommits(t *testing.T) {
+	t.Parallel()
+	e, repo, _ := workspaceEnv(t)
+	gate := filepath.Join(t.TempDir(), "gate")
+	p := withWorkspace(pipeline("retry", dag.ModeDAGParallel,
+		writes("a", "a.txt", "a"),
+		writes("b", "b.txt", "b", "a"),
+		command("last", []string{"sh", "-c", `test -e "$1" && cat a.txt b.txt > last.txt`, "sh", gate}, "b"),
+	), repo)
+	first := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Failed, first.Status)
+	assert.False(t, refExists(repo, "refs/heads/"+first.Workspace.Branch))
+
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	started, err := e.Runs.Retry(ctx, first.WorkflowID)
+	require.NoError(t, err)
+	st, err := e.Runs.Wait(ctx, started.WorkflowID)
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	for _, id := range []string{"a", "b"} {
+		assert.True(t, st.Node(id).Reused, id)
+		assert.Equal(t, first.Node(id).Commit.SHA, st.Node(id).Commit.SHA, "%s's commit is reused", id)
+	}
+	assert.Equal(t, first.Node("b").Commit.SHA, st.Node("last").Commit.Base, "the failed node starts from its dependency's commit")
+	assert.Equal(t, first.Workspace.StartSHA, st.Workspace.StartSHA)
+	assert.Equal(t, first.Workspace.Branch, st.Workspace.Branch, "the retry pushes the branch of the run it retries")
+	assert.Equal(t, st.Workspace.Head, git(t, repo, "rev-parse", "refs/heads/"+first.Workspace.Branch))
+	assert.Equal(t, "a\nb", git(t, repo, "show", st.Workspace.Head+":last.txt"))
+}
+
+// Two workers with workspace directories of their own, on one task queue,
+// complete one run together: they share nothing but the repository.
+func TestWorkspaceTwoWorkersShareOnlyTheRemote(t *testing.T) {
+	t.Parallel()
+	e, repo, _ := workspaceEnv(t)
+	m2, err := workspace.New(context.Background(), workspace.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	e.StartWorkerWith(t, activities.Config{Workspaces: m2})
+	// Each node records the checkout it ran in, to see both workers work.
+	rec := func(id string, deps ...string) dag.Node {
+		n := command(id, []string{"sh", "-c", `echo "$MAESTRO_WORKSPACE" > "$1.where" && sleep 0.2`, "sh", id}, deps...)
+		return n
+	}
+	p := withWorkspace(pipeline("two-workers", dag.ModeDAGParallel,
+		rec("n1"), rec("n2", "n1"), rec("n3", "n1"), rec("n4", "n1"), rec("n5", "n2", "n3"), rec("n6", "n4", "n5"),
+	), repo)
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	files := strings.Fields(git(t, repo, "ls-tree", "-r", "--name-only", st.Workspace.Head))
+	for _, id := range []string{"n1", "n2", "n3", "n4", "n5", "n6"} {
+		assert.Contains(t, files, id+".where")
+	}
+}
+
+// A workspace run on a worker that cannot run one (no workspace manager)
+// fails at the start with a clear error, before any node runs.
+func TestWorkspaceRunNeedsAWorkerWithWorkspaces(t *testing.T) {
+	t.Parallel()
+	e := server.New(t)
+	p := withWorkspace(pipeline("no-git", dag.ModeDAGParallel, noop("a", 0)), "/nonexistent/app.git")
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Failed, st.Status)
+	assert.Contains(t, st.Error, "cannot run workspace runs")
+	assert.Equal(t, run.NodeSkipped, st.Node("a").Status)
+}
