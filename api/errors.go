@@ -44,6 +44,9 @@ const (
 	CodeBusy              = "busy"
 	CodeQueryFailed       = "query_failed"
 	CodeInternal          = "internal"
+	CodeNoWorkspace       = "no_workspace"
+	CodeNoCommit          = "no_commit"
+	CodeDiffUnavailable   = "diff_unavailable"
 )
 
 // Error is an API error; it is sent as {"error": {code, message, details}}
@@ -133,6 +136,14 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrIdempotencyConflict):
 		return &Error{Status: http.StatusConflict, Code: CodeIdempotency, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrNoNode):
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrNoWorkspace):
+		return &Error{Status: http.StatusNotFound, Code: CodeNoWorkspace, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrNoCommit):
+		return &Error{Status: http.StatusConflict, Code: CodeNoCommit, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrDiffUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeDiffUnavailable, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrInvalidRequest):
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: err.Error(), Err: err}
 	}

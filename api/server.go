@@ -86,6 +86,9 @@ type Runs interface {
 	Watch(ctx context.Context, workflowID string, opts runs.WatchOptions) (<-chan runs.Event, error)
 	// Health runs the health checks (/health).
 	Health(ctx context.Context) runs.Health
+	// Diff returns the diff of a node of a workspace run, or of the whole
+	// run when node is empty.
+	Diff(ctx context.Context, workflowID, node string) (*runs.CommitDiff, error)
 }
 
 var _ Runs = (*runs.Service)(nil)
@@ -333,6 +336,8 @@ func (s *Server) newEcho() *echo.Echo {
 	g.POST("/workflows/:id/approve/:node", s.approveNode)
 	g.GET("/workflows/:id/artifacts", s.listArtifacts)
 	g.GET("/workflows/:id/artifacts/:node", s.getArtifact)
+	g.GET("/workflows/:id/diff", s.getDiff)
+	g.GET("/workflows/:id/nodes/:node/diff", s.getDiff)
 	g.POST("/dags/validate", s.validate, s.oneAtATime)
 	g.GET("/templates", s.listTemplates)
 	return e

@@ -28,6 +28,7 @@ import (
 	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/workflows"
+	"github.com/maestrohq/maestro/workspace"
 )
 
 // Errors the service returns; match them with errors.Is.
@@ -77,6 +78,10 @@ type Config struct {
 	// built-in template that names no workspace a new repository of its
 	// own in this directory, so that templates leave a branch to look at.
 	TemplateRepos string
+	// Workspaces returns the git workspace manager that computes the
+	// diffs of workspace runs (Diff), or why this process has none; nil
+	// means none. It is called when a diff is first asked for.
+	Workspaces func() (*workspace.Manager, error)
 	// Policy, when set, is checked before a run starts: a pipeline it
 	// forbids is refused with every problem as a *dag.ValidationError, and
 	// nothing starts. The workers check every node again before it runs.

@@ -242,11 +242,12 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 // finish settles the final states, and returns the result or the run's
 // error.
 func (r *execution) finish(ctx workflow.Context) (*run.Status, error) {
-	state := r.s.finish()
-	if state == run.Completed && r.ws != nil {
+	if r.ws != nil && r.s.stopping == "" && r.s.count(run.NodeCompleted) == len(r.p.Nodes) {
+		// Every node completed: the run completes once its branch is
+		// pushed (until then it shows running).
 		r.finishWorkspace(ctx)
-		state = r.s.runState()
 	}
+	state := r.s.finish()
 	now := workflow.Now(ctx)
 	r.ended = &now
 	r.publish(ctx)

@@ -66,6 +66,12 @@ func (r *execution) currentDetails(state run.State) string {
 	if running := r.s.running(); len(running) > 0 {
 		b.WriteString("; running: " + strings.Join(running, ", "))
 	}
+	if ws := r.ws; ws != nil {
+		fmt.Fprintf(&b, "\n\nRepository: %s, branch %s", ws.Repo, ws.Branch)
+		if ws.Head != "" {
+			fmt.Fprintf(&b, " at %.12s", ws.Head)
+		}
+	}
 	if req, ok := r.p.Params["requirement"].(string); ok && req != "" {
 		b.WriteString("\n\nRequirement: " + truncate(req, 300))
 	}

@@ -408,12 +408,6 @@ func (s *scheduler) finish() run.State {
 	return s.state
 }
 
-// failRun fails a run that finish settled as completed, when what comes
-// after its nodes (pushing a workspace run's branch) failed.
-func (s *scheduler) failRun(msg string) {
-	s.state, s.errMsg, s.changed = run.Failed, msg, true
-}
-
 // runState is the run's state as reports show it.
 func (s *scheduler) runState() run.State {
 	if s.state == run.Running && s.paused {

@@ -95,7 +95,7 @@ func (r *execution) finishWorkspace(ctx workflow.Context) {
 		Date:       r.started,
 	}).Get(ctx, &head)
 	if err != nil {
-		r.s.failRun(workspaceMessage(err))
+		r.s.stop(run.Failed, workspaceMessage(err))
 		return
 	}
 	r.ws.Head = head.Head

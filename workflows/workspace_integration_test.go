@@ -28,13 +28,10 @@ func workspaceEnv(t *testing.T) (e *testenv.Env, repo, start string) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
-	ctx := context.Background()
-	m, err := workspace.New(ctx, workspace.Options{Dir: t.TempDir()})
-	require.NoError(t, err)
 	repo = filepath.Join(t.TempDir(), "app.git")
-	start, err = workspace.Init(ctx, "", repo)
+	start, err := workspace.Init(context.Background(), "", repo)
 	require.NoError(t, err)
-	return server.New(t, testenv.WithActivities(activities.Config{Workspaces: m})), repo, start
+	return server.New(t, testenv.WithWorkspaces("")), repo, start
 }
 
 // writes is a command node that writes content to file in its checkout.
@@ -118,6 +115,24 @@ func TestWorkspaceRunLeavesABranch(t *testing.T) {
 		"d's base merges b's and c's commits")
 	assert.Equal(t, d.Base+" ", strings.SplitAfter(git(t, repo, "show", ws.Head+":where.txt"), " ")[0], "MAESTRO_BASE_SHA is the merge")
 	assert.Nil(t, st.Node("e").Commit, "a noop node makes no commit")
+
+	// Diffs: a node against its base, the whole run from its start.
+	ctx := context.Background()
+	nd, err := e.Runs.Diff(ctx, st.WorkflowID, "b")
+	require.NoError(t, err)
+	assert.Contains(t, nd.Text, "+++ b/src/b.txt")
+	assert.Contains(t, nd.Text, "+from b")
+	assert.NotContains(t, nd.Text, "a.txt", "only b's change")
+	rd, err := e.Runs.Diff(ctx, st.WorkflowID, "")
+	require.NoError(t, err)
+	for _, f := range []string{"a.txt", "src/b.txt", "web/c.txt", "d.txt"} {
+		assert.Contains(t, rd.Text, "+++ b/"+f)
+	}
+	assert.Equal(t, start, rd.From)
+	_, err = e.Runs.Diff(ctx, st.WorkflowID, "e")
+	assert.ErrorIs(t, err, runs.ErrNoCommit)
+	_, err = e.Runs.Diff(ctx, st.WorkflowID, "nope")
+	assert.ErrorIs(t, err, runs.ErrNoNode)
 }
 
 // b and c writing the same file differently: d fails with MergeConflict

@@ -60,6 +60,7 @@ func commands() []command {
 		{"retry", "<workflow-id> [--wait] [--json]", "start a new run of a failed run, reusing its completed nodes", cmdRetry},
 		{"approve", "<workflow-id> <node> [--reject] [--comment text] [--by name] [--json]", "approve (or reject) an approval node", cmdApprove},
 		{"artifacts", "<workflow-id> [node] [--out dir] [--json]", "list a run's node outputs, print one, or save them all", cmdArtifacts},
+		{"diff", "<workflow-id> [node] [--json]", "print the diff of a workspace run (start..head) or of one node", cmdDiff},
 		{"validate", "<file> [--mode mode] [--json]", "check a pipeline file and show its execution levels; needs no server", cmdValidate},
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},

@@ -55,6 +55,14 @@ func printStatus(w io.Writer, st *run.Status) {
 	if st.RetryOf != "" {
 		fmt.Fprintf(w, "retry of:  %s\n", st.RetryOf)
 	}
+	if ws := st.Workspace; ws != nil {
+		fmt.Fprintf(w, "repo:      %s, from %s (%s)\n", ws.Repo, ws.Ref, shortSHA(ws.StartSHA))
+		if ws.Head != "" {
+			fmt.Fprintf(w, "branch:    %s at %s, %d files changed, +%d -%d\n", ws.Branch, shortSHA(ws.Head), ws.Files, ws.Insertions, ws.Deletions)
+		} else {
+			fmt.Fprintf(w, "branch:    %s (pushed when the run completes)\n", ws.Branch)
+		}
+	}
 	if st.Simulated {
 		fmt.Fprintln(w, "note:      phases are simulated: the worker has no agent provider configured (MAESTRO_AGENT_PROVIDER)")
 	}
@@ -126,10 +134,28 @@ func nodeResult(n run.NodeStatus) string {
 	default:
 		s = n.Output
 	}
+	if c := n.Commit; c != nil && n.Error == "" {
+		if c.Changed {
+			s = fmt.Sprintf("%s (%d files, +%d -%d) %s", shortSHA(c.SHA), c.Files, c.Insertions, c.Deletions, s)
+		} else {
+			s = shortSHA(c.SHA) + " (no changes) " + s
+		}
+	}
 	if n.Reused {
 		s = "(reused) " + s
 	}
 	return clip(oneLine(s), resultWidth)
+}
+
+// shortSHA is a commit's first 12 hex digits, or "-".
+func shortSHA(sha string) string {
+	switch {
+	case sha == "":
+		return "-"
+	case len(sha) > 12:
+		return sha[:12]
+	}
+	return sha
 }
 
 // printRuns prints the run list.

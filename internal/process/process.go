@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -20,6 +21,7 @@ import (
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workspace"
 )
 
 // DialTimeout bounds connecting to Temporal.
@@ -85,6 +87,11 @@ func runsConfig(cfg config.Config) runs.Config {
 		DataConverter: cfg.Client.DataConverter,
 		Policy:        pol,
 		TemplateRepos: templateRepos(cfg),
+		Workspaces: sync.OnceValues(func() (*workspace.Manager, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			return workspace.New(ctx, workspace.Options{Dir: cfg.WorkspaceDir})
+		}),
 	}
 }
 

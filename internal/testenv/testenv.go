@@ -23,6 +23,7 @@ import (
 	"github.com/maestrohq/maestro/devserver"
 	"github.com/maestrohq/maestro/internal/process"
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workspace"
 )
 
 // Server is a running in-process Temporal server shared by a package's tests.
@@ -67,7 +68,8 @@ type Env struct {
 	// Worker is the worker New started; stopping it early is fine.
 	Worker worker.Worker
 
-	activities activities.Config
+	activities   activities.Config
+	workspaceDir string
 }
 
 // Option configures an Env.
@@ -77,6 +79,18 @@ type Option func(*Env)
 // agent provider or an artifact store); a nil Logger stays quiet.
 func WithActivities(cfg activities.Config) Option {
 	return func(e *Env) { e.activities = cfg }
+}
+
+// WithWorkspaces gives the Env's first worker and its runs service (for
+// diffs) a git workspace directory: dir, or a new temporary one when dir
+// is empty. Workspace runs need it.
+func WithWorkspaces(dir string) Option {
+	return func(e *Env) {
+		e.workspaceDir = dir
+		if dir == "" {
+			e.workspaceDir = "temp"
+		}
+	}
 }
 
 // New gives the test its own task queue and runs service, and starts a worker
@@ -90,7 +104,19 @@ func (s *Server) New(t testing.TB, opts ...Option) *Env {
 	if e.activities.Logger == nil {
 		e.activities.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	e.Runs = runs.New(s.Client, runs.Config{TaskQueue: e.TaskQueue, DefaultMode: dag.ModeDAGParallel})
+	rc := runs.Config{TaskQueue: e.TaskQueue, DefaultMode: dag.ModeDAGParallel}
+	if e.workspaceDir != "" {
+		if e.workspaceDir == "temp" {
+			e.workspaceDir = t.TempDir()
+		}
+		m, err := workspace.New(context.Background(), workspace.Options{Dir: e.workspaceDir})
+		if err != nil {
+			t.Fatalf("workspace manager: %v", err)
+		}
+		e.activities.Workspaces = m
+		rc.Workspaces = func() (*workspace.Manager, error) { return m, nil }
+	}
+	e.Runs = runs.New(s.Client, rc)
 	e.Worker = e.StartWorker(t)
 	return e
 }
