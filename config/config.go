@@ -37,6 +37,11 @@ type Config struct {
 	MetricsAddr string
 	// ArtifactDir is where node outputs are stored.
 	ArtifactDir string
+	// WorkerProcDir is where a worker records its running commands'
+	// process groups, so that after a crash the restarted worker kills
+	// what they left running (the data directory's worker/procs unless
+	// MAESTRO_WORKER_PROC_DIR says otherwise).
+	WorkerProcDir string
 	// Template bounds the rendering of nodes' templates.
 	Template Template
 	// Agent holds the workers' default agent provider.
@@ -52,10 +57,13 @@ type Config struct {
 	// artifactDirSet says MAESTRO_ARTIFACT_DIR chose ArtifactDir, so that a
 	// new data directory does not move it.
 	artifactDirSet bool
+	// workerProcDirSet says MAESTRO_WORKER_PROC_DIR chose WorkerProcDir.
+	workerProcDirSet bool
 }
 
 // SetDataDir makes dir (made absolute) the data directory; the artifacts
-// move with it unless MAESTRO_ARTIFACT_DIR placed them.
+// and the worker's process records move with it unless
+// MAESTRO_ARTIFACT_DIR and MAESTRO_WORKER_PROC_DIR placed them.
 func (c *Config) SetDataDir(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -64,6 +72,9 @@ func (c *Config) SetDataDir(dir string) error {
 	c.Dev.DataDir = abs
 	if !c.artifactDirSet {
 		c.ArtifactDir = filepath.Join(abs, "artifacts")
+	}
+	if !c.workerProcDirSet {
+		c.WorkerProcDir = defaultWorkerProcDir(abs)
 	}
 	return nil
 }
@@ -260,10 +271,21 @@ func Load(env Env) (Config, error) {
 	if abs, err := filepath.Abs(c.ArtifactDir); err == nil {
 		c.ArtifactDir = abs
 	}
+	c.WorkerProcDir = r.str(EnvWorkerProcDir, defaultWorkerProcDir(c.Dev.DataDir))
+	c.workerProcDirSet = r.str(EnvWorkerProcDir, "") != ""
+	if abs, err := filepath.Abs(c.WorkerProcDir); err == nil {
+		c.WorkerProcDir = abs
+	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// defaultWorkerProcDir is where a worker records its commands' process
+// groups in the data directory dataDir.
+func defaultWorkerProcDir(dataDir string) string {
+	return filepath.Join(dataDir, "worker", "procs")
 }
 
 // defaultDataDir is Maestro's directory in the user's data home

@@ -193,6 +193,7 @@ func TestWorkerEnforcesThePolicy(t *testing.T) {
 	env := config.MapEnv{
 		"TEMPORAL_CONFIG_FILE":    filepath.Join(t.TempDir(), "absent.toml"),
 		config.EnvArtifactDir:     t.TempDir(),
+		config.EnvWorkerProcDir:   t.TempDir(),
 		config.EnvMetricsAddr:     "",
 		config.EnvPolicyHTTPAllow: strings.TrimPrefix(allowed, "http://"),
 		"MAESTRO_LOG_LEVEL":       "info",

@@ -69,11 +69,12 @@ func TestWorkerServesMetrics(t *testing.T) {
 	srv := temporalServer()
 	const queue = "worker-main-test"
 	env := config.MapEnv{
-		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml"),
-		"MAESTRO_LOG_FORMAT":   "json",
-		config.EnvMetricsAddr:  "127.0.0.1:1",  // the flag overrides it
-		"MAESTRO_TASK_QUEUE":   "not-this-one", // so is this
-		config.EnvArtifactDir:  t.TempDir(),
+		"TEMPORAL_CONFIG_FILE":  filepath.Join(t.TempDir(), "absent.toml"),
+		"MAESTRO_LOG_FORMAT":    "json",
+		config.EnvMetricsAddr:   "127.0.0.1:1",  // the flag overrides it
+		"MAESTRO_TASK_QUEUE":    "not-this-one", // so is this
+		config.EnvArtifactDir:   t.TempDir(),
+		config.EnvWorkerProcDir: t.TempDir(),
 	}
 	var logs syncBuffer
 	ctx, stop := context.WithCancel(context.Background())
