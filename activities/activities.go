@@ -116,6 +116,12 @@ type Config struct {
 	// GitPath is the git program (for creating repositories); "" means
 	// git from PATH.
 	GitPath string
+	// ProcessDir is the directory where the worker records the process
+	// group of every running command (see package procrecord), so that
+	// once restarted after a crash it can kill what the crashed worker's
+	// commands left running (procrecord.Cleanup). Empty records nothing and
+	// gives commands no MAESTRO_PROCESS_TOKEN.
+	ProcessDir string
 }
 
 // Activities executes pipeline nodes. Create it with New.

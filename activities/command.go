@@ -12,11 +12,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/internal/procrecord"
 	"github.com/maestrohq/maestro/run"
 )
 
@@ -61,6 +65,15 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 	if err != nil {
 		return run.NodeResult{}, err
 	}
+	var token string
+	if a.cfg.ProcessDir != "" {
+		// The attempt's processes carry it, so that a restarted worker
+		// can tell them from others (see package procrecord).
+		if token, err = procrecord.NewToken(); err != nil {
+			return run.NodeResult{}, err
+		}
+		env[procrecord.TokenEnv] = token
+	}
 	prog := argv[0]
 	path, err := lookPath(prog, env["PATH"])
 	if err != nil {
@@ -86,11 +99,13 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 	stdout := &headBuffer{max: a.captureBytes()}
 	stderr := &tailBuffer{max: a.cfg.MaxErrorBytes}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// The group's record goes once the group is gone or SIGKILLed.
+	rec := &groupRecord{}
 	// On ctx done: SIGTERM the group now, SIGKILL it after the grace.
 	var cancelled atomic.Bool
 	cmd.Cancel = func() error {
 		cancelled.Store(true)
-		return terminateGroup(cmd.Process.Pid)
+		return terminateGroup(cmd.Process.Pid, rec.release)
 	}
 	// Bounds Wait when the group outlives the grace, or when the program
 	// exits but something it started keeps stdout or stderr open.
@@ -102,12 +117,15 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 		}
 		return run.NodeResult{}, startError(prog, err)
 	}
+	if token != "" {
+		rec.set(a.recordGroup(ctx, in, cmd.Process.Pid, token))
+	}
 	stop := heartbeat(ctx)
 	err = cmd.Wait()
 	stop()
 	if !cancelled.Load() {
 		// The program is done; so is anything it left running in its group.
-		_ = terminateGroup(cmd.Process.Pid)
+		_ = terminateGroup(cmd.Process.Pid, rec.release)
 	}
 	if ctx.Err() != nil {
 		return run.NodeResult{}, ctx.Err()
@@ -143,14 +161,79 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 }
 
 // terminateGroup sends SIGTERM to a process group now and SIGKILL after
-// killGrace, unless the group is gone already.
-func terminateGroup(pgid int) error {
+// killGrace, unless the group is gone already; then it calls done.
+func terminateGroup(pgid int, done func()) error {
 	err := syscall.Kill(-pgid, syscall.SIGTERM)
 	if errors.Is(err, syscall.ESRCH) {
+		done()
 		return nil
 	}
-	time.AfterFunc(killGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+	time.AfterFunc(killGrace, func() {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		done()
+	})
 	return err
+}
+
+// recordGroup records the running group pgid of in's attempt in the
+// worker's ProcessDir and returns what removes the record. A record that
+// cannot be written is logged, and the command runs on unrecorded.
+func (a *Activities) recordGroup(ctx context.Context, in run.NodeInput, pgid int, token string) func() error {
+	remove, err := procrecord.Write(a.cfg.ProcessDir, procrecord.Record{
+		PGID:       pgid,
+		WorkflowID: in.WorkflowID,
+		NodeID:     in.Node.ID,
+		Attempt:    activity.GetInfo(ctx).Attempt,
+		Token:      token,
+	})
+	if err != nil {
+		a.cfg.Logger.WarnContext(ctx, "a restarted worker could not stop this command's processes",
+			"workflow_id", in.WorkflowID, "node", in.Node.ID, "error", err)
+		return nil
+	}
+	return func() error {
+		err := remove()
+		if err != nil {
+			a.cfg.Logger.Warn("process record", "workflow_id", in.WorkflowID, "node", in.Node.ID, "error", err)
+		}
+		return err
+	}
+}
+
+// groupRecord removes a group's record once, whether the group finishes
+// before or after the record is written.
+type groupRecord struct {
+	mu       sync.Mutex
+	remove   func() error
+	released bool
+}
+
+// set holds remove (nil: nothing recorded), or calls it at once when the
+// group is finished already.
+func (g *groupRecord) set(remove func() error) {
+	if remove == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.released {
+		_ = remove()
+		return
+	}
+	g.remove = remove
+}
+
+// release removes the record, if any, once.
+func (g *groupRecord) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.released {
+		return
+	}
+	g.released = true
+	if g.remove != nil {
+		_ = g.remove()
+	}
 }
 
 func startError(prog string, err error) *nodeError {

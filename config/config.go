@@ -40,6 +40,11 @@ type Config struct {
 	// WorkspaceDir is where a worker keeps its git mirrors and the
 	// checkouts of workspace runs' nodes.
 	WorkspaceDir string
+	// WorkerProcDir is where a worker records its running commands'
+	// process groups, so that after a crash the restarted worker kills
+	// what they left running (the data directory's worker/procs unless
+	// MAESTRO_WORKER_PROC_DIR says otherwise).
+	WorkerProcDir string
 	// Template bounds the rendering of nodes' templates.
 	Template Template
 	// Agent holds the workers' default agent provider.
@@ -57,10 +62,14 @@ type Config struct {
 	artifactDirSet bool
 	// workspaceDirSet says MAESTRO_WORKSPACE_DIR chose WorkspaceDir.
 	workspaceDirSet bool
+	// workerProcDirSet says MAESTRO_WORKER_PROC_DIR chose WorkerProcDir.
+	workerProcDirSet bool
 }
 
-// SetDataDir makes dir (made absolute) the data directory; the artifacts
-// move with it unless MAESTRO_ARTIFACT_DIR placed them.
+// SetDataDir makes dir (made absolute) the data directory; the artifacts,
+// the worker's workspaces and its process records move with it unless
+// MAESTRO_ARTIFACT_DIR, MAESTRO_WORKSPACE_DIR and MAESTRO_WORKER_PROC_DIR
+// placed them.
 func (c *Config) SetDataDir(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -72,6 +81,9 @@ func (c *Config) SetDataDir(dir string) error {
 	}
 	if !c.workspaceDirSet {
 		c.WorkspaceDir = filepath.Join(abs, "workspaces")
+	}
+	if !c.workerProcDirSet {
+		c.WorkerProcDir = defaultWorkerProcDir(abs)
 	}
 	return nil
 }
@@ -274,10 +286,21 @@ func Load(env Env) (Config, error) {
 	if abs, err := filepath.Abs(c.WorkspaceDir); err == nil {
 		c.WorkspaceDir = abs
 	}
+	c.WorkerProcDir = r.str(EnvWorkerProcDir, defaultWorkerProcDir(c.Dev.DataDir))
+	c.workerProcDirSet = r.str(EnvWorkerProcDir, "") != ""
+	if abs, err := filepath.Abs(c.WorkerProcDir); err == nil {
+		c.WorkerProcDir = abs
+	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// defaultWorkerProcDir is where a worker records its commands' process
+// groups in the data directory dataDir.
+func defaultWorkerProcDir(dataDir string) string {
+	return filepath.Join(dataDir, "worker", "procs")
 }
 
 // defaultDataDir is Maestro's directory in the user's data home

@@ -234,3 +234,21 @@ func TestLoadReadsTheAPITokenVariables(t *testing.T) {
 	assert.Nil(t, eff.APITokenRoles, "counted by the caller that parses them")
 	assert.NotContains(t, fmt.Sprintf("%+v", eff), "secret")
 }
+
+func TestWorkerProcDir(t *testing.T) {
+	c, err := load(t, MapEnv{EnvDataDir: "/srv/m"})
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/m/worker/procs", c.WorkerProcDir, "in the data directory by default")
+	require.NoError(t, c.SetDataDir("/srv/n"))
+	assert.Equal(t, "/srv/n/worker/procs", c.WorkerProcDir, "it follows the data directory")
+	assert.Equal(t, "/srv/n/worker/procs", c.Effective(MapEnv{}).WorkerProcDir)
+
+	c, err = load(t, MapEnv{EnvWorkerProcDir: "/run/maestro/procs"})
+	require.NoError(t, err)
+	require.NoError(t, c.SetDataDir("/srv/m"))
+	assert.Equal(t, "/run/maestro/procs", c.WorkerProcDir, "MAESTRO_WORKER_PROC_DIR keeps it where it says")
+
+	c, err = load(t, MapEnv{EnvWorkerProcDir: "rel/procs"})
+	require.NoError(t, err)
+	assert.True(t, filepath.IsAbs(c.WorkerProcDir), c.WorkerProcDir)
+}

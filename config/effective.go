@@ -13,6 +13,7 @@ type Effective struct {
 	Parallel        string `json:"maestro_enable_parallel_execution"`
 	DataDir         string `json:"data_dir"`
 	ArtifactDir     string `json:"artifact_dir"`
+	WorkerProcDir   string `json:"worker_proc_dir"`
 	MetricsAddr     string `json:"metrics_addr"`
 	AgentProvider   string `json:"agent_provider,omitempty"`
 	AgentModel      string `json:"agent_model,omitempty"`
@@ -52,6 +53,7 @@ func (c Config) Effective(env Env) Effective {
 		Parallel:         get(EnvEnableParallel),
 		DataDir:          c.Dev.DataDir,
 		ArtifactDir:      c.ArtifactDir,
+		WorkerProcDir:    c.WorkerProcDir,
 		MetricsAddr:      c.MetricsAddr,
 		AgentProvider:    c.Agent.Provider,
 		AgentModel:       c.Agent.Model,

@@ -24,6 +24,11 @@ const (
 	// checkouts of running nodes (default: the data directory's
 	// workspaces).
 	EnvWorkspaceDir = "MAESTRO_WORKSPACE_DIR"
+	// EnvWorkerProcDir is where a worker records the process groups of its
+	// running commands, one file each, so that a worker restarted after a
+	// crash kills what the crashed one's commands left running (default:
+	// the data directory's worker/procs). Workers of one host may share it.
+	EnvWorkerProcDir = "MAESTRO_WORKER_PROC_DIR"
 	// EnvTemplateMaxBytes caps what one template of a node (an http url,
 	// header or body, an agent prompt) may render, in bytes.
 	EnvTemplateMaxBytes = "MAESTRO_TEMPLATE_MAX_BYTES"

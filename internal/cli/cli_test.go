@@ -358,9 +358,10 @@ func TestConfigJSON(t *testing.T) {
 			assert.Equal(t, config.DefaultMetricsAddr, got.MetricsAddr)
 			assert.Equal(t, config.DefaultAPIAddr, got.APIAddr)
 			assert.Equal(t, filepath.Join(got.DataDir, "artifacts"), got.ArtifactDir)
+			assert.Equal(t, filepath.Join(got.DataDir, "worker", "procs"), got.WorkerProcDir)
 			assert.Equal(t, config.DefaultTemplateMaxBytes, got.TemplateMaxBytes)
 			assert.Equal(t, config.DefaultTemplateTimeout.String(), got.TemplateTimeout)
-			got.DataDir, got.ArtifactDir, got.MetricsAddr, got.APIAddr, got.APIRateLimit = "", "", "", "", 0
+			got.DataDir, got.ArtifactDir, got.WorkerProcDir, got.MetricsAddr, got.APIAddr, got.APIRateLimit = "", "", "", "", "", 0
 			got.TemplateMaxBytes, got.TemplateTimeout = 0, ""
 			assert.Equal(t, tt.want, got)
 		})

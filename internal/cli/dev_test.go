@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -151,14 +153,16 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 		Retry:    &dag.Retry{InitialInterval: "100ms"},
 		Executor: dag.NewExecutor(&dag.NoopSpec{Duration: "4s"})}
 	// sleeper is a running command when the worker is killed: it must die
-	// with it, not run on beside its retry.
+	// with it, not run on beside its retry. So must the grandchild it
+	// starts, which the kernel leaves running: the restarted worker kills it.
 	pidFile := filepath.Join(t.TempDir(), "pid")
+	grandchildFile := filepath.Join(t.TempDir(), "grandchild")
 	// It has the default heartbeat timeout: the time a crash costs. It may
 	// fail only once, yet the attempt the kill costs it is not a failure.
 	sleeper := dag.Node{ID: "sleeper", DependsOn: []string{"a"},
 		Retry: &dag.Retry{MaxAttempts: 1, InitialInterval: "100ms"},
 		Executor: dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{
-			Argv: []string{"sh", "-c", `echo $$ >> "$0"; exec sleep 3`, pidFile}}})}
+			Argv: []string{"sh", "-c", `sleep 300 >/dev/null 2>&1 & echo $! >> "$1"; echo $$ >> "$0"; exec sleep 3`, pidFile, grandchildFile}}})}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	started, err := svc.Start(ctx, runs.StartRequest{DAG: &dag.Pipeline{
@@ -178,6 +182,10 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 		sleeperPID, err = strconv.Atoi(strings.Fields(string(b))[0])
 		return err == nil
 	}, 30*time.Second, 20*time.Millisecond)
+	b, err := os.ReadFile(grandchildFile)
+	require.NoError(t, err)
+	grandchildPID, err := strconv.Atoi(strings.Fields(string(b))[0])
+	require.NoError(t, err)
 
 	// The worker's and the API's metrics share one registry.
 	resp, err = http.Get("http://" + apiAddr + "/metrics")
@@ -195,8 +203,17 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	// signal): the sleeper is gone at once, not after its 3 s.
 	assert.Eventually(t, func() bool { return syscall.Kill(sleeperPID, 0) != nil }, 2*time.Second, 10*time.Millisecond,
 		"a command must not outlive its killed worker")
+	if runtime.GOOS == "linux" {
+		t.Cleanup(func() { _ = syscall.Kill(grandchildPID, syscall.SIGKILL) })
+		assert.True(t, processLive(grandchildPID), "the kernel leaves what a command started running")
+	}
 
 	startDev(t, nil, args...)
+	if runtime.GOOS == "linux" {
+		// The restarted worker kills it before it polls.
+		assert.Eventually(t, func() bool { return !processLive(grandchildPID) }, 10*time.Second, 20*time.Millisecond,
+			"the killed attempt's grandchild outlives the restart")
+	}
 	c2, err := client.Dial(client.Options{HostPort: temporalAddr})
 	require.NoError(t, err)
 	defer c2.Close()
@@ -204,7 +221,7 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	st, err := svc.Wait(ctx, started.WorkflowID)
 	require.NoError(t, err)
 	require.Equal(t, run.Completed, st.Status, st.Error)
-	b, err := os.ReadFile(logFile)
+	b, err = os.ReadFile(logFile)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "c"}, strings.Fields(string(b)), "a ran once before the kill and was not run again")
 	assert.GreaterOrEqual(t, st.Node("slow").Attempts, int32(2), "slow was interrupted and retried")
@@ -218,4 +235,19 @@ func TestDevModeResumesARunAfterSIGKILL(t *testing.T) {
 	recovery := fi.ModTime().Sub(killed)
 	t.Logf("the killed worker's command was running again %s after the kill", recovery.Round(100*time.Millisecond))
 	assert.Less(t, recovery, 30*time.Second, "a crash costs the heartbeat timeout, not more")
+}
+
+// processLive reports whether pid runs: it exists and is not a zombie (an
+// orphan's zombie waits for an init that may not reap). Linux only.
+func processLive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	state := b[i+2]
+	return state != 'Z' && state != 'X'
 }

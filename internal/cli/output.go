@@ -231,6 +231,7 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "temporal api key:\t%s\n", apiKey)
 	fmt.Fprintf(tw, "data directory:\t%s\n", e.DataDir)
 	fmt.Fprintf(tw, "artifact directory:\t%s\n", e.ArtifactDir)
+	fmt.Fprintf(tw, "worker process records:\t%s\n", e.WorkerProcDir)
 	fmt.Fprintf(tw, "worker metrics:\t%s\n", orNone(e.MetricsAddr, "off"))
 	agent := orNone(strings.TrimSpace(e.AgentProvider+" "+e.AgentModel), "none (template phases simulated)")
 	fmt.Fprintf(tw, "agent provider:\t%s\n", agent)

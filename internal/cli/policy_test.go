@@ -194,6 +194,7 @@ func TestWorkerEnforcesThePolicy(t *testing.T) {
 		"TEMPORAL_CONFIG_FILE":    filepath.Join(t.TempDir(), "absent.toml"),
 		config.EnvDataDir:         t.TempDir(),
 		config.EnvArtifactDir:     t.TempDir(),
+		config.EnvWorkerProcDir:   t.TempDir(),
 		config.EnvMetricsAddr:     "",
 		config.EnvPolicyHTTPAllow: strings.TrimPrefix(allowed, "http://"),
 		"MAESTRO_LOG_LEVEL":       "info",

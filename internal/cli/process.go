@@ -77,7 +77,7 @@ func cmdDev(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	cfg.Client.Namespace = process.DevNamespace
-	fs.StringVar(&cfg.Dev.DataDir, "data-dir", cfg.Dev.DataDir, "`dir`ectory of the Temporal database and the artifacts (env "+config.EnvDataDir+")")
+	fs.StringVar(&cfg.Dev.DataDir, "data-dir", cfg.Dev.DataDir, "`dir`ectory of the Temporal database, the artifacts and the worker's process records (env "+config.EnvDataDir+")")
 	fs.StringVar(&cfg.Dev.TemporalAddr, "temporal-listen", cfg.Dev.TemporalAddr, "Temporal frontend `host:port` (env "+config.EnvTemporalListen+")")
 	fs.StringVar(&cfg.Dev.UIAddr, "ui-listen", cfg.Dev.UIAddr, "Temporal Web UI `host:port`; empty disables it (env "+config.EnvUIListen+")")
 	fs.StringVar(&cfg.API.Addr, "api-listen", cfg.API.Addr, "REST API `host:port`; empty disables it (env "+config.EnvAPIAddr+")")

@@ -69,12 +69,13 @@ func TestWorkerServesMetrics(t *testing.T) {
 	srv := temporalServer()
 	const queue = "worker-main-test"
 	env := config.MapEnv{
-		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "absent.toml"),
-		config.EnvDataDir:      t.TempDir(),
-		"MAESTRO_LOG_FORMAT":   "json",
-		config.EnvMetricsAddr:  "127.0.0.1:1",  // the flag overrides it
-		"MAESTRO_TASK_QUEUE":   "not-this-one", // so is this
-		config.EnvArtifactDir:  t.TempDir(),
+		config.EnvDataDir:       t.TempDir(),
+		"TEMPORAL_CONFIG_FILE":  filepath.Join(t.TempDir(), "absent.toml"),
+		"MAESTRO_LOG_FORMAT":    "json",
+		config.EnvMetricsAddr:   "127.0.0.1:1",  // the flag overrides it
+		"MAESTRO_TASK_QUEUE":    "not-this-one", // so is this
+		config.EnvArtifactDir:   t.TempDir(),
+		config.EnvWorkerProcDir: t.TempDir(),
 	}
 	var logs syncBuffer
 	ctx, stop := context.WithCancel(context.Background())

@@ -28,10 +28,11 @@ const DevNamespace = "default"
 // worker and the REST API (unless cfg.API.Addr is empty), all in this
 // process, configured exactly as the separate processes are. It prints the
 // addresses to out and runs until ctx is done; then it stops the parts in
-// reverse order. The embedded server logs warnings and errors only, unless
-// MAESTRO_LOG_LEVEL asks for more. Like RunAPI, it refuses to serve the API
-// beyond loopback without a token (CheckAPIExposure) before starting
-// anything.
+// reverse order. Before anything starts, it kills what the commands of a
+// crashed predecessor left running (CleanupProcesses). The embedded server
+// logs warnings and errors only, unless MAESTRO_LOG_LEVEL asks for more.
+// Like RunAPI, it refuses to serve the API beyond loopback without a token
+// (CheckAPIExposure) before starting anything.
 func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Writer) error {
 	cfg.Policy.DevMode = true
 	if err := CheckAPIExposure(cfg.API, logger); err != nil {
@@ -39,6 +40,9 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 	}
 	acts, err := Activities(cfg, logger, WorkerOptions{})
 	if err != nil {
+		return err
+	}
+	if err := CleanupProcesses(acts, logger); err != nil {
 		return err
 	}
 	if old, err := filepath.Abs(config.FallbackDataDir); err == nil && old != cfg.Dev.DataDir {

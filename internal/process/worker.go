@@ -12,6 +12,7 @@ import (
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/internal/procrecord"
 	"github.com/maestrohq/maestro/metrics"
 	"github.com/maestrohq/maestro/workflows"
 	"github.com/maestrohq/maestro/workspace"
@@ -45,6 +46,7 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 		Logger:         logger,
 		Agent:          agent,
 		ArtifactStore:  artifacts.NewDir(cfg.ArtifactDir),
+		ProcessDir:     cfg.WorkerProcDir,
 
 		MaxTemplateBytes: cfg.Template.MaxBytes,
 		TemplateTimeout:  cfg.Template.Timeout,
@@ -100,11 +102,16 @@ func NewWorker(c client.Client, queue string, opts worker.Options, acts activiti
 	return w
 }
 
-// RunWorker is the worker process: it serves metrics (when cfg.MetricsAddr
-// is set), connects to Temporal and runs a worker until ctx is done.
+// RunWorker is the worker process: it kills what the commands of crashed
+// workers left running (CleanupProcesses), serves metrics (when
+// cfg.MetricsAddr is set), connects to Temporal and runs a worker until ctx
+// is done.
 func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *slog.Logger) error {
 	acts, err := Activities(cfg, logger, o)
 	if err != nil {
+		return err
+	}
+	if err := CleanupProcesses(acts, logger); err != nil {
 		return err
 	}
 	var handler client.MetricsHandler
@@ -131,6 +138,7 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *
 		"agent_provider", acts.Agent.Provider,
 		"agent_model", acts.Agent.Model,
 		"artifact_dir", cfg.ArtifactDir,
+		"proc_dir", acts.ProcessDir,
 		"template_max_bytes", acts.MaxTemplateBytes,
 		"template_timeout", acts.TemplateTimeout)
 	LogPolicy(logger, cfg, acts.Policy)
@@ -138,6 +146,20 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *
 		return fmt.Errorf("worker: %w", err)
 	}
 	logger.Info("worker stopped")
+	return nil
+}
+
+// CleanupProcesses kills the processes that the commands of dead workers
+// left running, as recorded in acts.ProcessDir (see package procrecord), so
+// that none runs on beside its node's retry. A worker runs it before it
+// polls; an empty ProcessDir records nothing and leaves nothing to do.
+func CleanupProcesses(acts activities.Config, logger *slog.Logger) error {
+	if acts.ProcessDir == "" {
+		return nil
+	}
+	if err := procrecord.Cleanup(acts.ProcessDir, logger); err != nil {
+		return fmt.Errorf("%w (%s)", err, config.EnvWorkerProcDir)
+	}
 	return nil
 }
 
