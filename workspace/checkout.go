@@ -248,14 +248,19 @@ func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]str
 	if _, err := r.git(ctx, c.path, "add", "-A"); err != nil {
 		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
 	}
-	if head := c.headOr(ctx, ""); head != c.base {
-		// The caller committed (or moved HEAD): keep the content, make the
-		// base the parent.
-		if _, err := r.git(ctx, c.path, "reset", "--soft", c.base); err != nil {
+	out, err := r.git(ctx, c.path, "rev-parse", "HEAD", "--symbolic-full-name", "HEAD")
+	if err != nil {
+		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
+	}
+	if head := strings.Fields(out); len(head) != 2 || head[0] != c.base || head[1] != "HEAD" {
+		// The caller committed or switched to a branch: keep the index and
+		// files, detach HEAD at the base (a soft reset that leaves any
+		// branch alone), so the commit's parent is the base.
+		if _, err := r.git(ctx, c.path, "update-ref", "--no-deref", "-m", "maestro: back to base", "HEAD", c.base); err != nil {
 			return Commit{}, fmt.Errorf("workspace: commit: %w", err)
 		}
 	}
-	_, err := r.git(ctx, c.path, "diff", "--cached", "--quiet", "--no-ext-diff")
+	_, err = r.git(ctx, c.path, "diff", "--cached", "--quiet", "--no-ext-diff")
 	changed := exitCode(err) == 1
 	if err != nil && !changed {
 		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
@@ -266,7 +271,7 @@ func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]str
 			return Commit{}, fmt.Errorf("workspace: commit: %w", err)
 		}
 	}
-	out, err := r.git(ctx, c.path, "log", "-1", "--format=%H %P", "HEAD")
+	out, err = r.git(ctx, c.path, "log", "-1", "--format=%H %P", "HEAD")
 	if err != nil {
 		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
 	}

@@ -257,6 +257,30 @@ func TestCheckoutCommitPush(t *testing.T) {
 	if !res3.Changed || !reflect.DeepEqual(res3.Parents, []string{res.SHA}) || res3.Files != 2 {
 		t.Fatalf("squashed commit = %+v", res3)
 	}
+
+	// So is a branch the caller switched to; the commit is detached.
+	c3, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Remove()
+	gitT(t, c3.Path(), "checkout", "-q", "-b", "agent-branch")
+	writeFiles(t, c3.Path(), map[string]string{"e.txt": "e\n"})
+	gitT(t, c3.Path(), "add", "e.txt")
+	gitT(t, c3.Path(), "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "on a branch")
+	res4, err := c3.Commit(ctx, "detached", nil, Identity{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res4.Changed || !reflect.DeepEqual(res4.Parents, []string{base}) || res4.Files != 1 {
+		t.Fatalf("commit from a branch = %+v", res4)
+	}
+	if got := gitT(t, c3.Path(), "rev-parse", "--symbolic-full-name", "HEAD"); got != "HEAD" {
+		t.Fatalf("HEAD not detached: %s", got)
+	}
+	if _, err := c3.Commit(ctx, "x", [][2]string{{"Bad Key", "v"}}, Identity{}, time.Time{}); !errors.Is(err, ErrInvalidRef) {
+		t.Fatalf("bad trailer: %v", err)
+	}
 }
 
 func TestMerge(t *testing.T) {
