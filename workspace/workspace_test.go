@@ -608,3 +608,84 @@ func TestCancelledCheckoutLeavesNothing(t *testing.T) {
 		t.Fatalf("worktree metadata left: %s", wt)
 	}
 }
+
+func TestWarmCacheNeedsNoRemote(t *testing.T) {
+	ctx := context.Background()
+	remote, base := newRemote(t)
+	m := newManager(t)
+	sha := commitOn(t, m, remote, base, map[string]string{"a.txt": "a\n"}, "refs/maestro/wf/a")
+	// The remote disappears: commits already in the mirror still check out,
+	// so a warm cache makes no network round trip.
+	moved := remote + ".away"
+	if err := os.Rename(remote, moved); err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{sha, base}})
+	if err != nil {
+		t.Fatalf("warm checkout without the remote: %v", err)
+	}
+	c.Remove()
+	if _, err := m.Resolve(ctx, remote, sha); err != nil {
+		t.Fatalf("warm Resolve of a full SHA: %v", err)
+	}
+	var ge *GitError
+	if _, err := m.Resolve(ctx, remote, "main"); !errors.As(err, &ge) || ge.Stderr == "" {
+		t.Fatalf("Resolve of a branch must fetch (and fail with git's stderr): %v", err)
+	}
+}
+
+// Two Managers on one Dir stand for two processes: only the flock serializes
+// them (each has its own in-process locks). They race to create the mirror.
+func TestSharedDir(t *testing.T) {
+	ctx := context.Background()
+	remote, base := newRemote(t)
+	dir := t.TempDir()
+	var ms [2]*Manager
+	for i := range ms {
+		m, err := New(ctx, Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms[i] = m
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := ms[i%2]
+			c, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{base}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Remove()
+			if err := os.WriteFile(filepath.Join(c.Path(), "f.txt"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+				errs <- err
+				return
+			}
+			res, err := c.Commit(ctx, "x", nil, Identity{}, time.Time{})
+			if err == nil {
+				err = m.Push(ctx, remote, res.SHA, fmt.Sprintf("refs/maestro/shared/%d", i))
+			}
+			if err == nil {
+				err = c.Remove()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left := checkoutsLeft(t, ms[0]); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+	if n := len(strings.Fields(gitT(t, remote, "for-each-ref", "--format=%(refname)", "refs/maestro/shared/"))); n != 8 {
+		t.Fatalf("remote has %d refs, want 8", n)
+	}
+}
