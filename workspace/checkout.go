@@ -327,7 +327,7 @@ func (c *Checkout) remove(ctx context.Context) error {
 			if err := os.RemoveAll(c.path); err != nil {
 				errs = append(errs, err)
 			}
-			if _, err := m.r.git(ctx, c.mir.path, "worktree", "prune"); err != nil {
+			if err := m.pruneWorktrees(ctx, c.mir); err != nil {
 				errs = append(errs, err)
 			}
 		}
