@@ -146,7 +146,9 @@ func (m *Manager) Checkout(ctx context.Context, repo string, o CheckoutOptions) 
 	if err != nil {
 		return nil, err
 	}
-	_, err = m.r.git(ctx, mir.path, "worktree", "add", "--detach", "--quiet", "--", c.path, o.Bases[0])
+	// checkout.workers=0: parallel checkout on all cores (git >= 2.32;
+	// ignored before). Writing the files dominates a node's git time.
+	_, err = m.r.git(ctx, mir.path, "-c", "checkout.workers=0", "worktree", "add", "--detach", "--quiet", "--", c.path, o.Bases[0])
 	unlock()
 	if err != nil {
 		return nil, fmt.Errorf("workspace: checkout %s of %s: %w", short(o.Bases[0]), Redact(repo), err)
@@ -247,14 +249,19 @@ func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]str
 	if _, err := r.git(ctx, c.path, "add", "-A"); err != nil {
 		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
 	}
-	if head := c.headOr(ctx, ""); head != c.base {
-		// The caller committed (or moved HEAD): keep the content, make the
-		// base the parent.
-		if _, err := r.git(ctx, c.path, "reset", "--soft", c.base); err != nil {
+	out, err := r.git(ctx, c.path, "rev-parse", "HEAD", "--symbolic-full-name", "HEAD")
+	if err != nil {
+		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
+	}
+	if head := strings.Fields(out); len(head) != 2 || head[0] != c.base || head[1] != "HEAD" {
+		// The caller committed or switched to a branch: keep the index and
+		// files, detach HEAD at the base (a soft reset that leaves any
+		// branch alone), so the commit's parent is the base.
+		if _, err := r.git(ctx, c.path, "update-ref", "--no-deref", "-m", "maestro: back to base", "HEAD", c.base); err != nil {
 			return Commit{}, fmt.Errorf("workspace: commit: %w", err)
 		}
 	}
-	_, err := r.git(ctx, c.path, "diff", "--cached", "--quiet", "--no-ext-diff")
+	_, err = r.git(ctx, c.path, "diff", "--cached", "--quiet", "--no-ext-diff")
 	changed := exitCode(err) == 1
 	if err != nil && !changed {
 		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
@@ -265,7 +272,7 @@ func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]str
 			return Commit{}, fmt.Errorf("workspace: commit: %w", err)
 		}
 	}
-	out, err := r.git(ctx, c.path, "log", "-1", "--format=%H %P", "HEAD")
+	out, err = r.git(ctx, c.path, "log", "-1", "--format=%H %P", "HEAD")
 	if err != nil {
 		return Commit{}, fmt.Errorf("workspace: commit: %w", err)
 	}
@@ -312,7 +319,7 @@ func (c *Checkout) remove(ctx context.Context) error {
 			if err := os.RemoveAll(c.path); err != nil {
 				errs = append(errs, err)
 			}
-			if _, err := m.r.git(ctx, c.mir.path, "worktree", "prune"); err != nil {
+			if err := m.pruneWorktrees(ctx, c.mir); err != nil {
 				errs = append(errs, err)
 			}
 		}

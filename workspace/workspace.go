@@ -79,10 +79,12 @@ type Manager struct {
 	version  string
 
 	mu   sync.Mutex
-	mirs map[string]*mirror
+	sems map[string]chan struct{} // per mirror key: the in-process lock
 }
 
-// mirror is one repository's bare object cache.
+// mirror is one repository's bare object cache, as named by one call (repo
+// as that caller gave it, credentials included); calls naming the same
+// repository share sem.
 type mirror struct {
 	repo string // as given (may hold credentials; never logged)
 	path string // Dir/mirrors/<key>.git
@@ -119,7 +121,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		mirrors:  filepath.Join(dir, "mirrors"),
 		checkout: filepath.Join(dir, "checkouts"),
 		version:  version,
-		mirs:     map[string]*mirror{},
+		sems:     map[string]chan struct{}{},
 	}
 	for _, d := range []string{m.mirrors, m.checkout} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -257,18 +259,18 @@ func (m *Manager) mirror(repo string) (*mirror, error) {
 	sum := sha256.Sum256([]byte(Redact(repo)))
 	key := hex.EncodeToString(sum[:])
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	mir := m.mirs[key]
-	if mir == nil {
-		mir = &mirror{
-			repo: repo,
-			path: filepath.Join(m.mirrors, key+".git"),
-			lock: filepath.Join(m.mirrors, key+".lock"),
-			sem:  make(chan struct{}, 1),
-		}
-		m.mirs[key] = mir
+	sem := m.sems[key]
+	if sem == nil {
+		sem = make(chan struct{}, 1)
+		m.sems[key] = sem
 	}
-	mir.repo = repo // the newest credentials win
+	m.mu.Unlock()
+	mir := &mirror{
+		repo: repo,
+		path: filepath.Join(m.mirrors, key+".git"),
+		lock: filepath.Join(m.mirrors, key+".lock"),
+		sem:  sem,
+	}
 	return mir, nil
 }
 
@@ -634,19 +636,20 @@ func (m *Manager) Sweep(ctx context.Context) error {
 			}
 			continue
 		}
-		mir := &mirror{path: filepath.Join(m.mirrors, name), lock: filepath.Join(m.mirrors, strings.TrimSuffix(name, ".git")+".lock")}
+		key := strings.TrimSuffix(name, ".git")
 		m.mu.Lock()
-		if known := m.mirs[strings.TrimSuffix(name, ".git")]; known != nil {
-			mir = known
-		} else {
-			mir.sem = make(chan struct{}, 1)
+		sem := m.sems[key]
+		if sem == nil {
+			sem = make(chan struct{}, 1)
+			m.sems[key] = sem
 		}
 		m.mu.Unlock()
+		mir := &mirror{path: filepath.Join(m.mirrors, name), lock: filepath.Join(m.mirrors, key+".lock"), sem: sem}
 		unlock, err := m.lockMirror(ctx, mir)
 		if err != nil {
 			return err
 		}
-		_, err = m.r.git(ctx, mir.path, "worktree", "prune")
+		err = m.pruneWorktrees(ctx, mir)
 		unlock()
 		if err != nil {
 			errs = append(errs, err)
@@ -654,6 +657,37 @@ func (m *Manager) Sweep(ctx context.Context) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("workspace: sweep: %w", err)
+	}
+	return nil
+}
+
+// pruneWorktrees removes the mirror's metadata of worktrees under
+// Dir/checkouts whose directory is gone — including ones a killed
+// `git worktree add` left "locked initializing", which git worktree prune
+// keeps — and then runs git worktree prune. Call with the mirror locked.
+func (m *Manager) pruneWorktrees(ctx context.Context, mir *mirror) error {
+	admin := filepath.Join(mir.path, "worktrees")
+	ours := map[string]bool{m.checkout: true}
+	if real, err := filepath.EvalSymlinks(m.checkout); err == nil {
+		ours[real] = true // git may record the resolved path
+	}
+	ents, _ := os.ReadDir(admin)
+	for _, e := range ents {
+		dir := filepath.Join(admin, e.Name())
+		b, err := os.ReadFile(filepath.Join(dir, "gitdir"))
+		wt := filepath.Dir(strings.TrimSpace(string(b)))
+		if err == nil && !ours[filepath.Dir(wt)] {
+			continue // not one of ours
+		}
+		if _, serr := os.Stat(wt); err == nil && serr == nil {
+			continue // alive
+		}
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			return fmt.Errorf("workspace: prune worktrees: %w", rerr)
+		}
+	}
+	if _, err := m.r.git(ctx, mir.path, "worktree", "prune"); err != nil {
+		return fmt.Errorf("workspace: prune worktrees: %w", err)
 	}
 	return nil
 }

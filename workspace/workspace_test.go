@@ -257,6 +257,30 @@ func TestCheckoutCommitPush(t *testing.T) {
 	if !res3.Changed || !reflect.DeepEqual(res3.Parents, []string{res.SHA}) || res3.Files != 2 {
 		t.Fatalf("squashed commit = %+v", res3)
 	}
+
+	// So is a branch the caller switched to; the commit is detached.
+	c3, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Remove()
+	gitT(t, c3.Path(), "checkout", "-q", "-b", "agent-branch")
+	writeFiles(t, c3.Path(), map[string]string{"e.txt": "e\n"})
+	gitT(t, c3.Path(), "add", "e.txt")
+	gitT(t, c3.Path(), "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "on a branch")
+	res4, err := c3.Commit(ctx, "detached", nil, Identity{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res4.Changed || !reflect.DeepEqual(res4.Parents, []string{base}) || res4.Files != 1 {
+		t.Fatalf("commit from a branch = %+v", res4)
+	}
+	if got := gitT(t, c3.Path(), "rev-parse", "--symbolic-full-name", "HEAD"); got != "HEAD" {
+		t.Fatalf("HEAD not detached: %s", got)
+	}
+	if _, err := c3.Commit(ctx, "x", [][2]string{{"Bad Key", "v"}}, Identity{}, time.Time{}); !errors.Is(err, ErrInvalidRef) {
+		t.Fatalf("bad trailer: %v", err)
+	}
 }
 
 func TestMerge(t *testing.T) {
@@ -582,5 +606,86 @@ func TestCancelledCheckoutLeavesNothing(t *testing.T) {
 	}
 	if wt := worktrees(t, m, remote); strings.Count(wt, "worktree ") != 1 {
 		t.Fatalf("worktree metadata left: %s", wt)
+	}
+}
+
+func TestWarmCacheNeedsNoRemote(t *testing.T) {
+	ctx := context.Background()
+	remote, base := newRemote(t)
+	m := newManager(t)
+	sha := commitOn(t, m, remote, base, map[string]string{"a.txt": "a\n"}, "refs/maestro/wf/a")
+	// The remote disappears: commits already in the mirror still check out,
+	// so a warm cache makes no network round trip.
+	moved := remote + ".away"
+	if err := os.Rename(remote, moved); err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{sha, base}})
+	if err != nil {
+		t.Fatalf("warm checkout without the remote: %v", err)
+	}
+	c.Remove()
+	if _, err := m.Resolve(ctx, remote, sha); err != nil {
+		t.Fatalf("warm Resolve of a full SHA: %v", err)
+	}
+	var ge *GitError
+	if _, err := m.Resolve(ctx, remote, "main"); !errors.As(err, &ge) || ge.Stderr == "" {
+		t.Fatalf("Resolve of a branch must fetch (and fail with git's stderr): %v", err)
+	}
+}
+
+// Two Managers on one Dir stand for two processes: only the flock serializes
+// them (each has its own in-process locks). They race to create the mirror.
+func TestSharedDir(t *testing.T) {
+	ctx := context.Background()
+	remote, base := newRemote(t)
+	dir := t.TempDir()
+	var ms [2]*Manager
+	for i := range ms {
+		m, err := New(ctx, Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms[i] = m
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := ms[i%2]
+			c, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{base}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Remove()
+			if err := os.WriteFile(filepath.Join(c.Path(), "f.txt"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+				errs <- err
+				return
+			}
+			res, err := c.Commit(ctx, "x", nil, Identity{}, time.Time{})
+			if err == nil {
+				err = m.Push(ctx, remote, res.SHA, fmt.Sprintf("refs/maestro/shared/%d", i))
+			}
+			if err == nil {
+				err = c.Remove()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left := checkoutsLeft(t, ms[0]); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+	if n := len(strings.Fields(gitT(t, remote, "for-each-ref", "--format=%(refname)", "refs/maestro/shared/"))); n != 8 {
+		t.Fatalf("remote has %d refs, want 8", n)
 	}
 }
