@@ -1,15 +1,19 @@
 # syntax=docker/dockerfile:1
 #
-# Maestro's image: the one `maestro` binary, static, on a distroless base,
-# running as a non-root user. docker-compose.yml picks the subcommand
-# (`maestro worker`, `maestro api`); the default is the worker.
+# Maestro's image: the one `maestro` binary, static, on a slim Debian base
+# with git (workspace runs check out, commit and push with the git CLI) and
+# nothing else a pipeline could use, running as a non-root user.
+# docker-compose.yml picks the subcommand (`maestro worker`, `maestro api`);
+# the default is the worker.
 #
 #   docker build -t maestro:local .
 #   docker run --rm -e TEMPORAL_ADDRESS=host:7233 maestro:local
 #   docker run --rm maestro:local doctor
 #
-# The final image has no shell and no tools: command nodes can only run
-# programs you add, e.g. FROM maestro:local + COPY --from=... your tools.
+# The final image has git, ssh (for ssh:// remotes) and the CA certificates,
+# and the shell Debian needs: command nodes can only run programs the
+# worker policy allows (MAESTRO_POLICY_COMMANDS), and you add your tools,
+# e.g. FROM maestro:local + COPY --from=... your tools.
 
 ARG GO_VERSION=1.26
 
@@ -26,9 +30,14 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w" -o /out/maestro ./cmd/maestro
 # Directories the non-root user owns: artifacts (a volume in compose) and
 # the default working directory of command nodes.
-RUN mkdir -p /data/artifacts /data/work
+RUN mkdir -p /data/artifacts /data/work /data/workspaces
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 65532 nonroot \
+    && useradd --uid 65532 --gid 65532 --home-dir /data --no-create-home nonroot
 COPY --from=build /out/ /usr/local/bin/
 COPY --from=build --chown=65532:65532 /data /data
 # Listen on all interfaces inside the container (the defaults are loopback),
@@ -36,6 +45,7 @@ COPY --from=build --chown=65532:65532 /data /data
 ENV MAESTRO_METRICS_ADDR=0.0.0.0:9090 \
     MAESTRO_API_ADDR=0.0.0.0:8080 \
     MAESTRO_ARTIFACT_DIR=/data/artifacts \
+    MAESTRO_WORKSPACE_DIR=/data/workspaces \
     MAESTRO_LOG_FORMAT=json
 WORKDIR /data/work
 USER nonroot:nonroot

@@ -535,6 +535,7 @@ func TestDockerfile(t *testing.T) {
 	final := d.from[len(d.from)-1]
 	assert.Regexp(t, `^\S+:\S+$`, final)
 	assert.False(t, strings.HasSuffix(final, ":latest"), final)
+	assert.Regexp(t, `apt-get install [^\n]*\bgit\b`, d.text, "workspace runs need git in the image")
 	assert.NotEmpty(t, d.user, "final stage has no USER")
 	assert.NotContains(t, []string{"root", "0", "0:0", "root:root"}, d.user)
 
