@@ -135,6 +135,26 @@ func TestWorkspaceRunLeavesABranch(t *testing.T) {
 	assert.ErrorIs(t, err, runs.ErrNoNode)
 }
 
+// A run with two last nodes pushes the merge of their commits; a join
+// whose dependency already contains its other dependency makes no merge.
+func TestWorkspaceTwoLastNodesAreMerged(t *testing.T) {
+	t.Parallel()
+	e, repo, start := workspaceEnv(t)
+	p := withWorkspace(pipeline("two-sinks", dag.ModeDAGParallel,
+		writes("a", "a.txt", "a"),
+		writes("b", "b.txt", "b", "a"),
+		writes("c", "c.txt", "c", "a", "b"), // b contains a: no merge
+		writes("d", "d.txt", "d", "a"),
+	), repo)
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	assert.Equal(t, st.Node("b").Commit.SHA, st.Node("c").Commit.Base, "c starts from b, which contains a")
+	head := st.Workspace.Head
+	assert.Equal(t, []string{st.Node("c").Commit.SHA, st.Node("d").Commit.SHA}, strings.Fields(git(t, repo, "log", "-1", "--format=%P", head)),
+		"the branch is the merge of the last nodes' commits")
+	assert.Equal(t, "a.txt\nb.txt\nc.txt\nd.txt", git(t, repo, "diff", "--name-only", start, head))
+}
+
 // b and c writing the same file differently: d fails with MergeConflict
 // naming the file, the run fails and no branch is pushed.
 func TestWorkspaceMergeConflictFailsTheJoin(t *testing.T) {

@@ -129,6 +129,13 @@ func (m *Manager) Checkout(ctx context.Context, repo string, o CheckoutOptions) 
 	if err := m.ensureCommits(ctx, mir, o.Bases...); err != nil {
 		return nil, err
 	}
+	if len(o.Bases) > 1 {
+		// A base that another base already contains adds nothing: merge
+		// only the independent ones, in the order given.
+		if o.Bases, err = m.independent(ctx, mir, o.Bases); err != nil {
+			return nil, err
+		}
+	}
 	var rb [8]byte
 	rand.Read(rb[:])
 	id := hex.EncodeToString(rb[:])
@@ -178,6 +185,30 @@ func (m *Manager) Checkout(ctx context.Context, repo string, o CheckoutOptions) 
 		}
 	}
 	return c, nil
+}
+
+// independent returns the bases no other base contains, each once, in
+// their order.
+func (m *Manager) independent(ctx context.Context, mir *mirror, bases []string) ([]string, error) {
+	out, err := m.r.git(ctx, mir.path, append([]string{"merge-base", "--independent"}, bases...)...)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: merge-base: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, sha := range strings.Fields(out) {
+		keep[sha] = true
+	}
+	var res []string
+	for _, b := range bases {
+		if keep[b] {
+			res = append(res, b)
+			delete(keep, b)
+		}
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("workspace: merge-base --independent %v: no result", bases)
+	}
+	return res, nil
 }
 
 func (c *Checkout) unmerged(ctx context.Context) []string {

@@ -327,6 +327,16 @@ func TestMerge(t *testing.T) {
 	if got := gitT(t, mir.path, "log", "-1", "--format=%P", abc); got != ab+" "+c {
 		t.Fatalf("three-way parents = %q, want %s %s", got, ab, c)
 	}
+	// A base that another base contains adds nothing: no merge commit, in
+	// whichever order they come, and a duplicate is merged once.
+	for _, bases := range [][]string{{ab, a}, {a, ab}, {ab, b, a}, {ab, ab}} {
+		if got := merge(m, bases...); got != ab {
+			t.Fatalf("merge(%v) = %s, want %s (nothing to merge)", bases, got, ab)
+		}
+	}
+	if got := merge(m, a, ab, c); got != abc {
+		t.Fatalf("merge(a, ab, c) = %s, want the merge of ab and c %s", got, abc)
+	}
 	if left := checkoutsLeft(t, m); len(left) != 0 {
 		t.Fatalf("left behind: %v", left)
 	}
