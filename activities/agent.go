@@ -30,7 +30,7 @@ const (
 	AnthropicVersion = "2023-06-01"
 	// PromptArg is the argv element of the command provider replaced by the
 	// prompt; without one, the prompt goes to the program's stdin.
-	PromptArg = "{{prompt}}"
+	PromptArg = dag.PromptArg
 )
 
 // maxAgentResponse caps a model API's answer read into memory.
@@ -102,7 +102,7 @@ type agentCall struct {
 // agentConfig merges the node's executor fields over the worker's defaults.
 func (a *Activities) agentConfig(e *dag.AgentSpec) (agentCall, error) {
 	d := a.cfg.Agent
-	c := agentCall{provider: e.Provider, model: e.Model, keyEnv: e.APIKeyEnv, maxTokens: e.MaxTokens, temperature: e.Temperature, argv: e.Argv}
+	c := agentCall{provider: e.Provider, model: e.Model, keyEnv: e.APIKeyEnv, maxTokens: e.MaxTokens, temperature: e.Temperature, argv: e.CommandArgv()}
 	if c.provider == "" {
 		c.provider = d.Provider
 	}
@@ -219,6 +219,9 @@ func (a *Activities) runAgent(ctx context.Context, in run.NodeInput) (run.NodeRe
 	}
 	switch c.provider {
 	case dag.ProviderCommand:
+		if e.Preset != "" {
+			return a.runPreset(ctx, in, e, c, system, user)
+		}
 		return a.runAgentCommand(ctx, in, e.Process, c, system, user)
 	default:
 		return a.callModel(ctx, in, c, system, user)

@@ -51,6 +51,9 @@ type AgentSpec struct {
 	// the node completes with this output, marked simulated, instead of
 	// failing. The built-in templates set it.
 	SimulatedOutput string `json:"simulated_output,omitempty"`
+	// Preset names a coding-agent CLI of the command provider (one of
+	// AgentPresets: claude-code, codex, aider) instead of argv.
+	Preset string `json:"preset,omitempty"`
 	// Process is the agent program of the command provider.
 	Process
 }
@@ -61,7 +64,7 @@ func (*AgentSpec) Kind() string { return KindAgent }
 // applies refuses argv, env, pass_env and dir unless the provider is command.
 func (s *AgentSpec) applies(field string) bool {
 	switch field {
-	case "argv", "env", "pass_env", "dir":
+	case "argv", "env", "pass_env", "dir", "preset":
 		return s.Provider == ProviderCommand
 	}
 	return true
@@ -74,7 +77,13 @@ func (s *AgentSpec) Validate() []Problem {
 	switch s.Provider {
 	case "", ProviderAnthropic, ProviderOpenAI:
 	case ProviderCommand:
-		s.validate(&ps, "the agent program", `["claude", "-p"]`)
+		if s.Preset == "" {
+			s.validate(&ps, "the agent program", `["claude", "-p"]`)
+		} else if _, known := AgentPresets[s.Preset]; known {
+			p := *s
+			p.Argv = s.CommandArgv()
+			p.validate(&ps, "the agent program", `["claude", "-p"]`)
+		}
 	default:
 		ps.add("provider", "unknown provider %q (one of %s)", s.Provider, strings.Join(Providers, ", "))
 	}
@@ -90,6 +99,7 @@ func (s *AgentSpec) Validate() []Problem {
 	if s.APIKeyEnv != "" && strings.ContainsAny(s.APIKeyEnv, "=\x00") {
 		ps.add("api_key_env", "invalid variable name %q", s.APIKeyEnv)
 	}
+	s.validatePreset(&ps)
 	ps.template("prompt", s.Prompt)
 	ps.template("system_prompt", s.SystemPrompt)
 	return ps

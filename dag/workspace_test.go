@@ -87,3 +87,25 @@ func TestParseWorkspace(t *testing.T) {
 	require.ErrorIs(t, err, ErrSyntax)
 	assert.Contains(t, err.Error(), "repository")
 }
+
+func TestAgentPresetValidation(t *testing.T) {
+	agent := func(s AgentSpec) Pipeline {
+		return Pipeline{Name: "p", Nodes: []Node{{ID: "a", Executor: NewExecutor(&s)}}}
+	}
+	require.NoError(t, agent(AgentSpec{Provider: ProviderCommand, Preset: PresetClaudeCode}).Validate())
+	for _, tc := range []struct {
+		spec       AgentSpec
+		field, msg string
+	}{
+		{AgentSpec{Provider: ProviderCommand, Preset: "cursor"}, "executor.preset", "unknown preset"},
+		{AgentSpec{Provider: ProviderCommand, Preset: PresetCodex, Process: Process{Argv: []string{"codex"}}}, "executor.argv", "a preset or argv"},
+		{AgentSpec{Provider: ProviderAnthropic, Preset: PresetAider}, "executor.preset", ""},
+	} {
+		var ve *ValidationError
+		require.ErrorAs(t, agent(tc.spec).Validate(), &ve, "%+v", tc.spec)
+		assert.Equal(t, tc.field, ve.Problems[0].Field)
+		assert.Contains(t, ve.Problems[0].Message, tc.msg)
+	}
+	assert.Equal(t, []string{"codex", "exec", "--model", "m", "--json", "--full-auto", "--skip-git-repo-check", "-"},
+		(&AgentSpec{Preset: PresetCodex, Model: "m"}).CommandArgv())
+}

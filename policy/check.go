@@ -59,7 +59,9 @@ func (p *Policy) CheckNode(n dag.Node) []dag.Problem {
 		process(s.Process)
 	case *dag.AgentSpec:
 		if s.Provider == dag.ProviderCommand {
-			process(s.Process)
+			proc := s.Process
+			proc.Argv = s.CommandArgv()
+			process(proc)
 		}
 		if s.APIKeyEnv != "" {
 			p.checkEnvNames(add, "api_key_env", []string{s.APIKeyEnv})

@@ -64,6 +64,13 @@ type Usage struct {
 	Model        string `json:"model,omitempty"`
 	InputTokens  int    `json:"input_tokens"`
 	OutputTokens int    `json:"output_tokens"`
+	// CacheReadTokens and CacheWriteTokens are input tokens read from and
+	// written to the provider's prompt cache, where it reports them.
+	CacheReadTokens  int `json:"cache_read_tokens,omitempty"`
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
+	// CostUSD is the cost the agent reported (a coding-agent CLI's own
+	// figure), in US dollars.
+	CostUSD float64 `json:"cost_usd,omitempty"`
 }
 
 // Failure is attached as the details of every application error an executor

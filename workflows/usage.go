@@ -22,6 +22,9 @@ func totalUsage(nodes []run.NodeStatus) *run.Usage {
 		}
 		total.InputTokens += u.InputTokens
 		total.OutputTokens += u.OutputTokens
+		total.CacheReadTokens += u.CacheReadTokens
+		total.CacheWriteTokens += u.CacheWriteTokens
+		total.CostUSD += u.CostUSD
 	}
 	return total
 }
