@@ -65,7 +65,8 @@ type CheckoutOptions struct {
 }
 
 // MergeConflictError is returned by Checkout when merging the bases
-// conflicts. The checkout is removed.
+// conflicts. No checkout is handed out: the worktree goes back to the idle
+// pool (it is reset before any reuse) or is deleted.
 type MergeConflictError struct {
 	// Files are the unmerged paths, sorted.
 	Files []string
@@ -87,7 +88,10 @@ type Checkout struct {
 	id   string
 	path string
 	base string
-	lock *os.File // flock held while the checkout lives (see Sweep)
+	lock *os.File // flock held while the checkout lives or is pooled (see Sweep)
+	// gitFile is the content of path/.git as git wrote it; a pooled
+	// worktree whose .git differs is not reused.
+	gitFile string
 
 	mu        sync.Mutex
 	removed   bool
@@ -108,11 +112,22 @@ func short(sha string) string {
 	return sha
 }
 
-// Checkout makes a fresh checkout of o.Bases[0] under Dir/checkouts (a
-// `git worktree add --detach` of repo's mirror) and merges o.Bases[1:] into
-// it in order with `git merge --no-ff`. Bases missing from the mirror are
-// fetched. A merge conflict returns a *MergeConflictError; on any error
-// (including ctx ending) nothing is left under Dir/checkouts.
+// Checkout gives the caller a checkout of o.Bases[0] under Dir/checkouts and
+// merges o.Bases[1:] into it in order with `git merge --no-ff`. Bases missing
+// from the mirror are fetched.
+//
+// The checkout is an idle worktree of repo's mirror from the Manager's pool
+// when there is one (see Remove), reset to the base: `git checkout --detach
+// --force`, `git clean -ffdx`, then verified — HEAD detached at the base,
+// `git status` with ignored and untracked files empty, no merge or rebase
+// state, no assume-unchanged or skip-worktree index entries; read-only files
+// and directories are made owner-writable first. A pooled worktree that fails
+// any of this is deleted and a fresh one made with `git worktree add
+// --detach`. Either way the working tree is exactly the base's.
+//
+// A merge conflict returns a *MergeConflictError; on any error (including
+// ctx ending) no checkout is handed out and nothing but idle pooled
+// worktrees is left under Dir/checkouts.
 func (m *Manager) Checkout(ctx context.Context, repo string, o CheckoutOptions) (_ *Checkout, err error) {
 	mir, err := m.mirror(repo)
 	if err != nil {
@@ -136,30 +151,23 @@ func (m *Manager) Checkout(ctx context.Context, repo string, o CheckoutOptions) 
 			return nil, err
 		}
 	}
-	var rb [8]byte
-	rand.Read(rb[:])
-	id := hex.EncodeToString(rb[:])
-	c := &Checkout{m: m, mir: mir, id: id, path: filepath.Join(m.checkout, id), base: o.Bases[0]}
-	c.lock, err = lockPath(ctx, c.path+".lock")
+	c, err := m.reuse(ctx, mir, o.Bases[0])
 	if err != nil {
 		return nil, err
+	}
+	if c == nil {
+		if c, err = m.add(ctx, mir, o.Bases[0]); err != nil {
+			return nil, err
+		}
 	}
 	defer func() {
 		if err != nil {
-			c.Remove()
+			// A conflicted worktree is only dirty: the reset before its
+			// next use cleans it. Anything else may be half-made.
+			var mc *MergeConflictError
+			c.release(errors.As(err, &mc))
 		}
 	}()
-	unlock, err := m.lockMirror(ctx, mir)
-	if err != nil {
-		return nil, err
-	}
-	// checkout.workers=0: parallel checkout on all cores (git >= 2.32;
-	// ignored before). Writing the files dominates a node's git time.
-	_, err = m.r.git(ctx, mir.path, "-c", "checkout.workers=0", "worktree", "add", "--detach", "--quiet", "--", c.path, o.Bases[0])
-	unlock()
-	if err != nil {
-		return nil, fmt.Errorf("workspace: checkout %s of %s: %w", short(o.Bases[0]), Redact(repo), err)
-	}
 	env := commitEnv(o.Identity, o.Date)
 	for _, b := range o.Bases[1:] {
 		msg := o.MergeMessage
@@ -184,6 +192,41 @@ func (m *Manager) Checkout(ctx context.Context, repo string, o CheckoutOptions) 
 			return nil, fmt.Errorf("workspace: %w", err)
 		}
 	}
+	return c, nil
+}
+
+// add makes a fresh worktree of mir detached at base. On error nothing is
+// left.
+func (m *Manager) add(ctx context.Context, mir *mirror, base string) (_ *Checkout, err error) {
+	var rb [8]byte
+	rand.Read(rb[:])
+	id := hex.EncodeToString(rb[:])
+	c := &Checkout{m: m, mir: mir, id: id, path: filepath.Join(m.checkout, id), base: base}
+	c.lock, err = lockPath(ctx, c.path+".lock")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.release(false)
+		}
+	}()
+	unlock, err := m.lockMirror(ctx, mir)
+	if err != nil {
+		return nil, err
+	}
+	// checkout.workers=0: parallel checkout on all cores (git >= 2.32;
+	// ignored before). Writing the files dominates a node's git time.
+	_, err = m.r.git(ctx, mir.path, "-c", "checkout.workers=0", "worktree", "add", "--detach", "--quiet", "--", c.path, base)
+	unlock()
+	if err != nil {
+		return nil, fmt.Errorf("workspace: checkout %s of %s: %w", short(base), Redact(mir.repo), err)
+	}
+	b, err := os.ReadFile(filepath.Join(c.path, ".git"))
+	if err != nil || !strings.HasPrefix(string(b), "gitdir:") {
+		return nil, fmt.Errorf("workspace: checkout %s of %s: no .git file: %w", short(base), Redact(mir.repo), errors.Join(err, errNotExact))
+	}
+	c.gitFile = string(b)
 	return c, nil
 }
 
@@ -255,6 +298,13 @@ var trailerKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
 // changed it returns the base with Changed false. Commits the caller made in
 // the checkout are squashed into this one (the commit's parent is always the
 // base).
+//
+// A branch the caller created in the checkout (git checkout -b) is left
+// alone: it lives in the mirror's refs/heads, which every worktree shares and
+// which also holds the fetched copies of the remote's branches, so the
+// package cannot tell it from those and does not delete it. Later checkouts
+// (pooled or fresh alike) list it in `git branch`, and Resolve of its name
+// finds it; their HEAD is still detached at their own base.
 func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]string, id Identity, date time.Time) (Commit, error) {
 	c.mu.Lock()
 	removed := c.removed
@@ -321,52 +371,66 @@ func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]str
 	return res, nil
 }
 
-// Remove deletes the checkout (git worktree remove --force, falling back to
-// deleting the directory and pruning the mirror's worktree metadata, so a
-// half-made checkout goes too). It is idempotent and does not take a context:
-// it runs even after the caller's context ended, bounded by a minute.
+// Remove gives the checkout back: the caller must no longer use Path. The
+// worktree goes to the Manager's idle pool for its repository when that holds
+// fewer than 4 (a later Checkout resets it to its own base before handing it
+// out; see Checkout); otherwise, or after Close, it is deleted (git worktree
+// remove --force, falling back to deleting the directory — read-only parts
+// included — and pruning the mirror's worktree metadata). It is idempotent
+// and does not take a context: it runs even after the caller's context ended,
+// bounded by a minute.
 func (c *Checkout) Remove() error {
+	return c.release(true)
+}
+
+// release pools the worktree (pool true, when there is room) or deletes it,
+// once.
+func (c *Checkout) release(pool bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.removed {
 		return c.removeErr
 	}
 	c.removed = true
+	if pool && c.gitFile != "" && c.m.putIdle(&idle{mir: c.mir, id: c.id, path: c.path, gitFile: c.gitFile, lock: c.lock}) {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c.removeErr = c.remove(ctx)
+	c.removeErr = c.m.deleteWorktree(ctx, c.mir, c.id, c.path, c.lock)
 	return c.removeErr
 }
 
-func (c *Checkout) remove(ctx context.Context) error {
-	m := c.m
+// deleteWorktree deletes the worktree at path, its mirror metadata and its
+// lock file, releasing lock (which may be nil).
+func (m *Manager) deleteWorktree(ctx context.Context, mir *mirror, id, path string, lock *os.File) error {
 	var errs []error
-	unlock, err := m.lockMirror(ctx, c.mir)
+	unlock, err := m.lockMirror(ctx, mir)
 	if err != nil {
 		errs = append(errs, err)
 	} else {
-		_, werr := m.r.git(ctx, c.mir.path, "worktree", "remove", "--force", "--force", "--", c.path)
+		_, werr := m.r.git(ctx, mir.path, "worktree", "remove", "--force", "--force", "--", path)
 		if werr != nil {
-			if err := os.RemoveAll(c.path); err != nil {
+			if err := forceRemoveAll(path); err != nil {
 				errs = append(errs, err)
 			}
-			if err := m.pruneWorktrees(ctx, c.mir); err != nil {
+			if err := m.pruneWorktrees(ctx, mir); err != nil {
 				errs = append(errs, err)
 			}
 		}
 		unlock()
 	}
-	if _, err := os.Lstat(c.path); err == nil {
-		if err := os.RemoveAll(c.path); err != nil {
+	if _, err := os.Lstat(path); err == nil {
+		if err := forceRemoveAll(path); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if c.lock != nil {
-		os.Remove(c.lock.Name())
-		c.lock.Close()
+	if lock != nil {
+		os.Remove(lock.Name())
+		lock.Close()
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("workspace: remove checkout %s: %w", c.id, err)
+		return fmt.Errorf("workspace: remove checkout %s: %w", id, err)
 	}
 	return nil
 }

@@ -3,7 +3,9 @@
 // A worker has one Manager. It keeps, under Options.Dir, a bare mirror of
 // every repository it has used (an object cache, fetched only when a needed
 // commit is missing) and the checkouts of the nodes it runs (git worktrees of
-// the mirror). A node checks out its base — the merge of its dependencies'
+// the mirror; removed checkouts are kept in a small per-mirror pool and
+// reset exactly to the next caller's base, which rewrites only the files
+// that differ). A node checks out its base — the merge of its dependencies'
 // commits — commits what it changed, and pushes the commit to the remote as a
 // ref; workers share nothing but the remote.
 //
@@ -78,8 +80,10 @@ type Manager struct {
 	checkout string
 	version  string
 
-	mu   sync.Mutex
-	sems map[string]chan struct{} // per mirror key: the in-process lock
+	mu     sync.Mutex
+	sems   map[string]chan struct{} // per mirror key: the in-process lock
+	idle   map[string][]*idle       // per mirror path: pooled worktrees
+	closed bool                     // Close was called: pool no more
 }
 
 // mirror is one repository's bare object cache, as named by one call (repo
@@ -122,6 +126,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		checkout: filepath.Join(dir, "checkouts"),
 		version:  version,
 		sems:     map[string]chan struct{}{},
+		idle:     map[string][]*idle{},
 	}
 	for _, d := range []string{m.mirrors, m.checkout} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -584,10 +589,12 @@ func (m *Manager) Diff(ctx context.Context, repo, from, to string, max int) (str
 	return w.buf.String(), w.truncated, nil
 }
 
-// Sweep removes checkouts left under Dir/checkouts by processes that are gone
-// (a live checkout holds an flock on Dir/checkouts/<id>.lock, so checkouts of
-// other live processes sharing Dir are kept) and prunes the worktree metadata
-// of every mirror. Call it at worker start.
+// Sweep removes checkouts left under Dir/checkouts by processes that are gone,
+// pooled idle ones included (a live checkout, handed out or idle in its
+// Manager's pool, holds an flock on Dir/checkouts/<id>.lock, so checkouts of
+// live processes sharing Dir, this one included, are kept), and prunes the
+// worktree metadata of every mirror. Call it at worker start: a restarted
+// worker starts with an empty pool.
 func (m *Manager) Sweep(ctx context.Context) error {
 	ents, err := os.ReadDir(m.checkout)
 	if err != nil {

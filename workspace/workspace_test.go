@@ -83,17 +83,61 @@ func commitOn(t testing.TB, m *Manager, repo, base string, files map[string]stri
 	return res.SHA
 }
 
+// checkoutsLeft lists what is under Dir/checkouts besides m's idle pooled
+// worktrees (and their lock files), after checking that every idle worktree
+// is still a worktree of its mirror.
 func checkoutsLeft(t testing.TB, m *Manager) []string {
 	t.Helper()
+	pooled := map[string]bool{}
+	m.mu.Lock()
+	for _, l := range m.idle {
+		if len(l) > maxIdle {
+			t.Errorf("%d idle worktrees for one mirror, max %d", len(l), maxIdle)
+		}
+		for _, w := range l {
+			pooled[w.id], pooled[w.id+".lock"] = true, true
+			if _, err := os.Stat(filepath.Join(w.path, ".git")); err != nil {
+				t.Errorf("idle worktree %s: %v", w.id, err)
+			}
+		}
+	}
+	m.mu.Unlock()
 	ents, err := os.ReadDir(m.checkout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, e := range ents {
-		names = append(names, e.Name())
+		if !pooled[e.Name()] {
+			names = append(names, e.Name())
+		}
 	}
 	return names
+}
+
+// closeLeavesNothing closes the Managers (sharing one Dir) and checks that
+// nothing is left under Dir/checkouts nor in repo's worktree metadata.
+func closeLeavesNothing(t testing.TB, repo string, ms ...*Manager) {
+	t.Helper()
+	for _, m := range ms {
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ents, err := os.ReadDir(ms[0].checkout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 0 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("left behind after Close: %v", names)
+	}
+	if wt := worktrees(t, ms[0], repo); strings.Count(wt, "worktree ") != 1 {
+		t.Fatalf("worktree metadata left after Close: %s", wt)
+	}
 }
 
 func worktrees(t testing.TB, m *Manager, repo string) string {
@@ -359,43 +403,61 @@ func TestMergeConflict(t *testing.T) {
 	if left := checkoutsLeft(t, m); len(left) != 0 {
 		t.Fatalf("left behind: %v", left)
 	}
-	if wt := worktrees(t, m, remote); strings.Count(wt, "worktree ") != 1 {
-		t.Fatalf("worktree metadata left: %s", wt)
-	}
+	closeLeavesNothing(t, remote, m)
 }
 
+// Eight goroutines run three rounds of nodes each, so most checkouts are
+// pooled worktrees another goroutine removed: each must be exactly its base.
 func TestConcurrentNodes(t *testing.T) {
 	ctx := context.Background()
 	remote, base := newRemote(t)
 	m := newManager(t)
-	const n = 8
+	const n, rounds = 8, 3
 	var wg sync.WaitGroup
 	errs := make([]error, n)
-	shas := make([]string, n)
+	shas := make([][rounds]string, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = func() error {
-				c, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{base}})
-				if err != nil {
-					return err
+			for r := range rounds {
+				errs[i] = func() error {
+					c, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{base}})
+					if err != nil {
+						return err
+					}
+					defer c.Remove()
+					ents, err := os.ReadDir(c.Path())
+					if err != nil {
+						return err
+					}
+					if len(ents) != 2 { // .git and README.md
+						return fmt.Errorf("checkout of the base holds %d entries", len(ents))
+					}
+					name := fmt.Sprintf("node%d.txt", i)
+					if err := os.WriteFile(filepath.Join(c.Path(), name), []byte(name), 0o644); err != nil {
+						return err
+					}
+					if err := os.WriteFile(filepath.Join(c.Path(), "untracked.log"), []byte(name), 0o444); err != nil {
+						return err
+					}
+					res, err := c.Commit(ctx, name, [][2]string{{"Maestro-Node", name}}, Identity{}, time.Time{})
+					if err != nil {
+						return err
+					}
+					if res.Files != 2 || !reflect.DeepEqual(res.Parents, []string{base}) {
+						return fmt.Errorf("commit %+v", res)
+					}
+					shas[i][r] = res.SHA
+					if err := m.Push(ctx, remote, res.SHA, fmt.Sprintf("refs/maestro/wf/n%d-%d", i, r)); err != nil {
+						return err
+					}
+					return c.Remove()
+				}()
+				if errs[i] != nil {
+					return
 				}
-				defer c.Remove()
-				name := fmt.Sprintf("node%d.txt", i)
-				if err := os.WriteFile(filepath.Join(c.Path(), name), []byte(name), 0o644); err != nil {
-					return err
-				}
-				res, err := c.Commit(ctx, name, [][2]string{{"Maestro-Node", name}}, Identity{}, time.Time{})
-				if err != nil {
-					return err
-				}
-				shas[i] = res.SHA
-				if err := m.Push(ctx, remote, res.SHA, fmt.Sprintf("refs/maestro/wf/n%d", i)); err != nil {
-					return err
-				}
-				return c.Remove()
-			}()
+			}
 		}()
 	}
 	wg.Wait()
@@ -403,13 +465,16 @@ func TestConcurrentNodes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
-		if got := gitT(t, remote, "rev-parse", fmt.Sprintf("refs/maestro/wf/n%d", i)); got != shas[i] {
-			t.Fatalf("node %d: remote has %s, want %s", i, got, shas[i])
+		for r := range rounds {
+			if got := gitT(t, remote, "rev-parse", fmt.Sprintf("refs/maestro/wf/n%d-%d", i, r)); got != shas[i][r] {
+				t.Fatalf("node %d round %d: remote has %s, want %s", i, r, got, shas[i][r])
+			}
 		}
 	}
 	if left := checkoutsLeft(t, m); len(left) != 0 {
 		t.Fatalf("left behind: %v", left)
 	}
+	closeLeavesNothing(t, remote, m)
 }
 
 func TestTwoWorkers(t *testing.T) {
@@ -588,6 +653,31 @@ func TestSweep(t *testing.T) {
 	if left := checkoutsLeft(t, m); len(left) != 0 {
 		t.Fatalf("left behind: %v", left)
 	}
+	// live is now idle in m's pool: a sweep by a live process keeps it...
+	if err := m2.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(live.Path(), "README.md")); err != nil {
+		t.Errorf("idle checkout of a live process swept: %v", err)
+	}
+	// ...and once m's process is gone (its flocks with it), the next worker's
+	// Sweep deletes it: it starts with an empty pool.
+	m.mu.Lock()
+	for _, l := range m.idle {
+		for _, w := range l {
+			w.lock.Close()
+		}
+	}
+	m.idle = map[string][]*idle{}
+	m.mu.Unlock()
+	m3, err := New(ctx, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m3.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closeLeavesNothing(t, remote, m3)
 }
 
 func TestCancelledCheckoutLeavesNothing(t *testing.T) {
@@ -614,9 +704,7 @@ func TestCancelledCheckoutLeavesNothing(t *testing.T) {
 			t.Fatalf("deadline %v left behind: %v", d, left)
 		}
 	}
-	if wt := worktrees(t, m, remote); strings.Count(wt, "worktree ") != 1 {
-		t.Fatalf("worktree metadata left: %s", wt)
-	}
+	closeLeavesNothing(t, remote, m)
 }
 
 func TestWarmCacheNeedsNoRemote(t *testing.T) {
@@ -692,9 +780,7 @@ func TestSharedDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if left := checkoutsLeft(t, ms[0]); len(left) != 0 {
-		t.Fatalf("left behind: %v", left)
-	}
+	closeLeavesNothing(t, remote, ms[0], ms[1])
 	if n := len(strings.Fields(gitT(t, remote, "for-each-ref", "--format=%(refname)", "refs/maestro/shared/"))); n != 8 {
 		t.Fatalf("remote has %d refs, want 8", n)
 	}
