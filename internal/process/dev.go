@@ -42,6 +42,7 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 	if err != nil {
 		return err
 	}
+	defer closeWorkspaces(acts, logger)
 	if err := CleanupProcesses(acts, logger); err != nil {
 		return err
 	}

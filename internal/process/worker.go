@@ -55,6 +55,16 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 	return acts, nil
 }
 
+// closeWorkspaces removes the checkouts the worker keeps for reuse.
+func closeWorkspaces(acts activities.Config, logger *slog.Logger) {
+	if acts.Workspaces == nil {
+		return
+	}
+	if err := acts.Workspaces.Close(); err != nil {
+		logger.Warn("cannot remove idle checkouts", "error", err)
+	}
+}
+
 // workspaces returns the worker's git workspace manager, its checkouts
 // left by an earlier process removed; without git (or a usable directory)
 // the worker runs everything but workspace runs, and says why.
@@ -111,6 +121,7 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *
 	if err != nil {
 		return err
 	}
+	defer closeWorkspaces(acts, logger)
 	if err := CleanupProcesses(acts, logger); err != nil {
 		return err
 	}
