@@ -374,17 +374,24 @@ func (b *Box) readFile(root *os.Root, input json.RawMessage) Result {
 	if err != nil {
 		return pathErr(ToolReadFile, p, err)
 	}
-	f, err := root.Open(rel)
-	if err != nil {
-		return pathErr(ToolReadFile, p, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
+	// Stat before opening: opening a FIFO would block.
+	fi, err := root.Stat(rel)
 	if err != nil {
 		return pathErr(ToolReadFile, p, err)
 	}
 	if fi.IsDir() {
 		return failf("%s: %s is a directory; use list_files", ToolReadFile, p)
+	}
+	if !fi.Mode().IsRegular() {
+		return failf("%s: %s is not a regular file", ToolReadFile, p)
+	}
+	f, err := root.Open(rel)
+	if err != nil {
+		return pathErr(ToolReadFile, p, err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return pathErr(ToolReadFile, p, err)
 	}
 	if !fi.Mode().IsRegular() {
 		return failf("%s: %s is not a regular file", ToolReadFile, p)
