@@ -58,35 +58,73 @@ func (a *Activities) runCommand(ctx context.Context, in run.NodeInput) (run.Node
 // dir, and stdin as the process's standard input (nil: none). The agent
 // executor's command provider uses it too.
 func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Process, argv []string, stdin io.Reader) (run.NodeResult, error) {
+	x, err := a.execArgv(ctx, in, p, argv, stdin, a.captureBytes(), a.cfg.MaxErrorBytes)
+	if err != nil {
+		return run.NodeResult{}, err
+	}
+	stdout, stderr := x.stdout, x.stderr
+	if x.code != 0 {
+		code := x.code
+		prefix := fmt.Sprintf("exit code %d%s", code, x.how)
+		return run.NodeResult{}, &nodeError{
+			typ: ErrTypeCommandExit,
+			msg: withDetail(prefix, stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes, true),
+			failure: run.Failure{
+				ExitCode:   &code,
+				StderrTail: capTail(stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes),
+			},
+		}
+	}
+	res := a.output(stdout.buf, stdout.total)
+	res.ExitCode = &x.code
+	return res, nil
+}
+
+// execResult is what a program that ran left: the head of its stdout, the
+// tail of its stderr, its exit code (128+N for death by signal N, with how
+// saying so).
+type execResult struct {
+	stdout *headBuffer
+	stderr *tailBuffer
+	code   int
+	how    string
+}
+
+// execArgv runs argv in its own process group, with the node's minimal
+// environment and p's env, pass_env and dir, keeping the first stdoutMax
+// bytes of stdout and the last stderrMax of stderr; a cancelled or timed-out
+// ctx kills the group. A program that ran and exited, whatever its code, is
+// not an error.
+func (a *Activities) execArgv(ctx context.Context, in run.NodeInput, p dag.Process, argv []string, stdin io.Reader, stdoutMax, stderrMax int) (execResult, error) {
 	if len(argv) == 0 || argv[0] == "" {
-		return run.NodeResult{}, configError("executor.argv must name a program")
+		return execResult{}, configError("executor.argv must name a program")
 	}
 	env, err := a.commandEnv(in, p)
 	if err != nil {
-		return run.NodeResult{}, err
+		return execResult{}, err
 	}
 	var token string
 	if a.cfg.ProcessDir != "" {
 		// The attempt's processes carry it, so that a restarted worker
 		// can tell them from others (see package procrecord).
 		if token, err = procrecord.NewToken(); err != nil {
-			return run.NodeResult{}, err
+			return execResult{}, err
 		}
 		env[procrecord.TokenEnv] = token
 	}
 	prog := argv[0]
 	path, err := lookPath(prog, env["PATH"])
 	if err != nil {
-		return run.NodeResult{}, startError(prog, err)
+		return execResult{}, startError(prog, err)
 	}
 
 	dir := a.commandDir(in, p.Dir)
 	if dir != "" {
 		// exec blames the program for a bad directory; name the directory.
 		if fi, err := os.Stat(dir); err != nil {
-			return run.NodeResult{}, startError(prog, fmt.Errorf("working directory: %w", err))
+			return execResult{}, startError(prog, fmt.Errorf("working directory: %w", err))
 		} else if !fi.IsDir() {
-			return run.NodeResult{}, startError(prog, fmt.Errorf("working directory %s is not a directory", dir))
+			return execResult{}, startError(prog, fmt.Errorf("working directory %s is not a directory", dir))
 		}
 	}
 
@@ -96,8 +134,8 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 	cmd.Dir = dir
 	cmd.Stdin = stdin
 	cmd.SysProcAttr = processAttr()
-	stdout := &headBuffer{max: a.captureBytes()}
-	stderr := &tailBuffer{max: a.cfg.MaxErrorBytes}
+	stdout := &headBuffer{max: stdoutMax}
+	stderr := &tailBuffer{max: stderrMax}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// The group's record goes once the group is gone or SIGKILLed.
 	rec := &groupRecord{}
@@ -113,9 +151,9 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 
 	if err := cmd.Start(); err != nil {
 		if ctx.Err() != nil {
-			return run.NodeResult{}, ctx.Err()
+			return execResult{}, ctx.Err()
 		}
-		return run.NodeResult{}, startError(prog, err)
+		return execResult{}, startError(prog, err)
 	}
 	if token != "" {
 		rec.set(a.recordGroup(ctx, in, cmd.Process.Pid, token))
@@ -128,36 +166,22 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 		_ = terminateGroup(cmd.Process.Pid, rec.release)
 	}
 	if ctx.Err() != nil {
-		return run.NodeResult{}, ctx.Err()
+		return execResult{}, ctx.Err()
 	}
 
-	code := 0
-	var how string
+	x := execResult{stdout: stdout, stderr: stderr}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay):
 	case errors.As(err, &exitErr):
-		code, how = exitStatus(exitErr)
+		x.code, x.how = exitStatus(exitErr)
 	default:
-		return run.NodeResult{}, &nodeError{
+		return execResult{}, &nodeError{
 			typ: ErrTypeCommandExit,
 			msg: fmt.Sprintf("%s: %v", prog, err),
 		}
 	}
-	if code != 0 {
-		prefix := fmt.Sprintf("exit code %d%s", code, how)
-		return run.NodeResult{}, &nodeError{
-			typ: ErrTypeCommandExit,
-			msg: withDetail(prefix, stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes, true),
-			failure: run.Failure{
-				ExitCode:   &code,
-				StderrTail: capTail(stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes),
-			},
-		}
-	}
-	res := a.output(stdout.buf, stdout.total)
-	res.ExitCode = &code
-	return res, nil
+	return x, nil
 }
 
 // terminateGroup sends SIGTERM to a process group now and SIGKILL after
