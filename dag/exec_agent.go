@@ -21,6 +21,9 @@ const (
 	ProviderCommand = "command"
 )
 
+// MaxAgentTurns bounds an agent node's max_turns.
+const MaxAgentTurns = 200
+
 // Providers lists the agent providers.
 var Providers = []string{ProviderAnthropic, ProviderOpenAI, ProviderCommand}
 
@@ -51,6 +54,10 @@ type AgentSpec struct {
 	// the node completes with this output, marked simulated, instead of
 	// failing. The built-in templates set it.
 	SimulatedOutput string `json:"simulated_output,omitempty"`
+	// MaxTurns bounds the turns of a coding agent (a model API provider
+	// in a workspace run, working on the checkout through tools); 0 means
+	// the default (40).
+	MaxTurns int `json:"max_turns,omitempty"`
 	// Preset names a coding-agent CLI of the command provider (one of
 	// AgentPresets: claude-code, codex, aider) instead of argv.
 	Preset string `json:"preset,omitempty"`
@@ -89,6 +96,9 @@ func (s *AgentSpec) Validate() []Problem {
 	}
 	if s.BaseURL != "" && !absoluteHTTPURL(s.BaseURL) {
 		ps.add("base_url", "%q is not an absolute http or https URL", s.BaseURL)
+	}
+	if s.MaxTurns < 0 || s.MaxTurns > MaxAgentTurns {
+		ps.add("max_turns", "must be between 0 (the default, 40) and %d, got %d", MaxAgentTurns, s.MaxTurns)
 	}
 	if s.MaxTokens < 0 {
 		ps.add("max_tokens", "must not be negative, got %d", s.MaxTokens)
