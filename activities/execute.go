@@ -141,8 +141,7 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 	// attempt reads the count from this heartbeat, which the SDK sends
 	// before the failure. At max_attempts of them the node fails for good,
 	// whatever attempts crashes cost.
-	state.Failures++
-	if state.Failures >= maxAttempts(in.Node) {
+	if state.failed() >= maxAttempts(in.Node) {
 		ne.nonRetryable = true
 	}
 	recordHeartbeat(ctx)

@@ -41,6 +41,24 @@ type NodeStatus struct {
 	Approval *Approval `json:"approval,omitempty"`
 	// Commit is the node's commit in a workspace run.
 	Commit *Commit `json:"commit,omitempty"`
+	// Progress is what a running node last said it was doing (agents
+	// report their turns and tool calls), read from its attempt's
+	// heartbeat.
+	Progress *Progress `json:"progress,omitempty"`
+}
+
+// Progress is what a running node is doing, as its attempt reports it.
+type Progress struct {
+	// Turn is an agent's turn (a call of the model), from 1.
+	Turn int `json:"turn,omitempty"`
+	// Step says what it is doing now, e.g. "run go test ./...",
+	// "edit_file api/handler.go", "waiting for the model".
+	Step string `json:"step"`
+	// Files counts the files it changed so far.
+	Files int `json:"files,omitempty"`
+	// InputTokens and OutputTokens are the tokens used so far.
+	InputTokens  int `json:"input_tokens,omitempty"`
+	OutputTokens int `json:"output_tokens,omitempty"`
 }
 
 // Status is a run's live or final state: the answer of the status query and

@@ -309,6 +309,16 @@ func (s *Service) Status(ctx context.Context, workflowID string) (*run.Status, e
 		if f := pa.GetLastFailure(); f != nil {
 			n.LastError = f.GetMessage()
 		}
+		if d := pa.GetHeartbeatDetails(); d != nil && n.Status == run.NodeRunning {
+			// The attempt's heartbeat details (activities' attempt state)
+			// say what it is doing.
+			var hb struct {
+				Progress *run.Progress `json:"progress"`
+			}
+			if s.cfg.DataConverter.FromPayloads(d, &hb) == nil {
+				n.Progress = hb.Progress
+			}
+		}
 	}
 	return st, nil
 }

@@ -17,6 +17,7 @@ const (
 	EventSnapshot      = "snapshot"
 	EventNodeStarted   = "node_started"
 	EventNodeRetrying  = "node_retrying"
+	EventNodeProgress  = "node_progress"
 	EventNodeCompleted = "node_completed"
 	EventNodeFailed    = "node_failed"
 	EventNodeSkipped   = "node_skipped"
@@ -48,6 +49,8 @@ type Event struct {
 	Status run.State `json:"status"`
 	// Run is the whole run, in snapshot and run_finished events.
 	Run *run.Status `json:"run,omitempty"`
+	// Progress is what a running node is doing, in node_progress events.
+	Progress *run.Progress `json:"progress,omitempty"`
 }
 
 // ErrNoWorkerAnswer marks a status read that timed out: the run exists but
@@ -189,6 +192,14 @@ func (s *Service) watchHistory(ctx context.Context, workflowID, runID string, ch
 	}
 }
 
+// sameProgress reports whether two progress reports say the same.
+func sameProgress(a, b *run.Progress) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
 // Diff returns the events that lead from prev to cur, in the order they
 // happened. A node that both started and ended between the two gives both
 // events. Seq and WorkflowID are left for the caller.
@@ -203,6 +214,10 @@ func Diff(prev, cur *run.Status, now time.Time) []Event {
 			if n.Status == run.NodeRunning && n.Attempts > before.Attempts && n.Attempts > 1 {
 				evs = append(evs, Event{Type: EventNodeRetrying, Node: n.ID, NodeStatus: n.Status,
 					Attempts: n.Attempts, Error: n.LastError, At: &now})
+			}
+			if n.Status == run.NodeRunning && n.Progress != nil && !sameProgress(before.Progress, n.Progress) {
+				evs = append(evs, Event{Type: EventNodeProgress, Node: n.ID, NodeStatus: n.Status,
+					Attempts: n.Attempts, Progress: n.Progress, At: &now})
 			}
 			continue
 		}

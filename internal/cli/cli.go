@@ -52,7 +52,7 @@ func commands() []command {
 		{"worker", "[--workdir dir] [--max-output-bytes n] [--metrics-listen host:port]", "run a worker: poll the task queue and execute runs", cmdWorker},
 		{"api", "[--listen host:port] [--insecure]", "serve the REST API", cmdAPI},
 		{"start", "(--template name [--requirement text] | --file dag.yaml) [--param k=v] [--wait] [--json]", "start a run of a built-in template or of a pipeline file", cmdStart},
-		{"status", "<workflow-id> [--json]", "show a run's state and every node's state", cmdStatus},
+		{"status", "<workflow-id> [--json] [--watch]", "show a run's state and every node's state", cmdStatus},
 		{"list", "[--status state] [--limit n] [--json]", "list runs, newest first", cmdList},
 		{"cancel", "<workflow-id> [--wait]", "cancel a run: running nodes are stopped, the rest skipped", cmdCancel},
 		{"pause", "<workflow-id>", "stop a run from starting new nodes; running nodes finish", cmdPause},

@@ -231,6 +231,7 @@ func outcome(st *run.Status, want run.State) error {
 func cmdStatus(ctx context.Context, a *app, args []string) error {
 	fs := a.temporalFlags("status")
 	asJSON := fs.Bool("json", false, "print JSON")
+	watch := fs.Bool("watch", false, "follow the run: print each node's start, progress and end as they happen, then its final state")
 	pos, err := parse(fs, args, "workflow-id")
 	if err != nil {
 		return err
@@ -238,6 +239,9 @@ func cmdStatus(ctx context.Context, a *app, args []string) error {
 	svc, err := a.service(ctx)
 	if err != nil {
 		return err
+	}
+	if *watch {
+		return watchRun(ctx, a.stdout, svc, pos[0])
 	}
 	st, err := svc.Status(ctx, pos[0])
 	if err != nil {

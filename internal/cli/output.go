@@ -131,6 +131,8 @@ func nodeResult(n run.NodeStatus) string {
 		s = n.Error
 	case n.LastError != "":
 		s = "retrying after: " + n.LastError
+	case n.Status == run.NodeRunning && n.Progress != nil:
+		s = describeProgress(n.Progress)
 	default:
 		s = n.Output
 	}
