@@ -224,6 +224,9 @@ func (a *Activities) runAgent(ctx context.Context, in run.NodeInput) (run.NodeRe
 		}
 		return a.runAgentCommand(ctx, in, e.Process, c, system, user)
 	default:
+		if ws := in.Workspace; ws != nil && ws.Dir != "" {
+			return a.runCoder(ctx, in, e, c, system, user)
+		}
 		return a.callModel(ctx, in, c, system, user)
 	}
 }

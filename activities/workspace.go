@@ -189,24 +189,17 @@ func (a *Activities) inCheckout(ctx context.Context, in run.NodeInput, x Executo
 	return res, nil
 }
 
-// AnswerDir is where, in a workspace run, an agent node that answers in
-// text (an API provider, or a simulated phase) leaves its answer:
-// AnswerDir/<node id>.md, committed with the node's other changes.
+// AnswerDir is where, in a workspace run, a simulated agent phase (a
+// template's phase on a worker without an agent provider) leaves its
+// answer: AnswerDir/<node id>.md, committed as the phase's work. Real
+// agents change the checkout themselves.
 const AnswerDir = "maestro"
 
 // writeAnswer writes a text-answering agent node's answer into its
 // checkout, so that the phase leaves its document in the repository.
 func (a *Activities) writeAnswer(in run.NodeInput, res run.NodeResult) error {
-	s, ok := dag.SpecOf[*dag.AgentSpec](in.Node.Executor)
-	if !ok {
-		return nil
-	}
-	provider := s.Provider
-	if provider == "" {
-		provider = a.cfg.Agent.Provider
-	}
-	if provider == dag.ProviderCommand {
-		return nil // a coding agent: what it changed is its work
+	if !res.Simulated {
+		return nil // a real agent: what it changed is its work
 	}
 	answer := res.Full
 	if len(answer) == 0 {

@@ -1,0 +1,228 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/maestrohq/maestro/codetools"
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/llm"
+	"github.com/maestrohq/maestro/run"
+)
+
+// DefaultMaxTurns bounds a coding agent's conversation when its node sets
+// no max_turns.
+const DefaultMaxTurns = 40
+
+// Caps of what the run tool hands the model.
+const (
+	toolStdoutBytes = 32 << 10
+	toolStderrBytes = 16 << 10
+)
+
+// coderPrompt is appended to a coding agent's system prompt.
+const coderPrompt = `
+
+You work in a git checkout of the project, through tools: list_files, read_file, write_file, edit_file and delete_file (paths relative to the repository's root; .git is off limits), run (a program with its arguments, no shell, in the checkout; only the programs this worker allows) and finish. Make the change your task asks for, in the files where it belongs; run the project's build and tests where you can and fix what fails. When you are done, call finish with a short summary of what you changed and why. Everything you leave in the checkout is committed as your work.`
+
+// runCoder runs an agent node of a model API provider in a workspace run as
+// a coding agent: the model works on the checkout through the tools of
+// package codetools, in a loop of turns, until it calls finish (or answers
+// without calling a tool) or max_turns is reached. Its summary is the
+// node's output; what it changed is committed by the checkout's caller.
+func (a *Activities) runCoder(ctx context.Context, in run.NodeInput, e *dag.AgentSpec, c agentCall, system, user string) (run.NodeResult, error) {
+	key := a.cfg.Getenv(c.keyEnv)
+	if key == "" && (c.provider == dag.ProviderAnthropic || c.base.Host == "api.openai.com") {
+		return run.NodeResult{}, configError("agent: the API key variable %s is not set on the worker", c.keyEnv)
+	}
+	client, err := llm.New(llm.Config{Provider: c.provider, BaseURL: c.base.String(), APIKey: key, HTTPClient: a.cfg.AgentHTTPClient})
+	if err != nil {
+		return run.NodeResult{}, configError("agent: %v", err)
+	}
+	box := &codetools.Box{Root: in.Workspace.Dir, Run: a.toolRunner(in)}
+	if a.cfg.Policy != nil {
+		box.Allowed = a.cfg.Policy.CommandAllowed
+	} else {
+		box.Allowed = func([]string) bool { return true }
+	}
+	var tools []llm.Tool
+	for _, s := range codetools.Specs() {
+		tools = append(tools, llm.Tool{Name: s.Name, Description: s.Description, Parameters: s.Parameters})
+	}
+	maxTurns := e.MaxTurns
+	if maxTurns <= 0 {
+		maxTurns = DefaultMaxTurns
+	}
+	req := llm.Request{Model: c.model, System: system + coderPrompt, MaxTokens: c.maxTokens, Temperature: c.temperature,
+		Tools: tools, Messages: []llm.Message{{Role: llm.RoleUser, Text: user}}}
+	usage := run.Usage{Model: c.model}
+	log := a.cfg.Logger.With(slog.String("workflow_id", in.WorkflowID), slog.String("node", in.Node.ID))
+	stop := heartbeat(ctx)
+	defer stop()
+	changed := map[string]bool{}
+	start := time.Now()
+	progress := func(turn int, step string) {
+		reportProgress(ctx, run.Progress{Turn: turn, Step: step, Files: len(changed),
+			InputTokens: usage.InputTokens + usage.CacheReadTokens + usage.CacheWriteTokens, OutputTokens: usage.OutputTokens})
+	}
+	for turn := 1; turn <= maxTurns; turn++ {
+		progress(turn, "waiting for the model")
+		resp, err := client.Send(ctx, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return run.NodeResult{}, ctx.Err()
+			}
+			return run.NodeResult{}, a.sendError(in, c, key, err)
+		}
+		usage.Model = cmpOr(resp.Model, usage.Model)
+		usage.InputTokens += resp.Usage.InputTokens
+		usage.OutputTokens += resp.Usage.OutputTokens
+		usage.CacheReadTokens += resp.Usage.CacheReadTokens
+		usage.CacheWriteTokens += resp.Usage.CacheWriteTokens
+		req.Messages = append(req.Messages, resp.Message())
+		if len(resp.ToolCalls) == 0 {
+			// An answer without tool calls ends the work, as finish does.
+			return a.coderResult(ctx, log, resp.Text, &usage, turn, changed, start)
+		}
+		results := make([]llm.ToolResult, 0, len(resp.ToolCalls))
+		summary, finished := "", false
+		for _, call := range resp.ToolCalls {
+			progress(turn, describeCall(call))
+			r, err := box.Do(ctx, call.Name, call.Input)
+			if err != nil {
+				return run.NodeResult{}, err
+			}
+			for _, p := range r.Changed {
+				changed[p] = true
+			}
+			if r.Finished {
+				summary, finished = r.Summary, true
+			}
+			results = append(results, llm.ToolResult{CallID: call.ID, Output: r.Output, IsError: r.IsError})
+		}
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Results: results})
+		if finished {
+			return a.coderResult(ctx, log, summary, &usage, turn, changed, start)
+		}
+	}
+	return run.NodeResult{}, &nodeError{typ: ErrTypeAgentFailed,
+		msg: fmt.Sprintf("agent: did not finish within %d turns (max_turns); %d files changed so far, discarded", maxTurns, len(changed))}
+}
+
+// coderResult is a finished coding agent's result: its summary as output.
+func (a *Activities) coderResult(ctx context.Context, log *slog.Logger, summary string, usage *run.Usage, turns int, changed map[string]bool, start time.Time) (run.NodeResult, error) {
+	summary = strings.TrimSpace(summary)
+	if summary == "" {
+		summary = fmt.Sprintf("(the agent finished without a summary; %d files changed)", len(changed))
+	}
+	log.InfoContext(ctx, "coding agent finished", slog.Int("turns", turns), slog.Int("files_changed", len(changed)),
+		slog.Int("input_tokens", usage.InputTokens), slog.Int("output_tokens", usage.OutputTokens), slog.Duration("took", time.Since(start)))
+	res := a.output([]byte(summary), len(summary))
+	res.Usage = usage
+	return res, nil
+}
+
+// toolRunner runs the run tool's programs as command nodes run theirs (no
+// shell, own process group, the node's minimal environment), in dir inside
+// the checkout, for at most timeout.
+func (a *Activities) toolRunner(in run.NodeInput) func(ctx context.Context, argv []string, dir string, timeout time.Duration) (string, int, error) {
+	return func(ctx context.Context, argv []string, dir string, timeout time.Duration) (string, int, error) {
+		rel, err := filepath.Rel(in.Workspace.Dir, dir)
+		if err != nil {
+			return "", 0, err
+		}
+		runCtx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		x, err := a.execArgv(runCtx, in, dag.Process{Dir: rel}, argv, nil, toolStdoutBytes, toolStderrBytes)
+		if err != nil {
+			if ctx.Err() == nil && errors.Is(runCtx.Err(), context.DeadlineExceeded) {
+				return fmt.Sprintf("stopped after %s (timeout)", timeout), -1, nil
+			}
+			var ne *nodeError
+			if errors.As(err, &ne) {
+				return "", 0, errors.New(ne.msg)
+			}
+			return "", 0, err
+		}
+		var b strings.Builder
+		out, _ := capHead(x.stdout.buf, x.stdout.total, toolStdoutBytes)
+		b.WriteString(out)
+		if x.stderr.total > 0 {
+			b.WriteString("\n[stderr]\n")
+			b.WriteString(capTail(x.stderr.Bytes(), x.stderr.total, toolStderrBytes))
+		}
+		return b.String(), x.code, nil
+	}
+}
+
+// describeCall says what a tool call does, for progress: the tool and its
+// path or program.
+func describeCall(call llm.ToolCall) string {
+	var in struct {
+		Path string   `json:"path"`
+		Argv []string `json:"argv"`
+	}
+	_ = json.Unmarshal(call.Input, &in)
+	switch {
+	case len(in.Argv) > 0:
+		return call.Name + " " + clip([]byte(strings.Join(in.Argv, " ")), 120)
+	case in.Path != "":
+		return call.Name + " " + clip([]byte(in.Path), 120)
+	}
+	return call.Name
+}
+
+// sendError classifies a failed call of the model API as agentHTTPError
+// does for an error answer: the key refused and invalid requests fail for
+// good; rate limits, server errors and no answer are retried (after
+// Retry-After when the server sent one). The key never appears in a
+// message.
+func (a *Activities) sendError(in run.NodeInput, c agentCall, key string, err error) error {
+	redact := func(s string) string {
+		if len(key) >= 4 {
+			s = strings.ReplaceAll(s, key, "[redacted]")
+		}
+		return s
+	}
+	where := fmt.Sprintf("%s %s", c.provider, redactURL(c.base))
+	var apiErr *llm.APIError
+	var respErr *llm.ResponseError
+	switch {
+	case errors.As(err, &apiErr):
+		ne := &nodeError{failure: run.Failure{HTTPStatus: apiErr.Status}}
+		msg := fmt.Sprintf("%s: %s", where, apiErr.Error())
+		switch code := apiErr.Status; {
+		case code == http.StatusUnauthorized || code == http.StatusForbidden:
+			ne.typ, ne.nonRetryable = ErrTypeAgentAuth, true
+			msg += fmt.Sprintf(" (the API key from %s was refused)", c.keyEnv)
+		case code == http.StatusTooManyRequests:
+			ne.typ = ErrTypeAgentRateLimit
+		case code >= 500, code == http.StatusRequestTimeout, code == http.StatusConflict:
+			ne.typ = ErrTypeAgentServer
+		default:
+			ne.typ, ne.nonRetryable = ErrTypeAgentRequest, true
+			if code == http.StatusNotFound {
+				msg += fmt.Sprintf(" (check the base URL and the model %q)", c.model)
+			}
+		}
+		if !ne.nonRetryable {
+			ne.nextDelay = apiErr.RetryAfter
+		}
+		ne.msg = redact(capText(msg, a.cfg.MaxErrorBytes))
+		return ne
+	case errors.As(err, &respErr):
+		return &nodeError{typ: ErrTypeAgentResponse, nonRetryable: true, failure: run.Failure{HTTPStatus: respErr.Status},
+			msg: redact(capText(fmt.Sprintf("%s: %v (check the provider and base URL)", where, respErr), a.cfg.MaxErrorBytes))}
+	}
+	if denied := deniedError(in.Node.ID, "base_url", err); denied != nil {
+		return denied
+	}
+	return &nodeError{typ: ErrTypeAgentNetwork, msg: redact(fmt.Sprintf("%s: %v", where, unwrapURLError(err)))}
+}

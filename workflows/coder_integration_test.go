@@ -1,0 +1,163 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/maestrohq/maestro/activities"
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/internal/fakellm"
+	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/run"
+	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workspace"
+)
+
+// call is a scripted tool call of the fake model.
+func call(id, name string, input any) fakellm.ToolCall {
+	data, err := json.Marshal(input)
+	if err != nil {
+		panic(err)
+	}
+	return fakellm.ToolCall{ID: id, Name: name, Input: data}
+}
+
+// coderEnv is a workspace Env whose worker's agents call srv as provider.
+func coderEnv(t *testing.T, provider, base string) (*testenv.Env, string) {
+	t.Helper()
+	repo := filepath.Join(t.TempDir(), "app.git")
+	_, err := workspace.Init(context.Background(), "", repo)
+	require.NoError(t, err)
+	e := server.New(t, testenv.WithWorkspaces(""), testenv.WithActivities(activities.Config{
+		Getenv: func(k string) string {
+			if k == activities.DefaultAnthropicKey || k == activities.DefaultOpenAIKey {
+				return fakeKey
+			}
+			return os.Getenv(k)
+		},
+		Agent: activities.AgentDefaults{Provider: provider, Model: "coder-test", BaseURL: base},
+	}))
+	return e, repo
+}
+
+// An agent node of a model API provider in a workspace run is a coding
+// agent: the model's tool calls edit the checkout (escapes refused and
+// reported back to it), its finish summary is the node's output, and what it
+// wrote is the node's commit. Both providers, through their official SDKs.
+func TestCodingAgentChangesTheCheckout(t *testing.T) {
+	for _, provider := range []string{dag.ProviderAnthropic, dag.ProviderOpenAI} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var seen []fakellm.Request
+			srv := fakellm.New(t, fakeKey, func(_ *http.Request, r fakellm.Request) fakellm.Reply {
+				mu.Lock()
+				seen = append(seen, r)
+				turn := len(seen)
+				mu.Unlock()
+				switch turn {
+				case 1:
+					return fakellm.Reply{InputTokens: 100, OutputTokens: 20, ToolCalls: []fakellm.ToolCall{
+						call("c1", "write_file", map[string]any{"path": "cmd/hello/main.go", "content": "package main\n\nfunc main() {}\n"}),
+						call("c2", "read_file", map[string]any{"path": "../../etc/passwd"}),
+						call("c3", "write_file", map[string]any{"path": ".git/config", "content": "x"}),
+					}}
+				case 2:
+					return fakellm.Reply{InputTokens: 150, OutputTokens: 30, ToolCalls: []fakellm.ToolCall{
+						call("c4", "run", map[string]any{"argv": []string{"sh", "-c", "ls cmd/hello; exit 3"}}),
+					}}
+				default:
+					return fakellm.Reply{InputTokens: 200, OutputTokens: 10, ToolCalls: []fakellm.ToolCall{
+						call("c5", "finish", map[string]any{"summary": "Added cmd/hello."}),
+					}}
+				}
+			})
+			e, repo := coderEnv(t, provider, srv.URL)
+			p := &dag.Pipeline{Name: "coder", Mode: dag.ModeDAGParallel, Workspace: &dag.Workspace{Repo: repo},
+				Nodes: []dag.Node{{ID: "impl", Phase: "backend", Executor: dag.NewExecutor(&dag.AgentSpec{})}}}
+			st := runToEnd(t, e, runs.StartRequest{DAG: p, Requirement: "Add a hello command"})
+			require.Equal(t, run.Completed, st.Status, st.Error)
+
+			n := st.Node("impl")
+			assert.Equal(t, "Added cmd/hello.", n.Output)
+			require.NotNil(t, n.Commit)
+			assert.True(t, n.Commit.Changed)
+			assert.Equal(t, "cmd/hello/main.go", git(t, repo, "diff", "--name-only", n.Commit.Base, n.Commit.SHA),
+				"only what the agent wrote; no answer file, nothing in .git")
+			require.NotNil(t, n.Usage)
+			assert.Equal(t, 450, n.Usage.InputTokens)
+			assert.Equal(t, 60, n.Usage.OutputTokens)
+
+			require.Len(t, seen, 3)
+			var names []string
+			for _, tool := range seen[0].Tools {
+				names = append(names, tool.Name)
+			}
+			assert.Equal(t, []string{"list_files", "read_file", "write_file", "edit_file", "delete_file", "run", "finish"}, names)
+			assert.Contains(t, seen[0].System, "call finish")
+			assert.Contains(t, seen[0].User, "Add a hello command")
+			// The second request answers the first turn's calls, in order;
+			// the escapes are refused and the model is told.
+			last := seen[1].Messages[len(seen[1].Messages)-1]
+			require.Len(t, last.Results, 3)
+			assert.False(t, last.Results[0].IsError, last.Results[0].Output)
+			if provider == dag.ProviderAnthropic { // OpenAI's tool messages have no error flag
+				assert.True(t, last.Results[1].IsError)
+				assert.True(t, last.Results[2].IsError)
+			}
+			assert.Contains(t, last.Results[1].Output, "outside the checkout")
+			assert.Contains(t, last.Results[2].Output, ".git")
+			// The program ran in the checkout; its exit code is reported.
+			ran := seen[2].Messages[len(seen[2].Messages)-1].Results[0]
+			assert.Contains(t, ran.Output, "main.go")
+			assert.Contains(t, ran.Output, "exit code 3")
+		})
+	}
+}
+
+// A running coding agent's progress (its turn and what it is doing) shows in
+// the run's status while it works.
+func TestCodingAgentReportsProgress(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	turns := 0
+	srv := fakellm.New(t, fakeKey, func(_ *http.Request, r fakellm.Request) fakellm.Reply {
+		mu.Lock()
+		turns++
+		turn := turns
+		mu.Unlock()
+		if turn == 1 {
+			return fakellm.Reply{InputTokens: 10, OutputTokens: 5, ToolCalls: []fakellm.ToolCall{
+				call("c1", "run", map[string]any{"argv": []string{"sleep", "4"}}),
+			}}
+		}
+		return fakellm.Reply{Text: "done waiting", InputTokens: 10, OutputTokens: 5}
+	})
+	e, repo := coderEnv(t, dag.ProviderAnthropic, srv.URL)
+	p := &dag.Pipeline{Name: "progress", Mode: dag.ModeDAGParallel, Workspace: &dag.Workspace{Repo: repo},
+		Nodes: []dag.Node{{ID: "impl", Executor: dag.NewExecutor(&dag.AgentSpec{})}}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: p})
+	require.NoError(t, err)
+	st := waitFor(t, e, started.WorkflowID, "the agent's progress", func(st *run.Status) bool {
+		n := st.Node("impl")
+		return n.Progress != nil && strings.HasPrefix(n.Progress.Step, "run sleep 4")
+	})
+	assert.Equal(t, 1, st.Node("impl").Progress.Turn)
+	final, err := e.Runs.Wait(ctx, started.WorkflowID)
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, final.Status, final.Error)
+	assert.Equal(t, "done waiting", final.Node("impl").Output)
+	assert.Nil(t, final.Node("impl").Progress, "a finished node reports no progress")
+}
