@@ -86,6 +86,7 @@ func (a *anthropicClient) Send(ctx context.Context, r Request) (Response, error)
 		return Response{}, err
 	}
 	res := Response{
+		HTTPStatus: c.statusCode(),
 		Model:      msg.Model,
 		StopReason: string(msg.StopReason),
 		Usage: Usage{
