@@ -157,12 +157,9 @@ func TestToolLoop(t *testing.T) {
 					{"type":"text","text":"Let me look."},
 					{"type":"tool_use","id":"call_1","name":"read_file","input":{"path":"main.go"}},
 					{"type":"tool_use","id":"call_2","name":"list_files","input":{}}]}`, jsonOf(t, msgs[1]))
-				results := msgs[2].(map[string]any)["content"].([]any)
-				require.Len(t, results, 2)
-				r0 := results[0].(map[string]any)
-				assert.Equal(t, "tool_result", r0["type"])
-				assert.Equal(t, "call_1", r0["tool_use_id"])
-				assert.Equal(t, true, results[1].(map[string]any)["is_error"])
+				assert.JSONEq(t, `{"role":"user","content":[
+					{"type":"tool_result","tool_use_id":"call_1","content":[{"type":"text","text":"package main\nfunc main() { println(\"hi\") }"}]},
+					{"type":"tool_result","tool_use_id":"call_2","content":[{"type":"text","text":"no such directory"}],"is_error":true}]}`, jsonOf(t, msgs[2]))
 				assert.JSONEq(t, `[{"name":"read_file","description":"Read a file of the workspace.","input_schema":{"type":"object","properties":{"path":{"type":"string","description":"relative path"}},"required":["path"]}},
 					{"name":"list_files","description":"List the workspace's files.","input_schema":{"type":"object","properties":{}}}]`, jsonOf(t, reqs[1].Body["tools"]))
 			} else {
@@ -332,4 +329,46 @@ func TestOpenAIRefusesARedirectToAnotherOrigin(t *testing.T) {
 		Messages: []llm.Message{{Role: llm.RoleUser, Text: "Hi"}}})
 	assert.ErrorIs(t, err, llm.ErrRedirectRefused)
 	assert.Empty(t, other.Requests(), "the key never left for another origin")
+}
+
+// A tool's empty output, and the user's text after the results.
+func TestEmptyToolOutputAndTextAfterResults(t *testing.T) {
+	for _, p := range providers {
+		t.Run(p, func(t *testing.T) {
+			srv := fakellm.New(t, key, reply(fakellm.Reply{Text: "done"}))
+			_, err := client(t, p, srv.URL, key).Send(context.Background(), llm.Request{Model: "m", MaxTokens: 10, Tools: tools, Messages: []llm.Message{
+				{Role: llm.RoleUser, Text: "Hi"},
+				{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "a", Name: "list_files"}}},
+				{Role: llm.RoleUser, Text: "Now finish.", Results: []llm.ToolResult{{CallID: "a"}}},
+			}})
+			require.NoError(t, err)
+			reqs := srv.Requests()
+			require.Len(t, reqs, 1)
+			assert.Equal(t, []fakellm.Message{
+				{Role: "user", Text: "Hi"},
+				{Role: "assistant", ToolCalls: []fakellm.ToolCall{{ID: "a", Name: "list_files", Input: json.RawMessage(`{}`)}}},
+				{Role: "user", Text: "Now finish.", Results: []fakellm.ToolResult{{CallID: "a"}}},
+			}, reqs[0].Messages)
+			assert.Equal(t, "Now finish.", reqs[0].User)
+		})
+	}
+}
+
+// A large max_tokens is sent without streaming (the SDK would refuse it
+// without a request timeout).
+func TestLargeMaxTokens(t *testing.T) {
+	for _, p := range providers {
+		t.Run(p, func(t *testing.T) {
+			srv := fakellm.New(t, key, reply(fakellm.Reply{Text: "ok"}))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for _, c := range []context.Context{ctx, context.Background()} {
+				res, err := client(t, p, srv.URL, key).Send(c, llm.Request{Model: "claude-opus-4-1", MaxTokens: 64000,
+					Messages: []llm.Message{{Role: llm.RoleUser, Text: "Hi"}}})
+				require.NoError(t, err)
+				assert.Equal(t, "ok", res.Text)
+			}
+			assert.Equal(t, 64000, srv.Requests()[0].MaxTokens)
+		})
+	}
 }
