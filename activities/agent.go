@@ -1,9 +1,7 @@
 package activities
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/llm"
 	"github.com/maestrohq/maestro/prompts"
 	"github.com/maestrohq/maestro/run"
 )
@@ -26,15 +25,10 @@ const (
 	DefaultOpenAIURL      = "https://api.openai.com"
 	DefaultAnthropicKey   = "ANTHROPIC_API_KEY"
 	DefaultOpenAIKey      = "OPENAI_API_KEY"
-	// AnthropicVersion is the anthropic-version header sent.
-	AnthropicVersion = "2023-06-01"
 	// PromptArg is the argv element of the command provider replaced by the
 	// prompt; without one, the prompt goes to the program's stdin.
 	PromptArg = dag.PromptArg
 )
-
-// maxAgentResponse caps a model API's answer read into memory.
-const maxAgentResponse = 64 << 20
 
 // maxPromptArg is the longest prompt passed as an argument (Linux refuses a
 // single argument over 128 KiB).
@@ -259,44 +253,17 @@ func (a *Activities) runAgentCommand(ctx context.Context, in run.NodeInput, p da
 	return a.runArgv(ctx, in, p, argv, stdin)
 }
 
-// callModel sends one request to the provider's API and maps its answer.
+// callModel sends one request to the provider's API (through package llm
+// and the provider's official SDK) and maps its answer.
 func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCall, system, user string) (run.NodeResult, error) {
 	key := a.cfg.Getenv(c.keyEnv)
 	if key == "" && (c.provider == dag.ProviderAnthropic || c.base.Host == "api.openai.com") {
 		return run.NodeResult{}, configError("agent: the API key variable %s is not set on the worker", c.keyEnv)
 	}
-	var (
-		target string
-		body   any
-	)
-	header := http.Header{"Content-Type": {"application/json"}}
-	switch c.provider {
-	case dag.ProviderAnthropic:
-		target = endpoint(c.base, "messages")
-		header.Set("x-api-key", key)
-		header.Set("anthropic-version", AnthropicVersion)
-		body = anthropicRequest{Model: c.model, MaxTokens: c.maxTokens, System: system, Temperature: c.temperature,
-			Messages: []chatMessage{{Role: "user", Content: user}}}
-	default:
-		target = endpoint(c.base, "chat/completions")
-		if key != "" {
-			header.Set("Authorization", "Bearer "+key)
-		}
-		msgs := []chatMessage{{Role: "user", Content: user}}
-		if system != "" {
-			msgs = append([]chatMessage{{Role: "system", Content: system}}, msgs...)
-		}
-		body = openAIRequest{Model: c.model, MaxTokens: c.maxTokens, Temperature: c.temperature, Messages: msgs}
+	target, want := endpoint(c.base, "chat/completions"), "a Chat Completions answer"
+	if c.provider == dag.ProviderAnthropic {
+		target, want = endpoint(c.base, "messages"), "a Messages API answer"
 	}
-	payload, err := json.Marshal(body)
-	if err != nil {
-		return run.NodeResult{}, configError("agent: encode the request: %v", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
-	if err != nil {
-		return run.NodeResult{}, configError("agent: cannot build the request: %v", unwrapURLError(err))
-	}
-	req.Header = header
 	tu, _ := url.Parse(target)
 	where := fmt.Sprintf("%s POST %s", c.provider, redactURL(tu))
 	// The key never appears in a message, even if a server echoes it.
@@ -306,73 +273,59 @@ func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCal
 		}
 		return s
 	}
+	client, err := llm.New(llm.Config{Provider: c.provider, BaseURL: c.base.String(), APIKey: key, HTTPClient: a.cfg.AgentHTTPClient})
+	if err != nil {
+		return run.NodeResult{}, configError("agent: %s", redact(err.Error()))
+	}
+	if c.temperature != nil && c.provider == dag.ProviderAnthropic {
+		a.cfg.Logger.WarnContext(ctx, "agent temperature not sent: the Messages API version of the Anthropic SDK has none",
+			slog.String("workflow_id", in.WorkflowID), slog.String("node", in.Node.ID))
+	}
 
 	stop := heartbeat(ctx)
 	defer stop()
 	start := time.Now()
-	resp, err := a.cfg.AgentHTTPClient.Do(req)
+	resp, err := client.Send(ctx, llm.Request{Model: c.model, System: system, MaxTokens: c.maxTokens, Temperature: c.temperature,
+		Messages: []llm.Message{{Role: llm.RoleUser, Text: user}}})
 	if err != nil {
 		if ctx.Err() != nil {
 			return run.NodeResult{}, ctx.Err()
+		}
+		var apiErr *llm.APIError
+		var respErr *llm.ResponseError
+		switch {
+		case errors.As(err, &apiErr):
+			return run.NodeResult{}, a.agentHTTPError(apiErr, where, c, redact)
+		case errors.As(err, &respErr):
+			return run.NodeResult{}, a.shapeError(where, want, respErr.Body, respErr.Status, redact)
 		}
 		if denied := deniedError(in.Node.ID, "base_url", err); denied != nil {
 			return run.NodeResult{}, denied
 		}
+		if errors.Is(err, llm.ErrRedirectRefused) {
+			return run.NodeResult{}, &nodeError{typ: ErrTypeAgentRequest, nonRetryable: true,
+				msg: redact(fmt.Sprintf("%s: the server redirects to another origin, which the SDK does not follow (check the base URL)", where))}
+		}
 		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, msg: redact(fmt.Sprintf("%s: %v", where, unwrapURLError(err)))}
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAgentResponse))
-	if err != nil {
-		if ctx.Err() != nil {
-			return run.NodeResult{}, ctx.Err()
-		}
-		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, failure: run.Failure{HTTPStatus: resp.StatusCode},
-			msg: redact(fmt.Sprintf("%s: HTTP %s, then reading the answer failed: %v", where, statusText(resp), unwrapURLError(err)))}
-	}
-	if resp.StatusCode >= 300 {
-		return run.NodeResult{}, a.agentHTTPError(resp, raw, where, c, redact)
-	}
 
-	var text, model, stopReason string
-	var usage run.Usage
-	switch c.provider {
-	case dag.ProviderAnthropic:
-		var r anthropicResponse
-		if err := json.Unmarshal(raw, &r); err != nil || r.Type != "message" {
-			return run.NodeResult{}, a.shapeError(where, "a Messages API answer", raw, resp.StatusCode, redact)
-		}
-		var parts []string
-		for _, b := range r.Content {
-			if b.Type == "text" {
-				parts = append(parts, b.Text)
-			}
-		}
-		text, model, stopReason = strings.Join(parts, ""), r.Model, r.StopReason
-		usage = run.Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens}
-	default:
-		var r openAIResponse
-		if err := json.Unmarshal(raw, &r); err != nil || len(r.Choices) == 0 {
-			return run.NodeResult{}, a.shapeError(where, "a Chat Completions answer", raw, resp.StatusCode, redact)
-		}
-		text, model, stopReason = r.Choices[0].Message.Content, r.Model, r.Choices[0].FinishReason
-		usage = run.Usage{InputTokens: r.Usage.PromptTokens, OutputTokens: r.Usage.CompletionTokens}
-	}
-	usage.Model = cmpOr(model, c.model)
+	usage := run.Usage{Model: cmpOr(resp.Model, c.model), InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens}
 	attrs := []any{slog.String("workflow_id", in.WorkflowID), slog.String("node", in.Node.ID),
-		slog.String("provider", c.provider), slog.String("model", usage.Model), slog.String("stop_reason", stopReason),
+		slog.String("provider", c.provider), slog.String("model", usage.Model), slog.String("stop_reason", resp.StopReason),
 		slog.Int("input_tokens", usage.InputTokens), slog.Int("output_tokens", usage.OutputTokens),
+		slog.Int("cache_read_tokens", resp.Usage.CacheReadTokens), slog.Int("cache_write_tokens", resp.Usage.CacheWriteTokens),
 		slog.Duration("took", time.Since(start))}
-	if stopReason == "max_tokens" || stopReason == "length" {
+	if resp.StopReason == "max_tokens" || resp.StopReason == "length" {
 		a.cfg.Logger.WarnContext(ctx, "agent answer cut at max_tokens", attrs...)
 	} else {
 		a.cfg.Logger.InfoContext(ctx, "agent answered", attrs...)
 	}
-	if strings.TrimSpace(text) == "" {
-		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentResponse, failure: run.Failure{HTTPStatus: resp.StatusCode},
-			msg: fmt.Sprintf("%s: the model returned no text (stop reason %q)", where, stopReason)}
+	if strings.TrimSpace(resp.Text) == "" {
+		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentResponse, failure: run.Failure{HTTPStatus: resp.HTTPStatus},
+			msg: fmt.Sprintf("%s: the model returned no text (stop reason %q)", where, resp.StopReason)}
 	}
-	res := a.output([]byte(text), len(text))
-	res.HTTPStatus = resp.StatusCode
+	res := a.output([]byte(resp.Text), len(resp.Text))
+	res.HTTPStatus = resp.HTTPStatus
 	res.Usage = &usage
 	return res, nil
 }
@@ -381,11 +334,10 @@ func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCal
 // (401, 403) and invalid requests (other 4xx) fail for good; 408, 409, 429
 // and 5xx (529 is Anthropic's "overloaded") retry, after Retry-After when
 // the server sends one.
-func (a *Activities) agentHTTPError(resp *http.Response, raw []byte, where string, c agentCall, redact func(string) string) error {
-	detail := apiErrorMessage(raw)
-	msg := fmt.Sprintf("%s: HTTP %s", where, statusText(resp))
-	ne := &nodeError{failure: run.Failure{HTTPStatus: resp.StatusCode}}
-	code := resp.StatusCode
+func (a *Activities) agentHTTPError(e *llm.APIError, where string, c agentCall, redact func(string) string) error {
+	code := e.Status
+	msg := fmt.Sprintf("%s: HTTP %s", where, statusText(&http.Response{StatusCode: code}))
+	ne := &nodeError{failure: run.Failure{HTTPStatus: code}}
 	switch {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		ne.typ, ne.nonRetryable = ErrTypeAgentAuth, true
@@ -401,8 +353,9 @@ func (a *Activities) agentHTTPError(resp *http.Response, raw []byte, where strin
 		}
 	}
 	if !ne.nonRetryable {
-		ne.nextDelay = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		ne.nextDelay = min(e.RetryAfter, maxRetryAfter)
 	}
+	detail := e.Detail()
 	ne.msg = redact(withDetail(msg, []byte(detail), len(detail), a.cfg.MaxErrorBytes, false))
 	return ne
 }
@@ -410,75 +363,4 @@ func (a *Activities) agentHTTPError(resp *http.Response, raw []byte, where strin
 func (a *Activities) shapeError(where, want string, raw []byte, status int, redact func(string) string) error {
 	return &nodeError{typ: ErrTypeAgentResponse, failure: run.Failure{HTTPStatus: status},
 		msg: redact(withDetail(fmt.Sprintf("%s: the answer is not %s (check the provider and base URL)", where, want), raw, len(raw), a.cfg.MaxErrorBytes, false))}
-}
-
-// apiErrorMessage extracts "type: message" from either API's error body
-// ({"error": {"type", "message"}}), or returns the body.
-func apiErrorMessage(raw []byte) string {
-	var e struct {
-		Error struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-		if e.Error.Type != "" {
-			return e.Error.Type + ": " + e.Error.Message
-		}
-		return e.Error.Message
-	}
-	return string(raw)
-}
-
-// chatMessage is a message of either API.
-type chatMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-// anthropicRequest is the body of POST /v1/messages.
-type anthropicRequest struct {
-	Model       string        `json:"model"`
-	MaxTokens   int           `json:"max_tokens"`
-	System      string        `json:"system,omitempty"`
-	Messages    []chatMessage `json:"messages"`
-	Temperature *float64      `json:"temperature,omitempty"`
-}
-
-// anthropicResponse is the part of a Messages API answer Maestro reads.
-type anthropicResponse struct {
-	Type    string `json:"type"`
-	Model   string `json:"model"`
-	Content []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	} `json:"content"`
-	StopReason string `json:"stop_reason"`
-	Usage      struct {
-		InputTokens  int `json:"input_tokens"`
-		OutputTokens int `json:"output_tokens"`
-	} `json:"usage"`
-}
-
-// openAIRequest is the body of POST /v1/chat/completions.
-type openAIRequest struct {
-	Model       string        `json:"model"`
-	Messages    []chatMessage `json:"messages"`
-	MaxTokens   int           `json:"max_tokens"`
-	Temperature *float64      `json:"temperature,omitempty"`
-}
-
-// openAIResponse is the part of a Chat Completions answer Maestro reads.
-type openAIResponse struct {
-	Model   string `json:"model"`
-	Choices []struct {
-		Message struct {
-			Content string `json:"content"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-	} `json:"usage"`
 }

@@ -433,3 +433,32 @@ func TestAgentSimulatedOutput(t *testing.T) {
 		})
 	}
 }
+
+// The Messages API version of the Anthropic SDK has no temperature: a
+// node's is not sent, with a warning.
+func TestAgentAnthropicTemperatureIsNotSent(t *testing.T) {
+	srv := fakellm.New(t, testKey, text("ok"))
+	temp := 0.5
+	h := newHarness(t, withAgent(dag.ProviderAnthropic, srv.URL))
+	res := h.mustRun(agentNode("x", "", dag.AgentSpec{Temperature: &temp}))
+	assert.Equal(t, "ok", res.Output)
+	require.Len(t, srv.Requests(), 1)
+	assert.Nil(t, srv.Requests()[0].Temperature)
+	assert.Contains(t, h.logs.String(), "agent temperature not sent")
+}
+
+func TestAgentAnswerCutAtMaxTokens(t *testing.T) {
+	for _, p := range []string{dag.ProviderAnthropic, dag.ProviderOpenAI} {
+		t.Run(p, func(t *testing.T) {
+			stop := map[string]string{dag.ProviderAnthropic: "max_tokens", dag.ProviderOpenAI: "length"}[p]
+			srv := fakellm.New(t, testKey, func(*http.Request, fakellm.Request) fakellm.Reply {
+				return fakellm.Reply{Text: "half an ans", StopReason: stop, InputTokens: 5, OutputTokens: 10}
+			})
+			h := newHarness(t, withAgent(p, srv.URL))
+			res := h.mustRun(agentNode("x", "", dag.AgentSpec{MaxTokens: 10}))
+			assert.Equal(t, "half an ans", res.Output)
+			assert.Contains(t, h.logs.String(), "agent answer cut at max_tokens")
+			assert.Contains(t, h.logs.String(), "stop_reason="+stop)
+		})
+	}
+}

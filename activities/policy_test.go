@@ -137,3 +137,30 @@ func TestPolicyAllowsTheWorkersOwnModelAPI(t *testing.T) {
 	res := h.mustRun(agentNode("x", "", dag.AgentSpec{}))
 	assert.Equal(t, "ok", res.Output, "MAESTRO_AGENT_BASE_URL on loopback is the operator's choice")
 }
+
+// The model API client (the provider's SDK) connects through the policy's
+// client: a redirect of the worker's own model API to a denied address is a
+// policy denial (the OpenAI SDK refuses any redirect to another origin
+// before: a request error), and the target is never reached.
+func TestPolicyDeniesARedirectedModelAPI(t *testing.T) {
+	for _, provider := range []string{dag.ProviderAnthropic, dag.ProviderOpenAI} {
+		t.Run(provider, func(t *testing.T) {
+			inner, innerHits := listen(t, "127.0.0.2", answer(200, "{}"))
+			outer, _ := listen(t, "127.0.0.1", func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, inner.URL+r.URL.Path, http.StatusTemporaryRedirect)
+			})
+			h := newHarness(t, withPolicy(policy.Default()), withAgent(provider, outer.URL))
+			_, err := h.run(agentNode("design", "design", dag.AgentSpec{}))
+			if provider == dag.ProviderOpenAI {
+				appErr, _ := appError(t, err, ErrTypeAgentRequest, false)
+				assert.Contains(t, appErr.Message(), "openai POST "+outer.URL+"/v1/chat/completions: the server redirects to another origin")
+				assert.Zero(t, innerHits.Load(), "the redirect target was never reached")
+				return
+			}
+			appErr, _ := appError(t, err, ErrTypePolicyDenied, false)
+			assert.Contains(t, appErr.Message(), `node "design": executor.base_url: connection refused: `+strings.TrimPrefix(inner.URL, "http://")+` is not allowed by the worker policy: loopback addresses are denied unless listed in agent.allow`)
+			assert.NotContains(t, appErr.Message(), testKey)
+			assert.Zero(t, innerHits.Load(), "the redirect target was never reached")
+		})
+	}
+}

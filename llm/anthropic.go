@@ -47,7 +47,7 @@ func (a *anthropicClient) Send(ctx context.Context, r Request) (Response, error)
 		case RoleUser:
 			// Tool results come first in the user turn.
 			for _, res := range m.Results {
-				blocks = append(blocks, anthropic.NewToolResultBlock(res.CallID, res.Output, res.IsError))
+				blocks = append(blocks, toolResult(res))
 			}
 			if m.Text != "" {
 				blocks = append(blocks, anthropic.NewTextBlock(m.Text))
@@ -86,6 +86,7 @@ func (a *anthropicClient) Send(ctx context.Context, r Request) (Response, error)
 		return Response{}, err
 	}
 	res := Response{
+		HTTPStatus: c.statusCode(),
 		Model:      msg.Model,
 		StopReason: string(msg.StopReason),
 		Usage: Usage{
@@ -106,6 +107,19 @@ func (a *anthropicClient) Send(ctx context.Context, r Request) (Response, error)
 	}
 	res.Text = text.String()
 	return res, nil
+}
+
+// toolResult is a tool_result block; an empty output has no content (the
+// API refuses an empty text block), and is_error is sent when set.
+func toolResult(res ToolResult) anthropic.ContentBlockParamUnion {
+	b := anthropic.ToolResultBlockParam{ToolUseID: res.CallID}
+	if res.Output != "" {
+		b.Content = []anthropic.ToolResultBlockParamContentUnion{{OfText: &anthropic.TextBlockParam{Text: res.Output}}}
+	}
+	if res.IsError {
+		b.IsError = anthropic.Bool(true)
+	}
+	return anthropic.ContentBlockParamUnion{OfToolResult: &b}
 }
 
 // inputSchema is a tool's JSON schema as the SDK takes it.

@@ -78,7 +78,8 @@ type ToolResult struct {
 	CallID string
 	// Output is what the tool returned (or its error message).
 	Output string
-	// IsError marks a failed call.
+	// IsError marks a failed call (Anthropic's is_error; Chat Completions
+	// has no such flag: the output says it).
 	IsError bool
 }
 
@@ -140,6 +141,8 @@ type Response struct {
 	ToolCalls []ToolCall
 	// Usage is the tokens used.
 	Usage Usage
+	// HTTPStatus is the answer's HTTP status (a 2xx).
+	HTTPStatus int
 }
 
 // Message returns the response as the assistant turn to append to the
@@ -328,6 +331,13 @@ func (c *capture) result(ctx context.Context, sdkErr error, ok bool) error {
 	return nil
 }
 
+// statusCode is the answer's HTTP status.
+func (c *capture) statusCode() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
 // errorDetail extracts the type and message of either API's error body
 // ({"error": {"type", "message"}}), or returns the body as the message.
 func errorDetail(raw []byte) (typ, msg string) {
@@ -371,6 +381,11 @@ func input(raw json.RawMessage) json.RawMessage {
 	}
 	return raw
 }
+
+// ErrRedirectRefused is a redirect to another origin that the SDK refused
+// to follow (the OpenAI SDK keeps credentialed requests on the base URL's
+// origin). It is wrapped with the SDK's error; the target was not reached.
+var ErrRedirectRefused = errors.New("llm: the SDK refused to follow a redirect to another origin than the base URL's")
 
 // errNoMessages is a request without a conversation.
 var errNoMessages = errors.New("llm: the request has no messages")

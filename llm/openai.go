@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -88,10 +89,15 @@ func (o *openAIClient) Send(ctx context.Context, r Request) (Response, error) {
 	var c capture
 	cc, err := o.chat.New(ctx, p, option.WithMiddleware(c.middleware))
 	if err := c.result(ctx, err, err == nil && cc != nil && len(cc.Choices) > 0); err != nil {
+		// The SDK's error is unexported: its text is the only way to tell.
+		if strings.Contains(err.Error(), "origin must match the configured base URL") {
+			return Response{}, fmt.Errorf("%w: %w", ErrRedirectRefused, err)
+		}
 		return Response{}, err
 	}
 	choice := cc.Choices[0]
 	res := Response{
+		HTTPStatus: c.statusCode(),
 		Model:      cc.Model,
 		Text:       choice.Message.Content,
 		StopReason: choice.FinishReason,

@@ -1,8 +1,11 @@
 // Package fakellm is a local fake of the Anthropic Messages API and the
 // OpenAI Chat Completions API for tests: an httptest server on 127.0.0.1
-// that checks each request exactly (method, path, headers including the key
-// and version, body shape) and answers in each API's real response shape,
-// or with an error answer the test chooses.
+// that checks each request strictly (method, path, the key header, the
+// anthropic-version, model, max_tokens, system, the conversation and its
+// tool calls and results, tools) in each API's documented wire format, as
+// the official SDKs send it, and answers in each API's real response shape
+// (text, tool calls), or with an error answer the test chooses. Headers the
+// SDKs add (X-Stainless-*, User-Agent, Accept) are not checked.
 package fakellm
 
 import (
