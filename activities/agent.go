@@ -256,26 +256,9 @@ func (a *Activities) runAgentCommand(ctx context.Context, in run.NodeInput, p da
 // callModel sends one request to the provider's API (through package llm
 // and the provider's official SDK) and maps its answer.
 func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCall, system, user string) (run.NodeResult, error) {
-	key := a.cfg.Getenv(c.keyEnv)
-	if key == "" && (c.provider == dag.ProviderAnthropic || c.base.Host == "api.openai.com") {
-		return run.NodeResult{}, configError("agent: the API key variable %s is not set on the worker", c.keyEnv)
-	}
-	target, want := endpoint(c.base, "chat/completions"), "a Chat Completions answer"
-	if c.provider == dag.ProviderAnthropic {
-		target, want = endpoint(c.base, "messages"), "a Messages API answer"
-	}
-	tu, _ := url.Parse(target)
-	where := fmt.Sprintf("%s POST %s", c.provider, redactURL(tu))
-	// The key never appears in a message, even if a server echoes it.
-	redact := func(s string) string {
-		if len(key) >= 4 {
-			s = strings.ReplaceAll(s, key, "[redacted]")
-		}
-		return s
-	}
-	client, err := llm.New(llm.Config{Provider: c.provider, BaseURL: c.base.String(), APIKey: key, HTTPClient: a.cfg.AgentHTTPClient})
+	m, err := a.openModel(c)
 	if err != nil {
-		return run.NodeResult{}, configError("agent: %s", redact(err.Error()))
+		return run.NodeResult{}, err
 	}
 	if c.temperature != nil && c.provider == dag.ProviderAnthropic {
 		a.cfg.Logger.WarnContext(ctx, "agent temperature not sent: the Messages API version of the Anthropic SDK has none",
@@ -285,31 +268,13 @@ func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCal
 	stop := heartbeat(ctx)
 	defer stop()
 	start := time.Now()
-	resp, err := client.Send(ctx, llm.Request{Model: c.model, System: system, MaxTokens: c.maxTokens, Temperature: c.temperature,
+	resp, err := m.client.Send(ctx, llm.Request{Model: c.model, System: system, MaxTokens: c.maxTokens, Temperature: c.temperature,
 		Messages: []llm.Message{{Role: llm.RoleUser, Text: user}}})
 	if err != nil {
-		if ctx.Err() != nil {
-			return run.NodeResult{}, ctx.Err()
-		}
-		var apiErr *llm.APIError
-		var respErr *llm.ResponseError
-		switch {
-		case errors.As(err, &apiErr):
-			return run.NodeResult{}, a.agentHTTPError(apiErr, where, c, redact)
-		case errors.As(err, &respErr):
-			return run.NodeResult{}, a.shapeError(where, want, respErr.Body, respErr.Status, redact)
-		}
-		if denied := deniedError(in.Node.ID, "base_url", err); denied != nil {
-			return run.NodeResult{}, denied
-		}
-		if errors.Is(err, llm.ErrRedirectRefused) {
-			return run.NodeResult{}, &nodeError{typ: ErrTypeAgentRequest, nonRetryable: true,
-				msg: redact(fmt.Sprintf("%s: the server redirects to another origin, which the SDK does not follow (check the base URL)", where))}
-		}
-		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentNetwork, msg: redact(fmt.Sprintf("%s: %v", where, unwrapURLError(err)))}
+		return run.NodeResult{}, a.modelError(ctx, in, c, m, err)
 	}
-
-	usage := run.Usage{Model: cmpOr(resp.Model, c.model), InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens}
+	usage := run.Usage{Model: cmpOr(resp.Model, c.model), InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens,
+		CacheReadTokens: resp.Usage.CacheReadTokens, CacheWriteTokens: resp.Usage.CacheWriteTokens}
 	attrs := []any{slog.String("workflow_id", in.WorkflowID), slog.String("node", in.Node.ID),
 		slog.String("provider", c.provider), slog.String("model", usage.Model), slog.String("stop_reason", resp.StopReason),
 		slog.Int("input_tokens", usage.InputTokens), slog.Int("output_tokens", usage.OutputTokens),
@@ -322,12 +287,78 @@ func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCal
 	}
 	if strings.TrimSpace(resp.Text) == "" {
 		return run.NodeResult{}, &nodeError{typ: ErrTypeAgentResponse, failure: run.Failure{HTTPStatus: resp.HTTPStatus},
-			msg: fmt.Sprintf("%s: the model returned no text (stop reason %q)", where, resp.StopReason)}
+			msg: fmt.Sprintf("%s: the model returned no text (stop reason %q)", m.where, resp.StopReason)}
 	}
 	res := a.output([]byte(resp.Text), len(resp.Text))
 	res.HTTPStatus = resp.HTTPStatus
 	res.Usage = &usage
 	return res, nil
+}
+
+// modelSession is a model API client for one node, with how its errors
+// name the API and hide the key.
+type modelSession struct {
+	client llm.Client
+	// where names the API in messages ("anthropic POST https://…/v1/messages").
+	where string
+	// want names the answer expected ("a Messages API answer").
+	want string
+	// redact removes the key from a message, even if a server echoes it.
+	redact func(string) string
+}
+
+// openModel makes the client of c's provider, with the key from the
+// worker's environment and the worker's agent HTTP client (which enforces
+// the policy's egress rules).
+func (a *Activities) openModel(c agentCall) (*modelSession, error) {
+	key := a.cfg.Getenv(c.keyEnv)
+	if key == "" && (c.provider == dag.ProviderAnthropic || c.base.Host == "api.openai.com") {
+		return nil, configError("agent: the API key variable %s is not set on the worker", c.keyEnv)
+	}
+	target, want := endpoint(c.base, "chat/completions"), "a Chat Completions answer"
+	if c.provider == dag.ProviderAnthropic {
+		target, want = endpoint(c.base, "messages"), "a Messages API answer"
+	}
+	tu, _ := url.Parse(target)
+	m := &modelSession{where: fmt.Sprintf("%s POST %s", c.provider, redactURL(tu)), want: want,
+		redact: func(s string) string {
+			if len(key) >= 4 {
+				s = strings.ReplaceAll(s, key, "[redacted]")
+			}
+			return s
+		}}
+	client, err := llm.New(llm.Config{Provider: c.provider, BaseURL: c.base.String(), APIKey: key, HTTPClient: a.cfg.AgentHTTPClient})
+	if err != nil {
+		return nil, configError("agent: %s", m.redact(err.Error()))
+	}
+	m.client = client
+	return m, nil
+}
+
+// modelError classifies a failed call of the model API: ctx's error when
+// the attempt ended, an error answer (agentHTTPError), an answer that is not
+// the API's, a destination the policy refuses, a refused redirect, or no
+// answer (retried).
+func (a *Activities) modelError(ctx context.Context, in run.NodeInput, c agentCall, m *modelSession, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var apiErr *llm.APIError
+	var respErr *llm.ResponseError
+	switch {
+	case errors.As(err, &apiErr):
+		return a.agentHTTPError(apiErr, m.where, c, m.redact)
+	case errors.As(err, &respErr):
+		return a.shapeError(m.where, m.want, respErr.Body, respErr.Status, m.redact)
+	}
+	if denied := deniedError(in.Node.ID, "base_url", err); denied != nil {
+		return denied
+	}
+	if errors.Is(err, llm.ErrRedirectRefused) {
+		return &nodeError{typ: ErrTypeAgentRequest, nonRetryable: true,
+			msg: m.redact(fmt.Sprintf("%s: the server redirects to another origin, which the SDK does not follow (check the base URL)", m.where))}
+	}
+	return &nodeError{typ: ErrTypeAgentNetwork, msg: m.redact(fmt.Sprintf("%s: %v", m.where, unwrapURLError(err)))}
 }
 
 // agentHTTPError classifies a model API's error answer: the key refused

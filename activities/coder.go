@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,13 +37,9 @@ You work in a git checkout of the project, through tools: list_files, read_file,
 // without calling a tool) or max_turns is reached. Its summary is the
 // node's output; what it changed is committed by the checkout's caller.
 func (a *Activities) runCoder(ctx context.Context, in run.NodeInput, e *dag.AgentSpec, c agentCall, system, user string) (run.NodeResult, error) {
-	key := a.cfg.Getenv(c.keyEnv)
-	if key == "" && (c.provider == dag.ProviderAnthropic || c.base.Host == "api.openai.com") {
-		return run.NodeResult{}, configError("agent: the API key variable %s is not set on the worker", c.keyEnv)
-	}
-	client, err := llm.New(llm.Config{Provider: c.provider, BaseURL: c.base.String(), APIKey: key, HTTPClient: a.cfg.AgentHTTPClient})
+	m, err := a.openModel(c)
 	if err != nil {
-		return run.NodeResult{}, configError("agent: %v", err)
+		return run.NodeResult{}, err
 	}
 	box := &codetools.Box{Root: in.Workspace.Dir, Run: a.toolRunner(in)}
 	if a.cfg.Policy != nil {
@@ -74,12 +69,9 @@ func (a *Activities) runCoder(ctx context.Context, in run.NodeInput, e *dag.Agen
 	}
 	for turn := 1; turn <= maxTurns; turn++ {
 		progress(turn, "waiting for the model")
-		resp, err := client.Send(ctx, req)
+		resp, err := m.client.Send(ctx, req)
 		if err != nil {
-			if ctx.Err() != nil {
-				return run.NodeResult{}, ctx.Err()
-			}
-			return run.NodeResult{}, a.sendError(in, c, key, err)
+			return run.NodeResult{}, a.modelError(ctx, in, c, m, err)
 		}
 		usage.Model = cmpOr(resp.Model, usage.Model)
 		usage.InputTokens += resp.Usage.InputTokens
@@ -177,52 +169,4 @@ func describeCall(call llm.ToolCall) string {
 		return call.Name + " " + clip([]byte(in.Path), 120)
 	}
 	return call.Name
-}
-
-// sendError classifies a failed call of the model API as agentHTTPError
-// does for an error answer: the key refused and invalid requests fail for
-// good; rate limits, server errors and no answer are retried (after
-// Retry-After when the server sent one). The key never appears in a
-// message.
-func (a *Activities) sendError(in run.NodeInput, c agentCall, key string, err error) error {
-	redact := func(s string) string {
-		if len(key) >= 4 {
-			s = strings.ReplaceAll(s, key, "[redacted]")
-		}
-		return s
-	}
-	where := fmt.Sprintf("%s %s", c.provider, redactURL(c.base))
-	var apiErr *llm.APIError
-	var respErr *llm.ResponseError
-	switch {
-	case errors.As(err, &apiErr):
-		ne := &nodeError{failure: run.Failure{HTTPStatus: apiErr.Status}}
-		msg := fmt.Sprintf("%s: %s", where, apiErr.Error())
-		switch code := apiErr.Status; {
-		case code == http.StatusUnauthorized || code == http.StatusForbidden:
-			ne.typ, ne.nonRetryable = ErrTypeAgentAuth, true
-			msg += fmt.Sprintf(" (the API key from %s was refused)", c.keyEnv)
-		case code == http.StatusTooManyRequests:
-			ne.typ = ErrTypeAgentRateLimit
-		case code >= 500, code == http.StatusRequestTimeout, code == http.StatusConflict:
-			ne.typ = ErrTypeAgentServer
-		default:
-			ne.typ, ne.nonRetryable = ErrTypeAgentRequest, true
-			if code == http.StatusNotFound {
-				msg += fmt.Sprintf(" (check the base URL and the model %q)", c.model)
-			}
-		}
-		if !ne.nonRetryable {
-			ne.nextDelay = apiErr.RetryAfter
-		}
-		ne.msg = redact(capText(msg, a.cfg.MaxErrorBytes))
-		return ne
-	case errors.As(err, &respErr):
-		return &nodeError{typ: ErrTypeAgentResponse, nonRetryable: true, failure: run.Failure{HTTPStatus: respErr.Status},
-			msg: redact(capText(fmt.Sprintf("%s: %v (check the provider and base URL)", where, respErr), a.cfg.MaxErrorBytes))}
-	}
-	if denied := deniedError(in.Node.ID, "base_url", err); denied != nil {
-		return denied
-	}
-	return &nodeError{typ: ErrTypeAgentNetwork, msg: redact(fmt.Sprintf("%s: %v", where, unwrapURLError(err)))}
 }

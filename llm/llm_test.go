@@ -144,8 +144,10 @@ func TestToolLoop(t *testing.T) {
 				}},
 			}
 			if p == llm.OpenAI {
-				// Chat Completions has no error flag on a tool message.
+				// Chat Completions has no error flag on a tool message: the
+				// text says it.
 				want[2].Results[1].IsError = false
+				want[2].Results[1].Output = "error: no such directory"
 			}
 			assert.Equal(t, want, reqs[1].Messages)
 
@@ -170,7 +172,7 @@ func TestToolLoop(t *testing.T) {
 					{"id":"call_1","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"main.go\"}"}},
 					{"id":"call_2","type":"function","function":{"name":"list_files","arguments":"{}"}}]}`, jsonOf(t, msgs[2]))
 				assert.JSONEq(t, `{"role":"tool","tool_call_id":"call_1","content":"package main\nfunc main() { println(\"hi\") }"}`, jsonOf(t, msgs[3]))
-				assert.JSONEq(t, `{"role":"tool","tool_call_id":"call_2","content":"no such directory"}`, jsonOf(t, msgs[4]))
+				assert.JSONEq(t, `{"role":"tool","tool_call_id":"call_2","content":"error: no such directory"}`, jsonOf(t, msgs[4]))
 				assert.JSONEq(t, `[{"type":"function","function":{"name":"read_file","description":"Read a file of the workspace.","parameters":{"type":"object","properties":{"path":{"type":"string","description":"relative path"}},"required":["path"]}}},
 					{"type":"function","function":{"name":"list_files","description":"List the workspace's files.","parameters":{"type":"object","properties":{}}}}]`, jsonOf(t, reqs[1].Body["tools"]))
 			}

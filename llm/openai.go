@@ -53,7 +53,13 @@ func (o *openAIClient) Send(ctx context.Context, r Request) (Response, error) {
 		case RoleUser:
 			// Tool results are tool messages, before the user's text.
 			for _, res := range m.Results {
-				p.Messages = append(p.Messages, openai.ToolMessage(res.Output, res.CallID))
+				out := res.Output
+				if res.IsError {
+					// Chat Completions has no error flag on tool results:
+					// say it in the text.
+					out = "error: " + out
+				}
+				p.Messages = append(p.Messages, openai.ToolMessage(out, res.CallID))
 			}
 			if m.Text != "" || len(m.Results) == 0 {
 				p.Messages = append(p.Messages, openai.UserMessage(m.Text))
