@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -189,30 +188,19 @@ func (a *Activities) inCheckout(ctx context.Context, in run.NodeInput, x Executo
 	return res, nil
 }
 
-// AnswerDir is where, in a workspace run, a simulated agent phase (a
-// template's phase on a worker without an agent provider) leaves its
+// AnswerDir is where, in a workspace run, a simulated agent phase of a
+// custom phase (one the sample project has no files for) leaves its
 // answer: AnswerDir/<node id>.md, committed as the phase's work. Real
 // agents change the checkout themselves.
 const AnswerDir = "maestro"
 
-// writeAnswer writes a text-answering agent node's answer into its
-// checkout, so that the phase leaves its document in the repository.
+// writeAnswer leaves a simulated phase's work in its checkout (see
+// writeSimulated); real agents' work is what they changed.
 func (a *Activities) writeAnswer(in run.NodeInput, res run.NodeResult) error {
 	if !res.Simulated {
-		return nil // a real agent: what it changed is its work
+		return nil
 	}
-	answer := res.Full
-	if len(answer) == 0 {
-		answer = []byte(res.Output)
-	}
-	dir := filepath.Join(in.Workspace.Dir, AnswerDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("write the answer: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, in.Node.ID+".md"), answer, 0o644); err != nil {
-		return fmt.Errorf("write the answer: %w", err)
-	}
-	return nil
+	return a.writeSimulated(in, res)
 }
 
 // runExecutor runs one attempt of a node with executor x: in a checkout

@@ -18,6 +18,7 @@ import (
 	"github.com/maestrohq/maestro/internal/testenv"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/templates"
 	"github.com/maestrohq/maestro/workspace"
 )
 
@@ -262,4 +263,44 @@ func TestWorkspaceRunNeedsAWorkerWithWorkspaces(t *testing.T) {
 	require.Equal(t, run.Failed, st.Status)
 	assert.Contains(t, st.Error, "cannot run workspace runs")
 	assert.Equal(t, run.NodeSkipped, st.Node("a").Status)
+}
+
+// A template run in a workspace on a worker without an agent provider
+// builds the sample project, one commit per phase, and the branch's tests
+// pass.
+func TestSimulatedTemplateLeavesAWorkingProject(t *testing.T) {
+	t.Parallel()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not installed")
+	}
+	e, repo, start := workspaceEnv(t)
+	st := runToEnd(t, e, runs.StartRequest{Template: templates.SDLCParallel, Requirement: "Build a todo app",
+		Workspace: &dag.Workspace{Repo: repo}})
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	assert.True(t, st.Simulated)
+
+	head := st.Workspace.Head
+	files := strings.Fields(git(t, repo, "ls-tree", "-r", "--name-only", head))
+	for _, f := range []string{"docs/requirements.md", "docs/design.md", "go.mod", "todo/todo.go", "cmd/todo/main.go",
+		"web/index.html", "todo/todo_test.go", "REVIEW.md", "DEPLOY.md"} {
+		assert.Contains(t, files, f)
+	}
+	assert.Contains(t, git(t, repo, "show", head+":docs/requirements.md"), "Build a todo app")
+	assert.Contains(t, git(t, repo, "show", head+":REVIEW.md"), "`todo/todo.go`", "the review lists the run's files")
+	subjects := git(t, repo, "log", "--format=%s", start+".."+head)
+	for _, phase := range []string{"requirements", "design", "backend", "frontend", "testing", "review", "deployment"} {
+		assert.Contains(t, subjects, "("+phase+")")
+	}
+
+	// The branch builds and its tests pass.
+	dir := filepath.Join(t.TempDir(), "clone")
+	out, err := exec.Command("git", "clone", "-q", "--branch", st.Workspace.Branch, repo, dir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	test := exec.Command(gobin, "test", "./...")
+	test.Dir = dir
+	test.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	out, err = test.CombinedOutput()
+	require.NoError(t, err, "go test on the branch: %s", out)
+	assert.Contains(t, string(out), "ok  \texample.com/todo/todo")
 }
