@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/devserver"
 	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/workspace"
@@ -98,10 +101,24 @@ func runsConfig(cfg config.Config) runs.Config {
 // templateRepos is where `maestro dev` makes the repositories of template
 // runs that name none; other processes make none.
 func templateRepos(cfg config.Config) string {
-	if !cfg.Policy.DevMode {
-		return ""
+	if cfg.Policy.DevMode || talksToDev(cfg) {
+		return filepath.Join(cfg.Dev.DataDir, "repos")
 	}
-	return filepath.Join(cfg.Dev.DataDir, "repos")
+	return ""
+}
+
+// talksToDev reports whether a client process (the CLI) talks to the
+// `maestro dev` of this machine's data directory: the address is dev's and
+// dev's database is there. Then template runs it starts get a repository
+// too, as those started through dev's API do.
+func talksToDev(cfg config.Config) bool {
+	_, port, err := net.SplitHostPort(cfg.Client.HostPort)
+	_, devPort, devErr := net.SplitHostPort(cfg.Dev.TemporalAddr)
+	if err != nil || devErr != nil || port != devPort || !IsLoopback(cfg.Client.HostPort) || !IsLoopback(cfg.Dev.TemporalAddr) {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(cfg.Dev.DataDir, devserver.DatabaseFile))
+	return err == nil
 }
 
 // WorkerPolicy is the worker policy cfg configures (see package policy):
