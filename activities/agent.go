@@ -204,10 +204,17 @@ func (a *Activities) runAgent(ctx context.Context, in run.NodeInput) (run.NodeRe
 		return run.NodeResult{}, err
 	}
 	req, _ := in.Params["requirement"].(string)
-	system, user, err := prompts.RenderContext(ctx, in.Node, prompts.Data{
+	data := prompts.Data{
 		Requirement: req, Params: in.Params, Inputs: inputs,
 		Node: in.Node.ID, Name: in.Node.DisplayName(), Phase: in.Node.Phase,
-	}, a.templateLimits())
+	}
+	if ws := in.Workspace; ws != nil && ws.Dir != "" {
+		data.Workspace = true
+		if in.Node.Phase == "review" || strings.Contains(e.Prompt, ".Diff") {
+			data.Diff = a.runDiff(ctx, in)
+		}
+	}
+	system, user, err := prompts.RenderContext(ctx, in.Node, data, a.templateLimits())
 	if err != nil {
 		return run.NodeResult{}, templateError(ctx, "agent", err)
 	}

@@ -259,3 +259,25 @@ func (a *Activities) workspaceFailure(ctx context.Context, what string, err erro
 	return temporal.NewApplicationErrorWithOptions(capText(ne.msg, a.cfg.MaxErrorBytes), ne.typ,
 		temporal.ApplicationErrorOptions{NonRetryable: ne.nonRetryable})
 }
+
+// maxPromptDiff caps the run's diff shown in a prompt.
+const maxPromptDiff = 200 << 10
+
+// runDiff is the run's diff from its start to the node's base, for the
+// review role's prompt; "" when there is none or it cannot be made (the
+// review goes on without it, and the worker logs why).
+func (a *Activities) runDiff(ctx context.Context, in run.NodeInput) string {
+	ws := in.Workspace
+	if ws.Start == "" || ws.Base == "" || a.cfg.Workspaces == nil {
+		return ""
+	}
+	diff, truncated, err := a.cfg.Workspaces.Diff(ctx, ws.Repo, ws.Start, ws.Base, maxPromptDiff)
+	if err != nil {
+		a.cfg.Logger.WarnContext(ctx, "cannot show the run's diff to the agent", "node", in.Node.ID, "error", err)
+		return ""
+	}
+	if truncated {
+		diff += "\n[the diff is cut at 200 KiB]"
+	}
+	return diff
+}

@@ -27,6 +27,12 @@ type Data struct {
 	Name string
 	// Phase is the node's phase ("" for none).
 	Phase string
+	// Workspace says the node works in a checkout of the run's repository
+	// (a coding agent): the workspace roles apply.
+	Workspace bool
+	// Diff is the run's changes so far (its start to the node's base), for
+	// the review role in a workspace run; it may be cut.
+	Diff string
 }
 
 // Role is a phase's built-in prompt.
@@ -106,11 +112,88 @@ configuration and secrets needed, database migrations, a rollout and
 rollback plan, monitoring, and release notes.`),
 }
 
+// workspaceCommon ends every built-in system prompt in a workspace run.
+const workspaceCommon = ` You work in an automated software-delivery pipeline, in a git checkout of
+the project's repository: what you leave in the checkout is committed as this
+phase's work and is what the next phases start from. Do the work in the
+files, keep to the project's layout and conventions, and make no questions
+back: where something is unclear, decide, note your assumption in your
+summary, and go on.`
+
+// workspaceRole is a role of a workspace run: system, then the preamble
+// (with the run's diff when the data has one) and the task.
+func workspaceRole(title, system, task string) Role {
+	return Role{Title: title, System: system + workspaceCommon,
+		Prompt: preamble + "\n" + task + "\n" + diffSection}
+}
+
+// diffSection shows the run's changes so far, when the data has them.
+const diffSection = `{{with .Diff}}
+# The run's changes so far
+
+` + "```diff" + `
+{{.}}
+` + "```" + `
+{{end}}`
+
+// workspaceRoles are the roles of the SDLC phases in a workspace run: each
+// leaves its deliverable in the repository.
+var workspaceRoles = map[string]Role{
+	"requirements": workspaceRole("Requirements analyst",
+		`You are a senior requirements analyst.`,
+		`Write the requirements specification to docs/requirements.md: goal and scope,
+user stories with acceptance criteria, non-functional requirements, what is
+out of scope, and open assumptions.`),
+	"design": workspaceRole("Software architect",
+		`You are a senior software architect and designer.`,
+		`Write the design to docs/design.md, from docs/requirements.md: architecture
+and components, data model, and — precisely — the interfaces backend and
+frontend share (API endpoints, request and response shapes, data types),
+key decisions with their reasons, and risks. Add skeleton files where the
+layout needs them.`),
+	"backend": workspaceRole("Backend engineer",
+		`You are a senior backend engineer.`,
+		`Implement the backend in the repository as docs/design.md says: the code, the
+data storage, the API endpoints and their unit tests, in the backend's area
+only. Build it and run its tests, and fix what fails.`),
+	"frontend": workspaceRole("Frontend engineer",
+		`You are a senior frontend engineer.`,
+		`Implement the frontend in the repository as docs/design.md says: the
+components and screens and their calls to the backend's API, with their
+tests, in the frontend's area only. Build it and run its tests where the
+project can, and fix what fails.`),
+	"testing": workspaceRole("QA and test engineer",
+		`You are a senior QA and test engineer.`,
+		`Test the implementation against docs/requirements.md: write the missing
+integration and end-to-end tests, run the project's test command, and fix
+what fails — in the code when the code is wrong, never by weakening a test.
+Say in your summary which acceptance criteria are met.`),
+	"review": workspaceRole("Code reviewer",
+		`You are a senior code reviewer.`,
+		`Review the run's changes (below) for correctness, security, maintainability
+and fidelity to docs/requirements.md and docs/design.md. Write REVIEW.md:
+findings by severity with the fix for each, and a last line
+"Verdict: approve" or "Verdict: request changes". Change no other file.`),
+	"deployment": workspaceRole("Release and deployment engineer",
+		`You are a senior release and deployment engineer.`,
+		`Prepare the release of the reviewed work: {{with .Params.deploy_command}}run
+the deploy command {{json .}} and report its outcome{{else}}write DEPLOY.md with
+the build and deployment steps, configuration and secrets needed, migrations,
+a rollout and rollback plan, and release notes; the branch is then ready to
+merge{{end}}.`),
+}
+
 // generic is the role of a node with a custom phase (or none).
 var generic = role("Engineer",
 	`You are a senior software engineer.`,
 	`Carry out the "{{.Name}}" phase{{if .Phase}} ({{.Phase}}){{end}} of this pipeline for
 the requirement, building on the outputs above.`)
+
+// workspaceGeneric is the role of a custom phase in a workspace run.
+var workspaceGeneric = workspaceRole("Engineer",
+	`You are a senior software engineer.`,
+	`Carry out the "{{.Name}}" phase{{if .Phase}} ({{.Phase}}){{end}} of this pipeline in the
+repository, building on the work of the phases before.`)
 
 // RoleFor returns the built-in role of a phase; a custom phase gets the
 // generic engineer role.
@@ -119,6 +202,15 @@ func RoleFor(phase string) Role {
 		return r
 	}
 	return generic
+}
+
+// WorkspaceRoleFor returns the built-in role of a phase in a workspace run,
+// whose deliverable is in the repository.
+func WorkspaceRoleFor(phase string) Role {
+	if r, ok := workspaceRoles[phase]; ok {
+		return r
+	}
+	return workspaceGeneric
 }
 
 // Render returns the system prompt and the user prompt of an agent node:
@@ -135,6 +227,9 @@ func Render(node dag.Node, data Data) (system, user string, err error) {
 // ends with ctx's error, each wrapped with the field.
 func RenderContext(ctx context.Context, node dag.Node, data Data, lim render.Limits) (system, user string, err error) {
 	r := RoleFor(node.Phase)
+	if data.Workspace {
+		r = WorkspaceRoleFor(node.Phase)
+	}
 	if e, ok := dag.SpecOf[*dag.AgentSpec](node.Executor); ok {
 		if e.SystemPrompt != "" {
 			r.System = e.SystemPrompt

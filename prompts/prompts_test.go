@@ -115,3 +115,29 @@ func TestEveryPhaseHasARole(t *testing.T) {
 		seen[r.Title] = true
 	}
 }
+
+func TestWorkspaceRoles(t *testing.T) {
+	node := dag.Node{ID: "design", Phase: "design", Executor: dag.NewExecutor(&dag.AgentSpec{})}
+	system, user, err := Render(node, Data{Requirement: "a todo app", Workspace: true})
+	require.NoError(t, err)
+	assert.Contains(t, system, "git checkout")
+	assert.Contains(t, user, "docs/design.md")
+	assert.NotContains(t, user, "changes so far", "no diff given, no diff section")
+
+	review := dag.Node{ID: "review", Phase: "review", Executor: dag.NewExecutor(&dag.AgentSpec{})}
+	_, user, err = Render(review, Data{Workspace: true, Diff: "+++ b/x.go"})
+	require.NoError(t, err)
+	assert.Contains(t, user, "REVIEW.md")
+	assert.Contains(t, user, "```diff\n+++ b/x.go\n```")
+
+	deploy := dag.Node{ID: "ship", Phase: "deployment", Executor: dag.NewExecutor(&dag.AgentSpec{})}
+	_, user, err = Render(deploy, Data{Workspace: true, Params: map[string]any{"deploy_command": "make deploy"}})
+	require.NoError(t, err)
+	assert.Contains(t, user, `run
+the deploy command "make deploy"`)
+
+	// Without a workspace, the roles answer in text as before.
+	_, user, err = Render(node, Data{Requirement: "a todo app"})
+	require.NoError(t, err)
+	assert.NotContains(t, user, "docs/design.md")
+}

@@ -9,6 +9,9 @@ type NodeWorkspace struct {
 	// Bases are the commits the node starts from: its checkout is the
 	// first, with the others merged into it in order.
 	Bases []string `json:"bases"`
+	// Start is the run's start commit (the review role shows the run's
+	// changes from it).
+	Start string `json:"start,omitempty"`
 	// Date dates the commits the checkout's merges make (the run's start),
 	// so that every attempt of a node merges to the same commit.
 	Date time.Time `json:"date"`

@@ -161,3 +161,33 @@ func TestCodingAgentReportsProgress(t *testing.T) {
 	assert.Equal(t, "done waiting", final.Node("impl").Output)
 	assert.Nil(t, final.Node("impl").Progress, "a finished node reports no progress")
 }
+
+// In a workspace run the phases' roles say where their work goes, and the
+// review phase is shown the run's changes so far.
+func TestReviewAgentSeesTheRunsDiff(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []fakellm.Request
+	srv := fakellm.New(t, fakeKey, func(_ *http.Request, r fakellm.Request) fakellm.Reply {
+		mu.Lock()
+		seen = append(seen, r)
+		mu.Unlock()
+		return fakellm.Reply{ToolCalls: []fakellm.ToolCall{
+			call("c1", "write_file", map[string]any{"path": "REVIEW.md", "content": "Looks fine.\nVerdict: approve\n"}),
+			call("c2", "finish", map[string]any{"summary": "Approved."}),
+		}}
+	})
+	e, repo := coderEnv(t, dag.ProviderAnthropic, srv.URL)
+	p := &dag.Pipeline{Name: "review", Mode: dag.ModeDAGParallel, Workspace: &dag.Workspace{Repo: repo}, Nodes: []dag.Node{
+		writes("impl", "api/handler.go", "package api"),
+		{ID: "review", Phase: "review", DependsOn: []string{"impl"}, Executor: dag.NewExecutor(&dag.AgentSpec{})},
+	}}
+	st := runToEnd(t, e, runs.StartRequest{DAG: p})
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	require.Len(t, seen, 1)
+	assert.Contains(t, seen[0].System, "git checkout")
+	assert.Contains(t, seen[0].User, "Write REVIEW.md")
+	assert.Contains(t, seen[0].User, "+++ b/api/handler.go", "the review sees the run's diff")
+	assert.Contains(t, seen[0].User, "+package api")
+	assert.Equal(t, "Looks fine.\nVerdict: approve", git(t, repo, "show", st.Workspace.Head+":REVIEW.md"))
+}

@@ -77,7 +77,7 @@ func (r *execution) nodeWorkspace(i int) *run.NodeWorkspace {
 	if r.ws == nil {
 		return nil
 	}
-	return &run.NodeWorkspace{Repo: r.ws.Repo, Bases: r.s.bases(i, r.ws.StartSHA), Date: r.started}
+	return &run.NodeWorkspace{Repo: r.ws.Repo, Bases: r.s.bases(i, r.ws.StartSHA), Start: r.ws.StartSHA, Date: r.started}
 }
 
 // finishWorkspace pushes a completed run's work to its branch: the commit
