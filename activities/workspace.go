@@ -198,8 +198,8 @@ const AnswerDir = "maestro"
 // checkout, so that the phase leaves its document in the repository.
 func (a *Activities) writeAnswer(in run.NodeInput, res run.NodeResult) error {
 	s, ok := dag.SpecOf[*dag.AgentSpec](in.Node.Executor)
-	if !ok {
-		return nil
+	if !ok || in.Repair != nil {
+		return nil // a repair agent's answer is in the run's status, not the repository
 	}
 	provider := s.Provider
 	if provider == "" {

@@ -31,6 +31,9 @@ type NodeInput struct {
 	// Workspace is set in a workspace run: the repository and the commits
 	// the node starts from.
 	Workspace *NodeWorkspace `json:"workspace,omitempty"`
+	// Repair is set for the agent of a repair round (Node is then the
+	// round's agent node, see dag.RepairNodeID): the failure it repairs.
+	Repair *RepairContext `json:"repair,omitempty"`
 }
 
 // NodeResult is what a node's successful attempt returns to the workflow.

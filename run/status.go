@@ -41,6 +41,11 @@ type NodeStatus struct {
 	Approval *Approval `json:"approval,omitempty"`
 	// Commit is the node's commit in a workspace run.
 	Commit *Commit `json:"commit,omitempty"`
+	// Repairs are the repair rounds of a command node with a repair, in
+	// order. Attempts still counts the command's attempts: those of every
+	// run of the command, before and after repairs; the agents' attempts
+	// are not counted.
+	Repairs []RepairRound `json:"repairs,omitempty"`
 }
 
 // Status is a run's live or final state: the answer of the status query and
