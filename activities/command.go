@@ -99,6 +99,13 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 	stdout := &headBuffer{max: a.captureBytes()}
 	stderr := &tailBuffer{max: a.cfg.MaxErrorBytes}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// A command with a repair also keeps its stdout's tail, for the repair
+	// agent (test runners report failures there).
+	var stdoutTail *tailBuffer
+	if c, ok := dag.SpecOf[*dag.CommandSpec](in.Node.Executor); ok && c.Repair != nil && in.Workspace != nil {
+		stdoutTail = &tailBuffer{max: a.cfg.MaxErrorBytes}
+		cmd.Stdout = io.MultiWriter(stdout, stdoutTail)
+	}
 	// The group's record goes once the group is gone or SIGKILLed.
 	rec := &groupRecord{}
 	// On ctx done: SIGTERM the group now, SIGKILL it after the grace.
@@ -146,7 +153,7 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 	}
 	if code != 0 {
 		prefix := fmt.Sprintf("exit code %d%s", code, how)
-		return run.NodeResult{}, &nodeError{
+		ne := &nodeError{
 			typ: ErrTypeCommandExit,
 			msg: withDetail(prefix, stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes, true),
 			failure: run.Failure{
@@ -154,6 +161,10 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 				StderrTail: capTail(stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes),
 			},
 		}
+		if stdoutTail != nil {
+			ne.failure.StdoutTail = capTail(stdoutTail.Bytes(), stdoutTail.total, a.cfg.MaxErrorBytes)
+		}
+		return run.NodeResult{}, ne
 	}
 	res := a.output(stdout.buf, stdout.total)
 	res.ExitCode = &code

@@ -83,6 +83,9 @@ type Failure struct {
 	ExitCode   *int   `json:"exit_code,omitempty"`
 	HTTPStatus int    `json:"http_status,omitempty"`
 	StderrTail string `json:"stderr_tail,omitempty"`
+	// StdoutTail is the tail of a failed command's stdout, kept only for a
+	// command with a repair (for its agent).
+	StdoutTail string `json:"stdout_tail,omitempty"`
 }
 
 // Approval is a person's decision on an approval node.

@@ -38,7 +38,7 @@ type RepairRound struct {
 	Round int         `json:"round"`
 	State RepairState `json:"state"`
 	// ExitCode and OutputTail are the command's failure the round repairs
-	// (the tail of its stderr, or its error message; at most
+	// (the end of its output, or its error message; at most
 	// RepairTailBytes).
 	ExitCode   *int   `json:"exit_code,omitempty"`
 	OutputTail string `json:"output_tail,omitempty"`
@@ -63,8 +63,8 @@ type RepairContext struct {
 	Command string `json:"command"`
 	// ExitCode is the command's exit code, when it exited.
 	ExitCode *int `json:"exit_code,omitempty"`
-	// OutputTail is the tail of the command's stderr (as the worker capped
-	// it), and Error the failure's message.
+	// OutputTail is what the command wrote: the tails of its stdout and
+	// stderr as the worker capped them; Error is the failure's message.
 	OutputTail string `json:"output_tail,omitempty"`
 	Error      string `json:"error,omitempty"`
 }

@@ -115,8 +115,8 @@ func (p *repairer) commandFailed(msg, errType string, f run.Failure, attempts in
 	if !mayRepair || errType != activities.ErrTypeCommandExit || len(p.rounds) >= p.spec.Rounds() {
 		return 0
 	}
-	tail := f.StderrTail
-	if strings.TrimSpace(tail) == "" {
+	tail := failureOutput(f)
+	if tail == "" {
 		tail = msg
 	}
 	p.rounds = append(p.rounds, run.RepairRound{
@@ -182,8 +182,22 @@ func (p *repairer) context() run.RepairContext {
 	return run.RepairContext{
 		Node: p.node.ID, Round: len(p.rounds), MaxRounds: p.spec.Rounds(),
 		Command: shellQuote(p.argv), ExitCode: p.last.details.ExitCode,
-		OutputTail: p.last.details.StderrTail, Error: p.last.msg,
+		OutputTail: failureOutput(p.last.details), Error: p.last.msg,
 	}
+}
+
+// failureOutput is what a failed command wrote: its stdout's tail (kept for
+// commands with a repair) and its stderr's, each labelled when there are
+// both.
+func failureOutput(f run.Failure) string {
+	out, errs := strings.TrimRight(f.StdoutTail, "\n"), strings.TrimRight(f.StderrTail, "\n")
+	switch {
+	case strings.TrimSpace(out) == "":
+		return strings.TrimSpace(errs)
+	case strings.TrimSpace(errs) == "":
+		return out
+	}
+	return "stdout:\n" + out + "\n\nstderr:\n" + errs
 }
 
 // agentNode is the node the current round's agent runs as: the repair's

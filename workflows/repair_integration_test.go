@@ -27,9 +27,9 @@ func repaired(id string, argv []string, rounds int, prompt, script string, args 
 	return n
 }
 
-// needsFixed fails with exit code 3 and a message on stderr until the
+// needsFixed fails with exit code 3 and messages on stdout and stderr until the
 // checkout has fixed.txt.
-var needsFixed = []string{"sh", "-c", `test -f fixed.txt || { echo "fixed.txt is missing" >&2; exit 3; }`}
+var needsFixed = []string{"sh", "-c", `test -f fixed.txt || { echo "--- FAIL: TestFixed"; echo "fixed.txt is missing" >&2; exit 3; }`}
 
 // A command that fails is repaired by the agent in one round: the agent's
 // commit (with the prompt it got) is pushed to its own ref, the command
@@ -77,8 +77,8 @@ func TestRepairFixesAFailingCommand(t *testing.T) {
 
 	// The agent got the default prompt with the failure.
 	prompt := git(t, repo, "show", r.Commit.SHA+":prompt.txt")
-	for _, want := range []string{"You fix a failing build or test", `sh -c 'test -f fixed.txt || { echo "fixed.txt is missing" >&2; exit 3; }'`,
-		"Exit code: 3", "fixed.txt is missing", "repair round 1 of 3", "do not weaken the test"} {
+	for _, want := range []string{"You fix a failing build or test", `sh -c 'test -f fixed.txt || { echo "--- FAIL: TestFixed"; echo "fixed.txt is missing" >&2; exit 3; }'`,
+		"Exit code: 3", "stdout:\n--- FAIL: TestFixed\n\nstderr:\nfixed.txt is missing", "repair round 1 of 3", "do not weaken the test"} {
 		assert.Contains(t, prompt, want)
 	}
 }

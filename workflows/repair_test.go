@@ -37,7 +37,7 @@ func TestRepairerGivesUpAfterMaxRounds(t *testing.T) {
 	r := p.rounds[0]
 	assert.Equal(t, run.RepairRunning, r.State)
 	assert.Equal(t, 1, *r.ExitCode)
-	assert.Equal(t, "boom\n", r.OutputTail)
+	assert.Equal(t, "boom", r.OutputTail)
 	assert.Equal(t, []string{"start"}, p.bases, "round 1 works on the command's base")
 	assert.Equal(t, int32(1), p.commandAttempts())
 
@@ -55,7 +55,7 @@ func TestRepairerGivesUpAfterMaxRounds(t *testing.T) {
 	require.NoError(t, dag.Pipeline{Name: "x", Nodes: []dag.Node{a}}.Validate(), "the agent node is a valid node")
 	ctx := p.context()
 	assert.Equal(t, run.RepairContext{Node: "test", Round: 1, MaxRounds: 2, Command: `go test ./... -run 'Test It'\''s'`,
-		ExitCode: r.ExitCode, OutputTail: "boom\n", Error: "exit code 1: boom"}, ctx)
+		ExitCode: r.ExitCode, OutputTail: "boom", Error: "exit code 1: boom"}, ctx)
 
 	p.repaired(run.NodeResult{Output: "  changed a.go\n", Commit: &run.Commit{SHA: "fix1", Base: "start", Changed: true}})
 	assert.Equal(t, run.RepairTesting, p.rounds[0].State)
@@ -133,6 +133,21 @@ func TestRepairerAgentFailsOrIsCancelled(t *testing.T) {
 	q.commandFailed("exit code 1", activities.ErrTypeCommandExit, exitFailure(1, ""), 1, true)
 	q.cancelled()
 	assert.Equal(t, run.RepairCancelled, q.rounds[0].State)
+}
+
+func TestFailureOutput(t *testing.T) {
+	assert.Equal(t, "", failureOutput(run.Failure{StdoutTail: " \n", StderrTail: "\n"}))
+	assert.Equal(t, "e", failureOutput(run.Failure{StdoutTail: "\n", StderrTail: "e\n"}))
+	assert.Equal(t, "  o", failureOutput(run.Failure{StdoutTail: "  o\n"}))
+	assert.Equal(t, "stdout:\n--- FAIL\n\nstderr:\nexit status 1", failureOutput(run.Failure{StdoutTail: "--- FAIL\n", StderrTail: "exit status 1\n"}))
+	// Status keeps the last KiB of it, cut at a rune.
+	d, c := repairNodeFor(1, dag.AgentSpec{})
+	p := newRepairer(d, c, nil, 0)
+	p.commandFailed("m", activities.ErrTypeCommandExit, run.Failure{StdoutTail: strings.Repeat("é", run.RepairTailBytes) + "end"}, 1, true)
+	tail := p.rounds[0].OutputTail
+	assert.LessOrEqual(t, len(tail), run.RepairTailBytes)
+	assert.True(t, strings.HasSuffix(tail, "éend"))
+	assert.True(t, strings.HasPrefix(tail, "é"))
 }
 
 func TestActivityIDsOfRepairs(t *testing.T) {
