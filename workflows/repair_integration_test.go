@@ -10,10 +10,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workflows"
 )
 
 // repaired is a command node with a repair by a command-provider agent
@@ -107,6 +111,7 @@ func TestRepairGivesUpAfterMaxRounds(t *testing.T) {
 	}
 	assert.Equal(t, int32(3), n.Attempts, "the command ran three times, not retried on its exits")
 	assert.False(t, refExists(repo, "refs/heads/"+st.Workspace.Branch), "a failed run pushes no branch")
+	replays(t, st.WorkflowID)
 }
 
 // An agent that fixes the command only in round 2, told the round by its
@@ -133,6 +138,25 @@ func TestRepairFixesInTheSecondRound(t *testing.T) {
 	git(t, repo, "merge-base", "--is-ancestor", one.SHA, st.Workspace.Head)
 	assert.Equal(t, "round=1 exit=3\nround=2 exit=3", git(t, repo, "show", st.Workspace.Head+":rounds.txt"))
 	assert.Equal(t, int32(3), n.Attempts)
+	replays(t, st.WorkflowID)
+	if *record {
+		writeHistory(t, st.WorkflowID, "repair_second_round")
+	}
+}
+
+// replays requires the run's history to replay without nondeterminism.
+func replays(t *testing.T, workflowID string) {
+	t.Helper()
+	it := server.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		hist.Events = append(hist.Events, ev)
+	}
+	r := worker.NewWorkflowReplayer()
+	workflows.Register(r)
+	require.NoError(t, r.ReplayWorkflowHistory(nil, hist))
 }
 
 // A worker that goes away during round 2's agent: another worker runs the
@@ -179,4 +203,5 @@ esac`
 	log, err := os.ReadFile(logFile)
 	require.NoError(t, err)
 	assert.Equal(t, "round=1\nround=2\nround=2\n", string(log), "round 1 ran once, round 2 twice")
+	replays(t, st.WorkflowID)
 }
