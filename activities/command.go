@@ -66,7 +66,7 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 	if x.code != 0 {
 		code := x.code
 		prefix := fmt.Sprintf("exit code %d%s", code, x.how)
-		return run.NodeResult{}, &nodeError{
+		ne := &nodeError{
 			typ: ErrTypeCommandExit,
 			msg: withDetail(prefix, stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes, true),
 			failure: run.Failure{
@@ -74,6 +74,10 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 				StderrTail: capTail(stderr.Bytes(), stderr.total, a.cfg.MaxErrorBytes),
 			},
 		}
+		if t := x.stdoutTail; t != nil {
+			ne.failure.StdoutTail = capTail(t.Bytes(), t.total, a.cfg.MaxErrorBytes)
+		}
+		return run.NodeResult{}, ne
 	}
 	res := a.output(stdout.buf, stdout.total)
 	res.ExitCode = &x.code
@@ -86,8 +90,10 @@ func (a *Activities) runArgv(ctx context.Context, in run.NodeInput, p dag.Proces
 type execResult struct {
 	stdout *headBuffer
 	stderr *tailBuffer
-	code   int
-	how    string
+	// stdoutTail is the tail of stdout, kept for commands with a repair.
+	stdoutTail *tailBuffer
+	code       int
+	how        string
 }
 
 // execArgv runs argv in its own process group, with the node's minimal
@@ -137,6 +143,13 @@ func (a *Activities) execArgv(ctx context.Context, in run.NodeInput, p dag.Proce
 	stdout := &headBuffer{max: stdoutMax}
 	stderr := &tailBuffer{max: stderrMax}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// A command with a repair also keeps its stdout's tail, for the repair
+	// agent (test runners report failures there).
+	var stdoutTail *tailBuffer
+	if c, ok := dag.SpecOf[*dag.CommandSpec](in.Node.Executor); ok && c.Repair != nil && in.Workspace != nil {
+		stdoutTail = &tailBuffer{max: a.cfg.MaxErrorBytes}
+		cmd.Stdout = io.MultiWriter(stdout, stdoutTail)
+	}
 	// The group's record goes once the group is gone or SIGKILLed.
 	rec := &groupRecord{}
 	// On ctx done: SIGTERM the group now, SIGKILL it after the grace.
@@ -169,7 +182,7 @@ func (a *Activities) execArgv(ctx context.Context, in run.NodeInput, p dag.Proce
 		return execResult{}, ctx.Err()
 	}
 
-	x := execResult{stdout: stdout, stderr: stderr}
+	x := execResult{stdout: stdout, stderr: stderr, stdoutTail: stdoutTail}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay):

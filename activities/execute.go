@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -95,6 +96,9 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 		defer cancel()
 	}
 
+	if in.Repair != nil {
+		in = withRepairParams(in)
+	}
 	var res run.NodeResult
 	var err error
 	if denied := a.checkPolicy(in.Node); denied != nil {
@@ -167,6 +171,17 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 			Details:        []any{f},
 			NextRetryDelay: ne.nextDelay,
 		})
+}
+
+// withRepairParams returns the input of a repair agent with its failure in
+// the params its prompts see, as .Params.repair (which hides a pipeline
+// param of that name from them).
+func withRepairParams(in run.NodeInput) run.NodeInput {
+	params := make(map[string]any, len(in.Params)+1)
+	maps.Copy(params, in.Params)
+	params["repair"] = in.Repair.Params()
+	in.Params = params
+	return in
 }
 
 // output caps a node's output for history; head (the output's first bytes,

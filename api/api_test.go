@@ -381,7 +381,7 @@ func TestListFiltersByStatusAndTemplateAndPages(t *testing.T) {
 	}
 	eventually := func(what string, cond func() bool) {
 		t.Helper()
-		require.Eventually(t, cond, 10*time.Second, 100*time.Millisecond, what)
+		require.Eventually(t, cond, 30*time.Second, 100*time.Millisecond, what)
 	}
 
 	eventually("the linear run is listed under its template, completed", func() bool {

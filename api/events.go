@@ -19,6 +19,7 @@ const (
 	EventSnapshot      = runs.EventSnapshot
 	EventNodeStarted   = runs.EventNodeStarted
 	EventNodeRetrying  = runs.EventNodeRetrying
+	EventNodeRepairing = runs.EventNodeRepairing
 	EventNodeCompleted = runs.EventNodeCompleted
 	EventNodeFailed    = runs.EventNodeFailed
 	EventNodeSkipped   = runs.EventNodeSkipped

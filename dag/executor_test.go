@@ -28,7 +28,7 @@ func TestExecutorGate(t *testing.T) {
 }
 
 func TestSpecOf(t *testing.T) {
-	c, ok := SpecOf[*CommandSpec](NewExecutor(&CommandSpec{Process{Argv: []string{"true"}}}))
+	c, ok := SpecOf[*CommandSpec](NewExecutor(&CommandSpec{Process: Process{Argv: []string{"true"}}}))
 	require.True(t, ok)
 	assert.Equal(t, []string{"true"}, c.Argv)
 
@@ -56,7 +56,7 @@ func TestExecutorJSONRoundTrip(t *testing.T) {
 			NewExecutor(&NoopSpec{Duration: "1s", FailAttempts: 2, Output: "x"})},
 		{"noop without fields", `{"kind":"noop"}`, NewExecutor(&NoopSpec{})},
 		{"command", `{"kind":"command","argv":["go","test"],"env":{"A":"1"},"pass_env":["T"],"dir":"/src"}`,
-			NewExecutor(&CommandSpec{Process{Argv: []string{"go", "test"}, Env: map[string]string{"A": "1"}, PassEnv: []string{"T"}, Dir: "/src"}})},
+			NewExecutor(&CommandSpec{Process: Process{Argv: []string{"go", "test"}, Env: map[string]string{"A": "1"}, PassEnv: []string{"T"}, Dir: "/src"}})},
 		{"http", `{"kind":"http","method":"POST","url":"https://x/y","headers":{"A":"b"},"body":"{}"}`,
 			NewExecutor(&HTTPSpec{Method: "POST", URL: "https://x/y", Headers: map[string]string{"A": "b"}, Body: "{}"})},
 		{"agent", `{"kind":"agent","provider":"openai","model":"m","base_url":"http://h","max_tokens":9,"temperature":0.5,"api_key_env":"K","system_prompt":"s","prompt":"p","simulated_output":"o"}`,

@@ -107,7 +107,7 @@ func fullPipeline() *Pipeline {
 			{ID: "plan", Name: "Plan", Phase: "requirements",
 				Executor: NewExecutor(&NoopSpec{Duration: "10ms", FailAttempts: 1, Output: "planned"})},
 			{ID: "build", Phase: "backend", DependsOn: []string{"plan"},
-				Executor: NewExecutor(&CommandSpec{Process{Argv: []string{"go", "build", "./..."}, Env: map[string]string{"CGO_ENABLED": "0"},
+				Executor: NewExecutor(&CommandSpec{Process: Process{Argv: []string{"go", "build", "./..."}, Env: map[string]string{"CGO_ENABLED": "0"},
 					PassEnv: []string{"GOPROXY"}, Dir: "/src"}}),
 				Retry: &Retry{MaxAttempts: 5, InitialInterval: "500ms", Backoff: 1.5, MaxInterval: "30s",
 					NonRetryable: []string{"CommandExit"}},

@@ -34,6 +34,14 @@ func (s *AgentSpec) templates() map[string]string {
 	return map[string]string{"prompt": s.Prompt, "system_prompt": s.SystemPrompt}
 }
 
+// templates returns the repair agent's prompts.
+func (s *CommandSpec) templates() map[string]string {
+	if s.Repair == nil || s.Repair.Agent == nil {
+		return nil
+	}
+	return map[string]string{"repair.agent.prompt": s.Repair.Agent.Prompt, "repair.agent.system_prompt": s.Repair.Agent.SystemPrompt}
+}
+
 // templateRangeProblems reports, by field in name order, the templates of
 // spec whose ranges over integer literals exceed MaxTemplateRange. A
 // template that does not parse is left to the other checks (or to the

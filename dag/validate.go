@@ -155,6 +155,17 @@ func (v *validator) pipeline(p Pipeline) {
 		v.node(label, n, runTimeout)
 		if p.Workspace != nil {
 			v.workspaceNode(label, n)
+		} else if c, ok := n.Executor.Spec.(*CommandSpec); ok && c.Repair != nil {
+			v.add(label, "executor.repair", "only a workspace run can repair a command: the repair is committed to the run's repository (set workspace:)")
+		}
+	}
+	for i, n := range p.Nodes {
+		if c, ok := n.Executor.Spec.(*CommandSpec); ok && c.Repair != nil && n.ID != "" {
+			for k := 1; k <= min(c.Repair.Rounds(), MaxRepairRounds); k++ {
+				if _, taken := seen[RepairNodeID(n.ID, k)]; taken {
+					v.add(nodeLabel(i, n), "executor.repair", "node %q has the ID of this node's repair round %d", RepairNodeID(n.ID, k), k)
+				}
+			}
 		}
 	}
 

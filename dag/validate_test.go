@@ -256,13 +256,15 @@ func TestValidateProblems(t *testing.T) {
 			[]want{{"a", "executor.kind", `unknown executor kind "lambda"`}}},
 		{"command without argv", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&CommandSpec{}) },
 			[]want{{"a", "executor.argv", "must name a program"}}},
-		{"command with a blank program", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process{Argv: []string{" ", "x"}}}) },
+		{"command with a blank program", func(p *Pipeline) {
+			p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process: Process{Argv: []string{" ", "x"}}})
+		},
 			[]want{{"a", "executor.argv", "must name a program"}}},
 		{"command env with an invalid name", func(p *Pipeline) {
-			p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process{Argv: []string{"true"}, Env: map[string]string{"B=C": "x", "": "y", "OK": "z"}}})
+			p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process: Process{Argv: []string{"true"}, Env: map[string]string{"B=C": "x", "": "y", "OK": "z"}}})
 		}, []want{{"a", "executor.env", `invalid variable name ""`}, {"a", "executor.env", `invalid variable name "B=C"`}}},
 		{"command pass_env with an invalid name", func(p *Pipeline) {
-			p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process{Argv: []string{"true"}, PassEnv: []string{"TOKEN", "A\x00B"}}})
+			p.Nodes[0].Executor = NewExecutor(&CommandSpec{Process: Process{Argv: []string{"true"}, PassEnv: []string{"TOKEN", "A\x00B"}}})
 		}, []want{{"a", "executor.pass_env", `invalid variable name "A\x00B"`}}},
 		{"http without url", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&HTTPSpec{}) },
 			[]want{{"a", "executor.url", "is required"}}},
@@ -394,7 +396,7 @@ func TestValidateValid(t *testing.T) {
 		{"every executor kind", func(p *Pipeline) {
 			p.Nodes = []Node{
 				{ID: "n", Executor: NewExecutor(&NoopSpec{Duration: "10ms", FailAttempts: 2, Output: "out"})},
-				{ID: "c", Executor: NewExecutor(&CommandSpec{Process{Argv: []string{"go", "test"}, Env: map[string]string{"A": "1"},
+				{ID: "c", Executor: NewExecutor(&CommandSpec{Process: Process{Argv: []string{"go", "test"}, Env: map[string]string{"A": "1"},
 					PassEnv: []string{"TOKEN"}, Dir: "/tmp"}})},
 				{ID: "h", Executor: NewExecutor(&HTTPSpec{Method: "post", URL: "https://example.com/hook?x=1",
 					Headers: map[string]string{"Authorization": `{{env "TOKEN"}}`}, Body: "{}"})},

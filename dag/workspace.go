@@ -188,4 +188,9 @@ func (v *validator) workspaceNode(id string, n Node) {
 	if dir := p.process().Dir; dir != "" && !filepath.IsLocal(dir) {
 		v.add(id, "executor.dir", "%q must be a relative path inside the checkout in a workspace run", dir)
 	}
+	if c, ok := n.Executor.Spec.(*CommandSpec); ok && c.Repair != nil && c.Repair.Agent != nil {
+		if dir := c.Repair.Agent.Dir; dir != "" && !filepath.IsLocal(dir) {
+			v.add(id, "executor.repair.agent.dir", "%q must be a relative path inside the checkout in a workspace run", dir)
+		}
+	}
 }

@@ -10,7 +10,7 @@ import (
 
 func TestWorkspaceValidation(t *testing.T) {
 	cmd := func(dir string) Node {
-		return Node{ID: "c", Executor: NewExecutor(&CommandSpec{Process{Argv: []string{"true"}, Dir: dir}})}
+		return Node{ID: "c", Executor: NewExecutor(&CommandSpec{Process: Process{Argv: []string{"true"}, Dir: dir}})}
 	}
 	for _, tc := range []struct {
 		name  string

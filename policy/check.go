@@ -57,6 +57,13 @@ func (p *Policy) CheckNode(n dag.Node) []dag.Problem {
 	switch s := n.Executor.Spec.(type) {
 	case *dag.CommandSpec:
 		process(s.Process)
+		if r := s.Repair; r != nil && r.Agent != nil {
+			// The repair agent runs as an agent node of its own.
+			for _, pr := range p.CheckNode(dag.Node{ID: n.ID, Executor: dag.NewExecutor(r.Agent)}) {
+				pr.Field = "executor.repair.agent." + strings.TrimPrefix(pr.Field, "executor.")
+				ps = append(ps, pr)
+			}
+		}
 	case *dag.AgentSpec:
 		if s.Provider == dag.ProviderCommand {
 			proc := s.Process

@@ -31,6 +31,9 @@ type NodeInput struct {
 	// Workspace is set in a workspace run: the repository and the commits
 	// the node starts from.
 	Workspace *NodeWorkspace `json:"workspace,omitempty"`
+	// Repair is set for the agent of a repair round (Node is then the
+	// round's agent node, see dag.RepairNodeID): the failure it repairs.
+	Repair *RepairContext `json:"repair,omitempty"`
 }
 
 // NodeResult is what a node's successful attempt returns to the workflow.
@@ -80,6 +83,9 @@ type Failure struct {
 	ExitCode   *int   `json:"exit_code,omitempty"`
 	HTTPStatus int    `json:"http_status,omitempty"`
 	StderrTail string `json:"stderr_tail,omitempty"`
+	// StdoutTail is the tail of a failed command's stdout, kept only for a
+	// command with a repair (for its agent).
+	StdoutTail string `json:"stdout_tail,omitempty"`
 }
 
 // Approval is a person's decision on an approval node.

@@ -45,6 +45,11 @@ type NodeStatus struct {
 	// report their turns and tool calls), read from its attempt's
 	// heartbeat.
 	Progress *Progress `json:"progress,omitempty"`
+	// Repairs are the repair rounds of a command node with a repair, in
+	// order. Attempts still counts the command's attempts: those of every
+	// run of the command, before and after repairs; the agents' attempts
+	// are not counted.
+	Repairs []RepairRound `json:"repairs,omitempty"`
 }
 
 // Progress is what a running node is doing, as its attempt reports it.

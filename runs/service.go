@@ -301,8 +301,9 @@ func (s *Service) Status(ctx context.Context, workflowID string) (*run.Status, e
 		return nil, err
 	}
 	for _, pa := range desc.GetPendingActivities() {
-		n := st.Node(pa.GetActivityId())
-		if n == nil {
+		id, own := workflows.NodeOfActivity(pa.GetActivityId())
+		n := st.Node(id)
+		if n == nil || !own { // a repair agent's attempts are not the node's
 			continue
 		}
 		n.Attempts = max(n.Attempts, pa.GetAttempt())
@@ -545,7 +546,11 @@ func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (
 			if err := s.cfg.DataConverter.FromPayloads(a.GetResult(), &res); err != nil {
 				return nil, fmt.Errorf("decode result of node %s: %w", scheduled[a.GetScheduledEventId()], err)
 			}
-			reuse[scheduled[a.GetScheduledEventId()]] = res
+			// A repaired command's later runs complete its node; repair
+			// agents complete no node.
+			if id, own := workflows.NodeOfActivity(scheduled[a.GetScheduledEventId()]); own {
+				reuse[id] = res
+			}
 		}
 	}
 	for id, res := range in.Reuse {

@@ -18,6 +18,7 @@ const (
 	EventNodeStarted   = "node_started"
 	EventNodeRetrying  = "node_retrying"
 	EventNodeProgress  = "node_progress"
+	EventNodeRepairing = "node_repairing" // a repair round started: Round, and Error the end of the failure's output
 	EventNodeCompleted = "node_completed"
 	EventNodeFailed    = "node_failed"
 	EventNodeSkipped   = "node_skipped"
@@ -44,7 +45,9 @@ type Event struct {
 	NodeStatus run.NodeState `json:"node_status,omitempty"`
 	Attempts   int32         `json:"attempts,omitempty"`
 	Error      string        `json:"error,omitempty"`
-	At         *time.Time    `json:"at,omitempty"`
+	// Round is the repair round of a node_repairing event.
+	Round int        `json:"round,omitempty"`
+	At    *time.Time `json:"at,omitempty"`
 	// Status is the run's state (every event).
 	Status run.State `json:"status"`
 	// Run is the whole run, in snapshot and run_finished events.
@@ -210,7 +213,14 @@ func Diff(prev, cur *run.Status, now time.Time) []Event {
 		if p := prev.Node(n.ID); p != nil {
 			before = *p
 		}
+		// The repair rounds that started since prev.
+		var repairs []Event
+		for _, r := range n.Repairs[min(len(before.Repairs), len(n.Repairs)):] {
+			repairs = append(repairs, Event{Type: EventNodeRepairing, Node: n.ID, NodeStatus: run.NodeRunning,
+				Attempts: n.Attempts, Error: r.OutputTail, Round: r.Round, At: &now})
+		}
 		if before.Status == n.Status {
+			evs = append(evs, repairs...)
 			if n.Status == run.NodeRunning && n.Attempts > before.Attempts && n.Attempts > 1 {
 				evs = append(evs, Event{Type: EventNodeRetrying, Node: n.ID, NodeStatus: n.Status,
 					Attempts: n.Attempts, Error: n.LastError, At: &now})
@@ -223,11 +233,12 @@ func Diff(prev, cur *run.Status, now time.Time) []Event {
 		}
 		if before.Status == run.NodePending && n.StartedAt != nil {
 			evs = append(evs, Event{Type: EventNodeStarted, Node: n.ID, NodeStatus: run.NodeRunning, Attempts: 1, At: n.StartedAt})
-			if n.Status == run.NodeRunning && n.Attempts > 1 {
+			if n.Status == run.NodeRunning && n.Attempts > 1 && len(repairs) == 0 {
 				evs = append(evs, Event{Type: EventNodeRetrying, Node: n.ID, NodeStatus: n.Status,
 					Attempts: n.Attempts, Error: n.LastError, At: &now})
 			}
 		}
+		evs = append(evs, repairs...)
 		var typ string
 		switch n.Status {
 		case run.NodeCompleted:

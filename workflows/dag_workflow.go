@@ -207,6 +207,10 @@ func (r *execution) startReady(ctx, nodesCtx workflow.Context, sel workflow.Sele
 
 // startActivity runs node i's activity.
 func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int) {
+	if c := r.repairSpec(i); c != nil {
+		r.startRepairable(ctx, nodesCtx, sel, i, c) // see repair.go
+		return
+	}
 	d := r.p.Nodes[i]
 	inputs, refs := r.s.inputs(i)
 	var extra int32

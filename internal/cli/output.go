@@ -109,6 +109,9 @@ func printNodes(w io.Writer, nodes []run.NodeStatus) {
 			attempts = strconv.Itoa(int(n.Attempts))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, phase, n.Status, attempts, nodeDuration(n), nodeResult(n))
+		for _, r := range n.Repairs {
+			fmt.Fprintf(tw, "  ↳ repair %d\t\t%s\t\t\t%s\n", r.Round, r.State, repairResult(r))
+		}
 	}
 	tw.Flush()
 }
@@ -145,6 +148,28 @@ func nodeResult(n run.NodeStatus) string {
 	}
 	if n.Reused {
 		s = "(reused) " + s
+	}
+	return clip(oneLine(s), resultWidth)
+}
+
+// repairResult sums up a repair round: the failure it repairs, its fix
+// commit and what the agent said, or why the agent failed.
+func repairResult(r run.RepairRound) string {
+	s := "after a failure"
+	if r.ExitCode != nil {
+		s = fmt.Sprintf("after exit code %d", *r.ExitCode)
+	}
+	switch c := r.Commit; {
+	case r.Error != "":
+		s += ": agent failed: " + r.Error
+	case c == nil:
+		if lines := strings.Split(strings.TrimSpace(r.OutputTail), "\n"); lines[len(lines)-1] != "" {
+			s += ": " + lines[len(lines)-1]
+		}
+	case c.Changed:
+		s = fmt.Sprintf("%s: %s (%d files, +%d -%d) %s", s, shortSHA(c.SHA), c.Files, c.Insertions, c.Deletions, r.AgentOutput)
+	default:
+		s = fmt.Sprintf("%s: no changes %s", s, r.AgentOutput)
 	}
 	return clip(oneLine(s), resultWidth)
 }
