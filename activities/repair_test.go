@@ -45,6 +45,9 @@ func TestRepairAgentWritesNoAnswer(t *testing.T) {
 	require.NoError(t, a.writeAnswer(in, run.NodeResult{Output: "fixed it", Simulated: true}))
 	_, err := os.Stat(filepath.Join(dir, AnswerDir))
 	assert.True(t, os.IsNotExist(err), "no answer file: %v", err)
+	fixed, err := os.ReadFile(filepath.Join(dir, "todo", "todo.go"))
+	require.NoError(t, err, "a simulated repair writes the sample project's fix")
+	assert.Contains(t, string(fixed), "title = strings.TrimSpace(title)")
 
 	// Another simulated agent of a custom phase leaves its answer.
 	in.Repair = nil

@@ -30,12 +30,20 @@ var demoFiles = map[string][][2]string{
 	"deployment":   {{"DEPLOY.md", "DEPLOY.md"}},
 }
 
+// demoRepair is what a simulated repair agent writes: the sample project's
+// backend has a bug (titles are not trimmed) that the testing phase's test
+// finds, so that the template's verify node fails once and is repaired.
+var demoRepair = [][2]string{{"todo/todo.go", "todo_fixed.go.txt"}}
+
 // writeSimulated leaves a simulated agent phase's work in its checkout: the
-// sample project's files of its phase, or, for another phase, its answer as
-// AnswerDir/<node id>.md.
+// sample project's files of its phase (or its fix, for a repair agent),
+// or, for another phase, its answer as AnswerDir/<node id>.md.
 func (a *Activities) writeSimulated(in run.NodeInput, res run.NodeResult) error {
 	root := in.Workspace.Dir
 	files, ok := demoFiles[in.Node.Phase]
+	if in.Repair != nil {
+		files, ok = demoRepair, true
+	}
 	if !ok {
 		answer := res.Full
 		if len(answer) == 0 {

@@ -197,8 +197,8 @@ const AnswerDir = "maestro"
 // writeAnswer leaves a simulated phase's work in its checkout (see
 // writeSimulated); real agents' work is what they changed.
 func (a *Activities) writeAnswer(in run.NodeInput, res run.NodeResult) error {
-	if !res.Simulated || in.Repair != nil {
-		return nil // a repair agent's answer is in the run's status
+	if !res.Simulated {
+		return nil
 	}
 	return a.writeSimulated(in, res)
 }

@@ -149,6 +149,9 @@ func Build(req StartRequest, defaultMode dag.Mode) (*run.Input, error) {
 			p.Params["requirement"] = req.Requirement
 		}
 	}
+	if req.Template != "" && p.Workspace != nil {
+		addVerify(p, testCommand(p, false))
+	}
 	if err := p.ValidateStart(); err != nil {
 		return nil, err
 	}

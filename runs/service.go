@@ -142,6 +142,15 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 	}
 	if s.cfg.TemplateRepos != "" && in.Template != "" && in.Pipeline.Workspace == nil {
 		in.Pipeline.Workspace = &dag.Workspace{Repo: filepath.Join(s.cfg.TemplateRepos, dag.RefSafe(id)+".git"), Create: true}
+		addVerify(&in.Pipeline, testCommand(&in.Pipeline, true))
+		if err := in.Pipeline.ValidateStart(); err != nil {
+			return nil, err
+		}
+		if s.cfg.Policy != nil {
+			if err := s.cfg.Policy.Check(in.Pipeline); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return s.start(ctx, id, in)
 }

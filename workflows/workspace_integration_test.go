@@ -276,9 +276,18 @@ func TestSimulatedTemplateLeavesAWorkingProject(t *testing.T) {
 	}
 	e, repo, start := workspaceEnv(t)
 	st := runToEnd(t, e, runs.StartRequest{Template: templates.SDLCParallel, Requirement: "Build a todo app",
-		Workspace: &dag.Workspace{Repo: repo}})
+		Workspace: &dag.Workspace{Repo: repo}, Params: map[string]any{runs.TestCommandParam: gobin + " test ./..."}})
 	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.True(t, st.Simulated)
+
+	// The tests the testing phase wrote fail on the backend's bug; the
+	// verify node's (simulated) repair agent fixes it in one round.
+	verify := st.Node(runs.VerifyNodeID)
+	require.NotNil(t, verify)
+	require.Len(t, verify.Repairs, 1)
+	assert.Equal(t, run.RepairFixed, verify.Repairs[0].State)
+	assert.Contains(t, verify.Repairs[0].OutputTail, "title =")
+	assert.Contains(t, st.Node("review").DependsOn, runs.VerifyNodeID)
 
 	head := st.Workspace.Head
 	files := strings.Fields(git(t, repo, "ls-tree", "-r", "--name-only", head))
