@@ -176,7 +176,7 @@ findings by severity with the fix for each, and a last line
 "Verdict: approve" or "Verdict: request changes". Change no other file.`),
 	"deployment": workspaceRole("Release and deployment engineer",
 		`You are a senior release and deployment engineer.`,
-		`Prepare the release of the reviewed work: {{with .Params.deploy_command}}run
+		`Prepare the release of the reviewed work: {{with index .Params "deploy_command"}}run
 the deploy command {{json .}} and report its outcome{{else}}write DEPLOY.md with
 the build and deployment steps, configuration and secrets needed, migrations,
 a rollout and rollback plan, and release notes; the branch is then ready to

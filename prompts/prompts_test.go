@@ -136,6 +136,10 @@ func TestWorkspaceRoles(t *testing.T) {
 	assert.Contains(t, user, `run
 the deploy command "make deploy"`)
 
+	_, user, err = Render(deploy, Data{Workspace: true})
+	require.NoError(t, err, "no deploy_command param")
+	assert.Contains(t, user, "DEPLOY.md")
+
 	// Without a workspace, the roles answer in text as before.
 	_, user, err = Render(node, Data{Requirement: "a todo app"})
 	require.NoError(t, err)

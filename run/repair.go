@@ -50,6 +50,9 @@ type RepairRound struct {
 	AgentOutput string `json:"agent_output,omitempty"`
 	// Error is why the agent failed.
 	Error string `json:"error,omitempty"`
+	// Usage is the repair agent's model and token usage; the run's usage
+	// includes it.
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 // RepairContext is what a repair agent's activity is told about the

@@ -3,8 +3,10 @@ package workflows_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"github.com/maestrohq/maestro/internal/testenv"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/templates"
 	"github.com/maestrohq/maestro/workspace"
 )
 
@@ -190,4 +193,74 @@ func TestReviewAgentSeesTheRunsDiff(t *testing.T) {
 	assert.Contains(t, seen[0].User, "+++ b/api/handler.go", "the review sees the run's diff")
 	assert.Contains(t, seen[0].User, "+package api")
 	assert.Equal(t, "Looks fine.\nVerdict: approve", git(t, repo, "show", st.Workspace.Head+":REVIEW.md"))
+}
+
+// The sdlc-parallel template in a workspace with coding agents (a fake model
+// answering each phase's role with tool calls): the branch has the docs, the
+// code and the tests; the verify node's first test run fails, one repair
+// round fixes it, go test passes on the branch, and the review saw the run's
+// diff.
+func TestSDLCTemplateWithCodingAgentsDeliversWorkingSoftware(t *testing.T) {
+	t.Parallel()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not installed")
+	}
+	demo := func(name string) string {
+		data, err := os.ReadFile(filepath.Join("..", "activities", "demo", name))
+		require.NoError(t, err)
+		return strings.ReplaceAll(string(data), "{{REQUIREMENT}}", "Build a todo app")
+	}
+	files := map[string][][2]string{
+		"requirements": {{"docs/requirements.md", demo("requirements.md")}},
+		"design":       {{"docs/design.md", demo("design.md")}},
+		"backend":      {{"go.mod", demo("go.mod.txt")}, {"todo/todo.go", demo("todo.go.txt")}, {"cmd/todo/main.go", demo("main.go.txt")}},
+		"frontend":     {{"web/index.html", demo("index.html")}},
+		"testing":      {{"todo/todo_test.go", demo("todo_test.go.txt")}},
+		"review":       {{"REVIEW.md", "Verdict: approve\n"}},
+		"deployment":   {{"DEPLOY.md", "Ready to merge.\n"}},
+		"repair":       {{"todo/todo.go", demo("todo_fixed.go.txt")}},
+	}
+	var mu sync.Mutex
+	prompts := map[string]string{}
+	srv := fakellm.New(t, fakeKey, func(_ *http.Request, r fakellm.Request) fakellm.Reply {
+		phase := phaseOf(r.System)
+		if strings.HasPrefix(r.System, "You fix a failing build") {
+			phase = "repair"
+		}
+		mu.Lock()
+		prompts[phase] = r.User
+		mu.Unlock()
+		var calls []fakellm.ToolCall
+		for i, f := range files[phase] {
+			calls = append(calls, call(fmt.Sprintf("w%d", i), "write_file", map[string]any{"path": f[0], "content": f[1]}))
+		}
+		calls = append(calls, call("done", "finish", map[string]any{"summary": phase + " done"}))
+		return fakellm.Reply{ToolCalls: calls, InputTokens: 100, OutputTokens: 50}
+	})
+	e, repo := coderEnv(t, dag.ProviderAnthropic, srv.URL)
+	st := runToEnd(t, e, runs.StartRequest{Template: templates.SDLCParallel, Requirement: "Build a todo app",
+		Workspace: &dag.Workspace{Repo: repo}, Params: map[string]any{runs.TestCommandParam: gobin + " test ./..."}})
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	assert.False(t, st.Simulated)
+
+	verify := st.Node(runs.VerifyNodeID)
+	require.Len(t, verify.Repairs, 1, "the first test run fails, one repair fixes it")
+	assert.Equal(t, run.RepairFixed, verify.Repairs[0].State)
+	assert.Contains(t, prompts["repair"], "want it trimmed", "the repair agent was shown the failing test's output")
+	assert.Contains(t, prompts["review"], "+++ b/todo/todo.go", "the review saw the run's diff")
+	require.NotNil(t, st.Usage)
+	assert.Equal(t, 8*100, st.Usage.InputTokens, "7 phases and 1 repair, one turn each")
+
+	dir := filepath.Join(t.TempDir(), "clone")
+	out, err := exec.Command("git", "clone", "-q", "--branch", st.Workspace.Branch, repo, dir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, f := range []string{"docs/requirements.md", "docs/design.md", "todo/todo.go", "todo/todo_test.go", "web/index.html", "REVIEW.md", "DEPLOY.md"} {
+		assert.FileExists(t, filepath.Join(dir, f))
+	}
+	test := exec.Command(gobin, "test", "./...")
+	test.Dir = dir
+	test.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	out, err = test.CombinedOutput()
+	require.NoError(t, err, "go test on the branch: %s", out)
 }

@@ -140,6 +140,7 @@ func (p *repairer) repaired(res run.NodeResult) {
 	r := p.round()
 	r.State = run.RepairTesting
 	r.Commit = res.Commit
+	r.Usage = res.Usage
 	if out := strings.TrimSpace(res.Output); out != "" {
 		r.AgentOutput = out
 		if len(out) > run.RepairSummaryBytes {

@@ -10,10 +10,9 @@ import (
 // usage.
 func totalUsage(nodes []run.NodeStatus) *run.Usage {
 	var total *run.Usage
-	for _, n := range nodes {
-		u := n.Usage
+	add := func(u *run.Usage) {
 		if u == nil {
-			continue
+			return
 		}
 		if total == nil {
 			total = &run.Usage{Model: u.Model}
@@ -25,6 +24,12 @@ func totalUsage(nodes []run.NodeStatus) *run.Usage {
 		total.CacheReadTokens += u.CacheReadTokens
 		total.CacheWriteTokens += u.CacheWriteTokens
 		total.CostUSD += u.CostUSD
+	}
+	for _, n := range nodes {
+		add(n.Usage)
+		for _, r := range n.Repairs {
+			add(r.Usage)
+		}
 	}
 	return total
 }
