@@ -90,6 +90,41 @@ type Status struct {
 	Simulated bool `json:"simulated,omitempty"`
 	// Workspace is the repository of a workspace run.
 	Workspace *WorkspaceStatus `json:"workspace,omitempty"`
+	// Budget is the run's budget and its spend, for a run that has one.
+	Budget *Budget `json:"budget,omitempty"`
+}
+
+// Budget is a run's budget and what it spent: the tokens (input, output
+// and cache) and the cost of its agent nodes' completed attempts and of
+// the attempts the budget stopped. A zero limit means no limit of that
+// kind.
+type Budget struct {
+	Tokens      int     `json:"tokens"`
+	USD         float64 `json:"usd"`
+	SpentTokens int     `json:"spent_tokens"`
+	SpentUSD    float64 `json:"spent_usd"`
+	// CostUnknown says some usage has no price (its model is not in the
+	// worker's price table), so SpentUSD leaves it out.
+	CostUnknown bool `json:"cost_unknown,omitempty"`
+}
+
+// Reached reports whether the spend reached a limit.
+func (b Budget) Reached() bool {
+	return (b.Tokens > 0 && b.SpentTokens >= b.Tokens) || (b.USD > 0 && b.SpentUSD >= b.USD)
+}
+
+// Remaining returns what is left of the budget (at least a token or a
+// tiny amount, so that a zero never reads as no limit; call it when the
+// budget is not reached).
+func (b Budget) Remaining() *Remaining {
+	var r Remaining
+	if b.Tokens > 0 {
+		r.Tokens = max(b.Tokens-b.SpentTokens, 1)
+	}
+	if b.USD > 0 {
+		r.USD = max(b.USD-b.SpentUSD, 1e-9)
+	}
+	return &r
 }
 
 // Node returns the status of the node with the given ID, or nil.

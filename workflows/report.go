@@ -32,6 +32,7 @@ func (r *execution) snapshot() *run.Status {
 		Usage:          totalUsage(nodes),
 		Simulated:      simulated(r.in, r.s.results),
 		Workspace:      r.workspaceStatus(),
+		Budget:         r.s.budgetStatus(),
 	}
 }
 
