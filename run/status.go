@@ -1,6 +1,8 @@
 package run
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/maestrohq/maestro/dag"
@@ -139,3 +141,33 @@ func (s *Status) Node(id string) *NodeStatus {
 
 // Closed reports whether the run has finished.
 func (s *Status) Closed() bool { return s.Status.Closed() }
+
+// BudgetDecision is a person's answer to a run waiting for its budget: add
+// to it, or reject (the waiting nodes fail).
+type BudgetDecision struct {
+	// AddUSD and AddTokens raise the budget's limits (of the kinds it
+	// has).
+	AddUSD    float64 `json:"add_usd,omitempty"`
+	AddTokens int     `json:"add_tokens,omitempty"`
+	Reject    bool    `json:"reject,omitempty"`
+	Comment   string  `json:"comment,omitempty"`
+	By        string  `json:"by,omitempty"`
+}
+
+// Check says whether the decision is well formed: a rejection, or
+// positive amounts (at least one).
+func (d BudgetDecision) Check() error {
+	switch {
+	case d.Reject && (d.AddUSD != 0 || d.AddTokens != 0):
+		return errors.New("give either reject or amounts to add, not both")
+	case d.Reject:
+		return nil
+	case d.AddUSD < 0 || d.AddUSD != d.AddUSD:
+		return fmt.Errorf("add_usd: must be positive, got %v", d.AddUSD)
+	case d.AddTokens < 0:
+		return fmt.Errorf("add_tokens: must be positive, got %d", d.AddTokens)
+	case d.AddUSD == 0 && d.AddTokens == 0:
+		return errors.New("add_usd or add_tokens: give a positive amount to add (or reject)")
+	}
+	return nil
+}

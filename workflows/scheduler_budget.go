@@ -26,33 +26,8 @@ func newBudgetState(b *dag.Budget) *budgetState {
 	return &budgetState{Budget: run.Budget{Tokens: b.Tokens, USD: b.USD}}
 }
 
-// budgetDecision is a person's answer to a run waiting for its budget: add
-// to it, or reject (the waiting nodes fail).
-type budgetDecision struct {
-	AddUSD    float64 `json:"add_usd,omitempty"`
-	AddTokens int     `json:"add_tokens,omitempty"`
-	Reject    bool    `json:"reject,omitempty"`
-	Comment   string  `json:"comment,omitempty"`
-	By        string  `json:"by,omitempty"`
-}
-
-// check says whether the decision is well formed: a rejection, or
-// positive amounts (at least one).
-func (d budgetDecision) check() error {
-	switch {
-	case d.Reject && (d.AddUSD != 0 || d.AddTokens != 0):
-		return errors.New("give either reject or amounts to add, not both")
-	case d.Reject:
-		return nil
-	case d.AddUSD < 0 || d.AddUSD != d.AddUSD:
-		return fmt.Errorf("add_usd: must be positive, got %v", d.AddUSD)
-	case d.AddTokens < 0:
-		return fmt.Errorf("add_tokens: must be positive, got %d", d.AddTokens)
-	case d.AddUSD == 0 && d.AddTokens == 0:
-		return errors.New("add_usd or add_tokens: give a positive amount to add (or reject)")
-	}
-	return nil
-}
+// budgetDecision is a person's answer to a run waiting for its budget.
+type budgetDecision = run.BudgetDecision
 
 // spend counts a node's usage against the budget.
 func (s *scheduler) spend(u *run.Usage) {
@@ -106,7 +81,7 @@ func (s *scheduler) budgetStopped(i int, used *run.Usage, msg string) bool {
 
 // checkBudget says whether a decision on the budget can apply now.
 func (s *scheduler) checkBudget(d budgetDecision) error {
-	if err := d.check(); err != nil {
+	if err := d.Check(); err != nil {
 		return err
 	}
 	switch {
