@@ -15,7 +15,15 @@ import (
 // count.
 type budgetState struct {
 	run.Budget
+	// stopped says the budget stopped an attempt since it was last
+	// extended: what is left is not enough for it, so agents wait even
+	// though the spend is below the limit.
+	stopped bool
 }
+
+// exhausted reports whether agents must wait: the spend reached the
+// budget, or what is left stopped an attempt.
+func (b *budgetState) exhausted() bool { return b.stopped || b.Reached() }
 
 // newBudgetState returns the state of a pipeline's budget, nil when it has
 // none.
@@ -41,9 +49,10 @@ func (s *scheduler) spend(u *run.Usage) {
 }
 
 // overBudget reports whether node i is an agent node that must wait
-// before it starts: the run's spend reached its budget.
+// before it starts: the run's spend reached its budget, or the budget
+// stopped an attempt since it was last extended.
 func (s *scheduler) overBudget(i int) bool {
-	return s.budget != nil && s.p.Nodes[i].Executor.Kind == dag.KindAgent && s.budget.Reached()
+	return s.budget != nil && s.p.Nodes[i].Executor.Kind == dag.KindAgent && s.budget.exhausted()
 }
 
 // remaining is what is left of the budget for node i's attempt: nil for a
@@ -72,6 +81,7 @@ func (s *scheduler) budgetStopped(i int, used *run.Usage, msg string) bool {
 		return false
 	}
 	s.spend(used)
+	s.budget.stopped = true
 	st := &s.nodes[i]
 	st.LastError = msg
 	s.warn("node waits for the budget", "node", st.ID, "reason", msg)
@@ -118,6 +128,7 @@ func (s *scheduler) decideBudget(d budgetDecision, now time.Time) error {
 		if s.budget.USD > 0 {
 			s.budget.USD += d.AddUSD
 		}
+		s.budget.stopped = false
 		s.changed = true
 		s.info("budget extended", "tokens", s.budget.Tokens, "usd", s.budget.USD, "by", d.By)
 		return nil
@@ -145,7 +156,7 @@ func (s *scheduler) decideBudget(d budgetDecision, now time.Time) error {
 // order, once it is no longer reached (and the run is neither paused nor
 // stopping), and returns them: each runs a new attempt from its start.
 func (s *scheduler) resumeBudget(now time.Time) []int {
-	if s.budget == nil || s.count(run.NodeWaitingBudget) == 0 || s.paused || s.stopping != "" || s.budget.Reached() {
+	if s.budget == nil || s.count(run.NodeWaitingBudget) == 0 || s.paused || s.stopping != "" || s.budget.exhausted() {
 		return nil
 	}
 	var resumed []int

@@ -67,6 +67,7 @@ func TestBudgetWaitsBeforeAnAgentAndResumesWhenExtended(t *testing.T) {
 	assert.Equal(t, "stopped", s.nodes[1].LastError)
 	assert.Equal(t, 140, s.budget.SpentTokens)
 	assert.InDelta(t, 0.75, s.budget.SpentUSD, 1e-9)
+	assert.Nil(t, s.resumeBudget(t0), "below the limit, but what is left stopped it: it waits for an extension")
 
 	require.NoError(t, s.decideBudget(budgetDecision{AddTokens: 1000, AddUSD: 1}, t0))
 	assert.Equal(t, []int{1}, s.resumeBudget(t0))
