@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"sync"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -131,4 +133,49 @@ func TestExtendBudgetOfARunWithoutOne(t *testing.T) {
 	_, err = e.Runs.ExtendBudget(ctx, "no-such-run", run.BudgetDecision{AddUSD: 1})
 	assert.ErrorIs(t, err, runs.ErrNotFound)
 	require.NoError(t, e.Runs.Cancel(ctx, started.WorkflowID))
+}
+
+// A coding agent checks the budget before each turn: the second turn would
+// cross it, so the attempt stops with the first turn's usage counted, and
+// the node waits; extended, it starts over from its base.
+func TestBudgetStopsACodingAgentBetweenTurns(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	turns := 0
+	srv := fakellm.New(t, fakeKey, func(*http.Request, fakellm.Request) fakellm.Reply {
+		mu.Lock()
+		turns++
+		turn := turns
+		mu.Unlock()
+		if turn == 1 {
+			return fakellm.Reply{InputTokens: 1000, OutputTokens: 500, ToolCalls: []fakellm.ToolCall{
+				call("c1", "write_file", map[string]any{"path": "first.txt", "content": "discarded\n"}),
+			}}
+		}
+		return fakellm.Reply{InputTokens: 10, OutputTokens: 5, ToolCalls: []fakellm.ToolCall{
+			call("c2", "write_file", map[string]any{"path": "second.txt", "content": "kept\n"}),
+			call("c3", "finish", map[string]any{"summary": "done"}),
+		}}
+	})
+	e, repo := coderEnv(t, dag.ProviderAnthropic, srv.URL)
+	p := &dag.Pipeline{Name: "coder-budget", Mode: dag.ModeDAGParallel, Workspace: &dag.Workspace{Repo: repo},
+		Budget: &dag.Budget{Tokens: 2000},
+		Nodes:  []dag.Node{{ID: "impl", Executor: dag.NewExecutor(&dag.AgentSpec{})}}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: p})
+	require.NoError(t, err)
+	st := waitFor(t, e, started.WorkflowID, "impl waits for the budget", nodeState("impl", run.NodeWaitingBudget))
+	assert.Equal(t, 1500, st.Budget.SpentTokens, "the stopped attempt's turn counts")
+	assert.Contains(t, st.Node("impl").LastError, "1500 tokens used")
+
+	_, err = e.Runs.ExtendBudget(ctx, started.WorkflowID, run.BudgetDecision{AddTokens: 10000})
+	require.NoError(t, err)
+	st, err = e.Runs.Wait(ctx, started.WorkflowID)
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	assert.Equal(t, 1515, st.Budget.SpentTokens)
+	n := st.Node("impl")
+	require.NotNil(t, n.Commit)
+	assert.Equal(t, "second.txt", git(t, repo, "diff", "--name-only", n.Commit.Base, n.Commit.SHA), "the new attempt started from the base")
 }
