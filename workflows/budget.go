@@ -110,3 +110,18 @@ func (r *execution) budgetStopped(i int, err error, errType, msg string) bool {
 	}
 	return r.s.budgetStopped(i, used, msg)
 }
+
+// budgetDetails is the budget's paragraph of the Web UI's details.
+func (r *execution) budgetDetails(b *run.Budget) string {
+	s := fmt.Sprintf("\n\nBudget: spent %d tokens, $%.4f", b.SpentTokens, b.SpentUSD)
+	if b.Tokens > 0 {
+		s += fmt.Sprintf("; limit %d tokens", b.Tokens)
+	}
+	if b.USD > 0 {
+		s += fmt.Sprintf("; limit $%.2f", b.USD)
+	}
+	if n := r.s.count(run.NodeWaitingBudget); n > 0 {
+		s += fmt.Sprintf(" — %d node(s) wait for it to be extended (%s update)", n, ExtendBudgetName)
+	}
+	return s
+}

@@ -73,6 +73,9 @@ func (r *execution) currentDetails(state run.State) string {
 			fmt.Fprintf(&b, " at %.12s", ws.Head)
 		}
 	}
+	if bud := r.s.budgetStatus(); bud != nil {
+		b.WriteString(r.budgetDetails(bud))
+	}
 	if req, ok := r.p.Params["requirement"].(string); ok && req != "" {
 		b.WriteString("\n\nRequirement: " + truncate(req, 300))
 	}
