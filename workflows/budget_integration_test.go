@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
