@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/maestrohq/maestro/pricing"
 	"log/slog"
 	"net/http"
 	"time"
@@ -92,6 +93,10 @@ type Config struct {
 	// Agent holds the worker's defaults for agent nodes (see
 	// package config and AgentDefaults.Validate).
 	Agent AgentDefaults
+	// Prices turns agent nodes' token usage into US dollars (the worker
+	// process sets pricing.Builtin with MAESTRO_PRICES_FILE over it); nil
+	// prices nothing: costs stay as the agents report them.
+	Prices pricing.Table
 	// ArtifactStore, when set, receives every completed node's full output
 	// (run.NodeResult.Artifact refers to it), and agent nodes read their
 	// dependencies' full outputs from it (see resolveInputs).

@@ -272,6 +272,9 @@ func (a *Activities) callModel(ctx context.Context, in run.NodeInput, c agentCal
 			slog.String("workflow_id", in.WorkflowID), slog.String("node", in.Node.ID))
 	}
 
+	if err := a.overBudget(in, run.Usage{Model: c.model}, estimateTokens(system, user)); err != nil {
+		return run.NodeResult{}, err
+	}
 	stop := heartbeat(ctx)
 	defer stop()
 	start := time.Now()

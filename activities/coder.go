@@ -67,7 +67,13 @@ func (a *Activities) runCoder(ctx context.Context, in run.NodeInput, e *dag.Agen
 		reportProgress(ctx, run.Progress{Turn: turn, Step: step, Files: len(changed),
 			InputTokens: usage.InputTokens + usage.CacheReadTokens + usage.CacheWriteTokens, OutputTokens: usage.OutputTokens})
 	}
+	// next is about the input of the next call: the prompt, then the
+	// whole conversation so far (the last call's input and answer).
+	next := estimateTokens(req.System, user)
 	for turn := 1; turn <= maxTurns; turn++ {
+		if err := a.overBudget(in, usage, next); err != nil {
+			return run.NodeResult{}, err
+		}
 		progress(turn, "waiting for the model")
 		resp, err := m.client.Send(ctx, req)
 		if err != nil {
@@ -79,6 +85,7 @@ func (a *Activities) runCoder(ctx context.Context, in run.NodeInput, e *dag.Agen
 		usage.CacheReadTokens += resp.Usage.CacheReadTokens
 		usage.CacheWriteTokens += resp.Usage.CacheWriteTokens
 		req.Messages = append(req.Messages, resp.Message())
+		next = resp.Usage.InputTokens + resp.Usage.CacheReadTokens + resp.Usage.CacheWriteTokens + resp.Usage.OutputTokens
 		if len(resp.ToolCalls) == 0 {
 			// An answer without tool calls ends the work, as finish does.
 			return a.coderResult(ctx, log, resp.Text, &usage, turn, changed, start)

@@ -111,6 +111,7 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 		err = configError("unknown executor kind %q (one of %s)", kind, strings.Join(dag.Kinds, ", "))
 	}
 	if err == nil {
+		a.price(res.Usage)
 		err = a.storeArtifact(ctx, in, &res)
 	}
 	took := time.Since(start)
@@ -151,6 +152,7 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 	recordHeartbeat(ctx)
 	f := ne.failure
 	f.Attempt = attempt
+	a.price(f.Usage)
 	// The message may quote stderr or a response body; only its type and
 	// codes are logged.
 	attrs := []any{elapsed, slog.String("error_type", ne.typ), slog.Bool("retryable", !ne.nonRetryable)}

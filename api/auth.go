@@ -223,7 +223,7 @@ func requiredRole(c echo.Context) Role {
 		switch path {
 		case "/api/workflows", "/api/workflows/:id/cancel", "/api/workflows/:id/pause",
 			"/api/workflows/:id/resume", "/api/workflows/:id/retry",
-			"/api/workflows/:id/approve/:node", "/api/dags/validate":
+			"/api/workflows/:id/approve/:node", "/api/workflows/:id/budget", "/api/dags/validate":
 			return RoleOperate
 		}
 	}

@@ -34,6 +34,7 @@ const (
 	CodeRunNotRunning     = "run_not_running"
 	CodeRunNotRetryable   = "run_not_retryable"
 	CodeApprovalRefused   = "approval_refused"
+	CodeBudgetRefused     = "budget_refused"
 	CodeSearchAttributes  = "search_attributes_missing"
 	CodeArtifactNotFound  = "artifact_not_found"
 	CodeRateLimited       = "rate_limited"
@@ -129,6 +130,8 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeSearchAttributes, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrApprovalRefused):
 		return &Error{Status: http.StatusConflict, Code: CodeApprovalRefused, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrBudgetRefused):
+		return &Error{Status: http.StatusConflict, Code: CodeBudgetRefused, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrNoWorkerAnswer):
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeWorkerUnavailable,
 			Message: "no worker answered the run's status query in time; is a worker polling the task queue?", Err: err}

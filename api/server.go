@@ -82,6 +82,8 @@ type Runs interface {
 	Retry(ctx context.Context, workflowID string) (*runs.Started, error)
 	// Approve decides an approval node.
 	Approve(ctx context.Context, workflowID string, a run.Approval) (*run.NodeStatus, error)
+	// ExtendBudget raises a run's budget or rejects the extension.
+	ExtendBudget(ctx context.Context, workflowID string, d run.BudgetDecision) (*run.Budget, error)
 	// Watch follows a run's events (the event stream's source).
 	Watch(ctx context.Context, workflowID string, opts runs.WatchOptions) (<-chan runs.Event, error)
 	// Health runs the health checks (/health).
@@ -334,6 +336,7 @@ func (s *Server) newEcho() *echo.Echo {
 	g.POST("/workflows/:id/retry", s.retryRun, s.oneAtATime)
 	g.GET("/workflows/:id/events", s.events)
 	g.POST("/workflows/:id/approve/:node", s.approveNode)
+	g.POST("/workflows/:id/budget", s.extendBudget)
 	g.GET("/workflows/:id/artifacts", s.listArtifacts)
 	g.GET("/workflows/:id/artifacts/:node", s.getArtifact)
 	g.GET("/workflows/:id/diff", s.getDiff)

@@ -49,6 +49,9 @@ type Config struct {
 	Template Template
 	// Agent holds the workers' default agent provider.
 	Agent Agent
+	// PricesFile is MAESTRO_PRICES_FILE: the worker's model prices, over
+	// the built-in ones (see LoadPrices).
+	PricesFile string
 	// API configures the REST API.
 	API API
 	// Dev configures `maestro dev`.
@@ -242,6 +245,7 @@ func Load(env Env) (Config, error) {
 			MaxTokens: r.positiveInt(EnvAgentMaxTokens),
 			Command:   strings.Fields(r.raw(EnvAgentCommand)),
 		},
+		PricesFile: r.str(EnvPricesFile, ""),
 		API: API{
 			Addr:        r.str(EnvAPIAddr, DefaultAPIAddr),
 			Token:       r.str(EnvAPIToken, ""),

@@ -17,8 +17,10 @@ type Effective struct {
 	MetricsAddr     string `json:"metrics_addr"`
 	AgentProvider   string `json:"agent_provider,omitempty"`
 	AgentModel      string `json:"agent_model,omitempty"`
-	APIAddr         string `json:"api_addr"`
-	APITokenSet     bool   `json:"api_token_set"`
+	// PricesFile is MAESTRO_PRICES_FILE.
+	PricesFile  string `json:"prices_file,omitempty"`
+	APIAddr     string `json:"api_addr"`
+	APITokenSet bool   `json:"api_token_set"`
 	// APITokensFile is MAESTRO_API_TOKENS_FILE.
 	APITokensFile string `json:"api_tokens_file,omitempty"`
 	// APITokenRoles counts the configured API tokens per role
@@ -57,6 +59,7 @@ func (c Config) Effective(env Env) Effective {
 		MetricsAddr:      c.MetricsAddr,
 		AgentProvider:    c.Agent.Provider,
 		AgentModel:       c.Agent.Model,
+		PricesFile:       c.PricesFile,
 		APIAddr:          c.API.Addr,
 		APITokenSet:      c.API.Token != "",
 		APITokensFile:    c.API.TokensFile,

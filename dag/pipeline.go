@@ -110,7 +110,21 @@ type Pipeline struct {
 	// Workspace, when set, is the git repository the run works in; see
 	// Workspace.
 	Workspace *Workspace `json:"workspace,omitempty"`
+	// Budget, when set, caps what the run's agent nodes spend; see Budget.
+	Budget *Budget `json:"budget,omitempty"`
 }
+
+// Budget caps a run's spend on models: tokens (input, output and cache
+// tokens together) and US dollars. A zero field sets no limit of its kind.
+// An agent node that would cross it waits until a person extends the
+// budget (or rejects, which fails the node).
+type Budget struct {
+	Tokens int     `json:"tokens,omitempty"`
+	USD    float64 `json:"usd,omitempty"`
+}
+
+// Set reports whether the budget limits anything.
+func (b *Budget) Set() bool { return b != nil && (b.Tokens > 0 || b.USD > 0) }
 
 // Node is one phase of a pipeline, run as one Temporal activity.
 type Node struct {

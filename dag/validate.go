@@ -116,6 +116,14 @@ func (v *validator) pipeline(p Pipeline) {
 	if p.Workspace != nil {
 		p.Workspace.validate(v)
 	}
+	if b := p.Budget; b != nil {
+		if b.Tokens < 0 {
+			v.add("", "budget.tokens", "must not be negative, got %d", b.Tokens)
+		}
+		if b.USD < 0 || math.IsNaN(b.USD) || math.IsInf(b.USD, 0) {
+			v.add("", "budget.usd", "must be a non-negative amount, got %v", b.USD)
+		}
+	}
 	runTimeout := v.bounded("", "timeout", p.Timeout, MaxRunTimeout, "the limit")
 	if runTimeout == 0 {
 		runTimeout = DefaultRunTimeout

@@ -34,7 +34,24 @@ type NodeInput struct {
 	// Repair is set for the agent of a repair round (Node is then the
 	// round's agent node, see dag.RepairNodeID): the failure it repairs.
 	Repair *RepairContext `json:"repair,omitempty"`
+	// Budget is what is left of the run's budget when the node starts, set
+	// for the agent nodes of a run that has one: an agent stops before a
+	// model call that would cross it (ErrTypeBudgetExceeded).
+	Budget *Remaining `json:"budget,omitempty"`
 }
+
+// Remaining is what is left of a run's budget. A zero field means no limit
+// of that kind.
+type Remaining struct {
+	Tokens int     `json:"tokens,omitempty"`
+	USD    float64 `json:"usd,omitempty"`
+}
+
+// ErrTypeBudgetExceeded is the error type of an agent attempt that stopped
+// because its next model call would have crossed the run's budget (its
+// failure's details carry the usage so far), and of a node whose budget
+// extension was rejected.
+const ErrTypeBudgetExceeded = "BudgetExceeded"
 
 // NodeResult is what a node's successful attempt returns to the workflow.
 type NodeResult struct {
@@ -71,9 +88,22 @@ type Usage struct {
 	// written to the provider's prompt cache, where it reports them.
 	CacheReadTokens  int `json:"cache_read_tokens,omitempty"`
 	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
-	// CostUSD is the cost the agent reported (a coding-agent CLI's own
-	// figure), in US dollars.
+	// CostUSD is the cost in US dollars: the agent's own figure (a
+	// coding-agent CLI's), or computed by the worker from its price table
+	// (package pricing).
 	CostUSD float64 `json:"cost_usd,omitempty"`
+	// CostUnknown says the worker has no price for Model, so CostUSD
+	// does not count these tokens.
+	CostUnknown bool `json:"cost_unknown,omitempty"`
+}
+
+// Tokens is every token counted against a budget: input, output and
+// cache reads and writes.
+func (u *Usage) Tokens() int {
+	if u == nil {
+		return 0
+	}
+	return u.InputTokens + u.OutputTokens + u.CacheReadTokens + u.CacheWriteTokens
 }
 
 // Failure is attached as the details of every application error an executor
@@ -86,6 +116,9 @@ type Failure struct {
 	// StdoutTail is the tail of a failed command's stdout, kept only for a
 	// command with a repair (for its agent).
 	StdoutTail string `json:"stdout_tail,omitempty"`
+	// Usage is the tokens an attempt used before it failed, where it
+	// knows them (an agent stopped by the budget).
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 // Approval is a person's decision on an approval node.

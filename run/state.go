@@ -41,13 +41,17 @@ const (
 	NodeCancelled NodeState = "cancelled"
 	// NodeWaitingApproval is an approval node waiting for a decision.
 	NodeWaitingApproval NodeState = "waiting_approval"
+	// NodeWaitingBudget is an agent node waiting for the run's budget to be
+	// extended: the run's spend reached its budget before the node started,
+	// or the node stopped before a model call that would have crossed it.
+	NodeWaitingBudget NodeState = "waiting_budget"
 )
 
 // NodeStates lists the node states in display order.
-var NodeStates = []NodeState{NodePending, NodeRunning, NodeWaitingApproval, NodeCompleted, NodeFailed, NodeSkipped, NodeCancelled}
+var NodeStates = []NodeState{NodePending, NodeRunning, NodeWaitingApproval, NodeWaitingBudget, NodeCompleted, NodeFailed, NodeSkipped, NodeCancelled}
 
 // Terminal reports whether s is final: completed, failed, skipped or
 // cancelled.
 func (s NodeState) Terminal() bool {
-	return s != NodePending && s != NodeRunning && s != NodeWaitingApproval
+	return s != NodePending && s != NodeRunning && s != NodeWaitingApproval && s != NodeWaitingBudget
 }

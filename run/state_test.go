@@ -23,12 +23,12 @@ func TestStates(t *testing.T) {
 		state    NodeState
 		terminal bool
 	}{
-		{NodePending, false}, {NodeRunning, false}, {NodeWaitingApproval, false},
+		{NodePending, false}, {NodeRunning, false}, {NodeWaitingApproval, false}, {NodeWaitingBudget, false},
 		{NodeCompleted, true}, {NodeFailed, true}, {NodeSkipped, true}, {NodeCancelled, true},
 	} {
 		assert.Equal(t, tt.terminal, tt.state.Terminal(), tt.state)
 	}
-	assert.Len(t, NodeStates, 7)
+	assert.Len(t, NodeStates, 8)
 }
 
 // TestStatusJSON checks the wire words: history and clients hold them, so
@@ -51,4 +51,19 @@ func TestStatusJSON(t *testing.T) {
 	res, err := json.Marshal(NodeResult{Output: "x", Full: []byte("the whole output")})
 	require.NoError(t, err)
 	assert.NotContains(t, string(res), "whole")
+}
+
+func TestBudget(t *testing.T) {
+	b := Budget{Tokens: 100, USD: 1, SpentTokens: 40, SpentUSD: 0.25}
+	assert.False(t, b.Reached())
+	assert.Equal(t, &Remaining{Tokens: 60, USD: 0.75}, b.Remaining())
+	b.SpentUSD = 1
+	assert.True(t, b.Reached())
+	assert.False(t, Budget{}.Reached(), "no limits")
+	assert.Equal(t, 10, (&Usage{InputTokens: 1, OutputTokens: 2, CacheReadTokens: 3, CacheWriteTokens: 4}).Tokens())
+	assert.Zero(t, (*Usage)(nil).Tokens())
+	assert.NoError(t, BudgetDecision{AddUSD: 5}.Check())
+	assert.NoError(t, BudgetDecision{Reject: true}.Check())
+	assert.Error(t, BudgetDecision{}.Check())
+	assert.Error(t, BudgetDecision{AddTokens: -5, AddUSD: 1}.Check())
 }

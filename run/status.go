@@ -1,6 +1,8 @@
 package run
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/maestrohq/maestro/dag"
@@ -95,6 +97,41 @@ type Status struct {
 	Simulated bool `json:"simulated,omitempty"`
 	// Workspace is the repository of a workspace run.
 	Workspace *WorkspaceStatus `json:"workspace,omitempty"`
+	// Budget is the run's budget and its spend, for a run that has one.
+	Budget *Budget `json:"budget,omitempty"`
+}
+
+// Budget is a run's budget and what it spent: the tokens (input, output
+// and cache) and the cost of its agent nodes' completed attempts and of
+// the attempts the budget stopped. A zero limit means no limit of that
+// kind.
+type Budget struct {
+	Tokens      int     `json:"tokens"`
+	USD         float64 `json:"usd"`
+	SpentTokens int     `json:"spent_tokens"`
+	SpentUSD    float64 `json:"spent_usd"`
+	// CostUnknown says some usage has no price (its model is not in the
+	// worker's price table), so SpentUSD leaves it out.
+	CostUnknown bool `json:"cost_unknown,omitempty"`
+}
+
+// Reached reports whether the spend reached a limit.
+func (b Budget) Reached() bool {
+	return (b.Tokens > 0 && b.SpentTokens >= b.Tokens) || (b.USD > 0 && b.SpentUSD >= b.USD)
+}
+
+// Remaining returns what is left of the budget (at least a token or a
+// tiny amount, so that a zero never reads as no limit; call it when the
+// budget is not reached).
+func (b Budget) Remaining() *Remaining {
+	var r Remaining
+	if b.Tokens > 0 {
+		r.Tokens = max(b.Tokens-b.SpentTokens, 1)
+	}
+	if b.USD > 0 {
+		r.USD = max(b.USD-b.SpentUSD, 1e-9)
+	}
+	return &r
 }
 
 // Node returns the status of the node with the given ID, or nil.
@@ -109,3 +146,33 @@ func (s *Status) Node(id string) *NodeStatus {
 
 // Closed reports whether the run has finished.
 func (s *Status) Closed() bool { return s.Status.Closed() }
+
+// BudgetDecision is a person's answer to a run waiting for its budget: add
+// to it, or reject (the waiting nodes fail).
+type BudgetDecision struct {
+	// AddUSD and AddTokens raise the budget's limits (of the kinds it
+	// has).
+	AddUSD    float64 `json:"add_usd,omitempty"`
+	AddTokens int     `json:"add_tokens,omitempty"`
+	Reject    bool    `json:"reject,omitempty"`
+	Comment   string  `json:"comment,omitempty"`
+	By        string  `json:"by,omitempty"`
+}
+
+// Check says whether the decision is well formed: a rejection, or
+// positive amounts (at least one).
+func (d BudgetDecision) Check() error {
+	switch {
+	case d.Reject && (d.AddUSD != 0 || d.AddTokens != 0):
+		return errors.New("give either reject or amounts to add, not both")
+	case d.Reject:
+		return nil
+	case d.AddUSD < 0 || d.AddUSD != d.AddUSD:
+		return fmt.Errorf("add_usd: must be positive, got %v", d.AddUSD)
+	case d.AddTokens < 0:
+		return fmt.Errorf("add_tokens: must be positive, got %d", d.AddTokens)
+	case d.AddUSD == 0 && d.AddTokens == 0:
+		return errors.New("add_usd or add_tokens: give a positive amount to add (or reject)")
+	}
+	return nil
+}

@@ -46,6 +46,9 @@ type StartRequest struct {
 	// "parallel" (sdlc-parallel) or "linear" (sdlc-linear), see
 	// WorkflowTypes; exclusive with Template and DAG.
 	WorkflowType string `json:"workflow_type,omitempty"`
+	// Budget sets the run's budget, or overrides the limits it gives
+	// (tokens, usd) of the pipeline's.
+	Budget *dag.Budget `json:"budget,omitempty"`
 }
 
 // WorkflowTypes maps the original system's workflow_type values onto
@@ -139,6 +142,19 @@ func Build(req StartRequest, defaultMode dag.Mode) (*run.Input, error) {
 			ws.Branch = w.Branch
 		}
 		p.Workspace = &ws
+	}
+	if b := req.Budget; b != nil {
+		var nb dag.Budget
+		if p.Budget != nil {
+			nb = *p.Budget
+		}
+		if b.Tokens != 0 {
+			nb.Tokens = b.Tokens
+		}
+		if b.USD != 0 {
+			nb.USD = b.USD
+		}
+		p.Budget = &nb
 	}
 	if len(req.Params) > 0 || req.Requirement != "" {
 		if p.Params == nil {

@@ -23,10 +23,13 @@ const (
 	EventNodeFailed    = "node_failed"
 	EventNodeSkipped   = "node_skipped"
 	EventNodeCancelled = "node_cancelled"
-	EventRunPaused     = "run_paused"
-	EventRunResumed    = "run_resumed"
-	EventRunFinished   = "run_finished"
-	EventError         = "error"
+	// EventNodeWaitingBudget: an agent node waits for the run's budget to
+	// be extended (maestro budget); it starts again with node_started.
+	EventNodeWaitingBudget = "node_waiting_budget"
+	EventRunPaused         = "run_paused"
+	EventRunResumed        = "run_resumed"
+	EventRunFinished       = "run_finished"
+	EventError             = "error"
 )
 
 // Event is one event of a run, as Watch sends it (and the REST API's event
@@ -239,8 +242,15 @@ func Diff(prev, cur *run.Status, now time.Time) []Event {
 			}
 		}
 		evs = append(evs, repairs...)
+		if before.Status == run.NodeWaitingBudget && n.Status == run.NodeRunning {
+			evs = append(evs, Event{Type: EventNodeStarted, Node: n.ID, NodeStatus: n.Status, Attempts: n.Attempts, At: &now})
+			continue
+		}
 		var typ string
 		switch n.Status {
+		case run.NodeWaitingBudget:
+			evs = append(evs, Event{Type: EventNodeWaitingBudget, Node: n.ID, NodeStatus: n.Status, Attempts: n.Attempts, Error: n.LastError, At: &now})
+			continue
 		case run.NodeCompleted:
 			typ = EventNodeCompleted
 		case run.NodeFailed:

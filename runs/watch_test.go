@@ -28,3 +28,22 @@ func TestDiffReportsProgress(t *testing.T) {
 	assert.Empty(t, runs.Diff(node(p2), node(&run.Progress{Turn: 2, Step: "run go test ./...", Files: 2}), now))
 	assert.Empty(t, runs.Diff(node(p2), node(nil), now), "no progress reported: nothing to say")
 }
+
+// A node that waits for the budget says so, and starts again when it
+// resumes.
+func TestDiffReportsWaitingForTheBudget(t *testing.T) {
+	now := time.Now()
+	node := func(state run.NodeState) *run.Status {
+		return &run.Status{Status: run.Running, Nodes: []run.NodeStatus{{ID: "impl", Status: state, Attempts: 1, StartedAt: &now, LastError: "over budget"}}}
+	}
+	evs := runs.Diff(node(run.NodeRunning), node(run.NodeWaitingBudget), now)
+	require.Len(t, evs, 1)
+	assert.Equal(t, runs.EventNodeWaitingBudget, evs[0].Type)
+	assert.Equal(t, "over budget", evs[0].Error)
+	evs = runs.Diff(node(run.NodePending), node(run.NodeWaitingBudget), now)
+	require.Len(t, evs, 2)
+	assert.Equal(t, []string{runs.EventNodeStarted, runs.EventNodeWaitingBudget}, []string{evs[0].Type, evs[1].Type})
+	evs = runs.Diff(node(run.NodeWaitingBudget), node(run.NodeRunning), now)
+	require.Len(t, evs, 1)
+	assert.Equal(t, runs.EventNodeStarted, evs[0].Type)
+}

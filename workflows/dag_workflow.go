@@ -79,6 +79,9 @@ func DAGWorkflow(ctx workflow.Context, in run.Input) (*run.Status, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("set the approve update handler: %w", err)
 	}
+	if err := r.registerBudget(ctx); err != nil {
+		return nil, err
+	}
 	if r.p.Workspace != nil {
 		r.prepareWorkspace(ctx)
 	}
@@ -115,6 +118,8 @@ type execution struct {
 	gates map[int]workflow.CancelFunc
 	// ws is the repository of a workspace run, nil in other runs.
 	ws *run.WorkspaceStatus
+	// bud carries budget decisions to the loop (see budget.go).
+	bud budgetLoop
 }
 
 func newRun(ctx workflow.Context, in run.Input) *execution {
@@ -171,6 +176,7 @@ func (r *execution) execute(ctx workflow.Context) (*run.Status, error) {
 	}
 	sel.AddReceive(workflow.GetSignalChannel(ctx, ApproveName), receiveApproval)
 	sel.AddReceive(r.approvals, receiveApproval)
+	r.receiveBudget(ctx, sel)
 
 	for {
 		r.startReady(ctx, nodesCtx, sel)
@@ -195,6 +201,7 @@ func (r *execution) execute(ctx workflow.Context) (*run.Status, error) {
 
 // startReady starts what the scheduler lets start now.
 func (r *execution) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) {
+	r.resumeBudget(ctx, nodesCtx, sel)
 	r.s.startReady(workflow.Now(ctx), func(i int, kind startKind) {
 		switch kind {
 		case startActivity:
@@ -226,6 +233,7 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 		Inputs:     inputs,
 		Artifacts:  refs,
 		Workspace:  r.nodeWorkspace(i),
+		Budget:     r.s.remaining(i),
 	})
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult
@@ -238,6 +246,9 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 			r.s.cancelled(i, now)
 		default:
 			msg, errType, attempts := describeFailure(err, d)
+			if r.budgetStopped(i, err, errType, msg) {
+				break
+			}
 			r.s.fail(i, msg, errType, attempts, now)
 		}
 	})

@@ -308,7 +308,7 @@ func TestContinueRunsIndependentBranches(t *testing.T) {
 	assert.Contains(t, st.Node("after-bad").Error, `"bad"`)
 	assert.Equal(t, run.NodeSkipped, st.Node("after-after-bad").Status)
 	assert.Equal(t, 2, st.CompletedNodes)
-	assert.Equal(t, map[run.NodeState]int{"pending": 0, "running": 0, "waiting_approval": 0, "completed": 2, "failed": 1, "skipped": 2, "cancelled": 0}, st.Counts)
+	assert.Equal(t, map[run.NodeState]int{"pending": 0, "running": 0, "waiting_approval": 0, "waiting_budget": 0, "completed": 2, "failed": 1, "skipped": 2, "cancelled": 0}, st.Counts)
 }
 
 func TestWholeRunTimeoutRecordsEveryNode(t *testing.T) {

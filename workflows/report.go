@@ -32,6 +32,7 @@ func (r *execution) snapshot() *run.Status {
 		Usage:          totalUsage(nodes),
 		Simulated:      simulated(r.in, r.s.results),
 		Workspace:      r.workspaceStatus(),
+		Budget:         r.s.budgetStatus(),
 	}
 }
 
@@ -71,6 +72,9 @@ func (r *execution) currentDetails(state run.State) string {
 		if ws.Head != "" {
 			fmt.Fprintf(&b, " at %.12s", ws.Head)
 		}
+	}
+	if bud := r.s.budgetStatus(); bud != nil {
+		b.WriteString(r.budgetDetails(bud))
 	}
 	if req, ok := r.p.Params["requirement"].(string); ok && req != "" {
 		b.WriteString("\n\nRequirement: " + truncate(req, 300))

@@ -24,6 +24,9 @@ const (
 	// startDecided: an approval node started with a decision that arrived
 	// before it waited; it is already completed or failed.
 	startDecided
+	// startOverBudget: an agent node waits for the run's budget to be
+	// extended (see scheduler_budget.go); nothing to do until then.
+	startOverBudget
 )
 
 // scheduler is the run's decision maker, in plain Go: it knows nothing of
@@ -69,9 +72,12 @@ type scheduler struct {
 	// headsOf caches the commits completed nodes leave in a workspace
 	// run; see heads.
 	headsOf [][]string
+	// budget is the run's budget and spend; nil when it has none (see
+	// scheduler_budget.go).
+	budget *budgetState
 }
 
-const numNodeStates = 7
+const numNodeStates = 8
 
 // stateIndex returns the index of a node state in run.NodeStates.
 func stateIndex(state run.NodeState) int {
@@ -82,21 +88,23 @@ func stateIndex(state run.NodeState) int {
 		return 1
 	case run.NodeWaitingApproval:
 		return 2
-	case run.NodeCompleted:
+	case run.NodeWaitingBudget:
 		return 3
-	case run.NodeFailed:
+	case run.NodeCompleted:
 		return 4
-	case run.NodeSkipped:
+	case run.NodeFailed:
 		return 5
-	case run.NodeCancelled:
+	case run.NodeSkipped:
 		return 6
+	case run.NodeCancelled:
+		return 7
 	}
 	panic(fmt.Sprintf("unknown node state %q", state))
 }
 
 // active reports whether a node in this state holds a parallelism slot.
 func active(state run.NodeState) bool {
-	return state == run.NodeRunning || state == run.NodeWaitingApproval
+	return state == run.NodeRunning || state == run.NodeWaitingApproval || state == run.NodeWaitingBudget
 }
 
 // blocking reports whether a dependency in this state can never complete.
@@ -126,6 +134,7 @@ func newScheduler(in run.Input, logger log.Logger) *scheduler {
 		missing:  make([]int, n),
 		state:    run.Running,
 		changed:  true,
+		budget:   newBudgetState(p.Budget),
 	}
 	for i, d := range p.Nodes {
 		s.index[d.ID] = i
@@ -297,6 +306,10 @@ func (s *scheduler) start(i int, now time.Time) startKind {
 	st := &s.nodes[i]
 	st.StartedAt = &now
 	st.Attempts = 1
+	if s.overBudget(i) {
+		s.set(i, run.NodeWaitingBudget)
+		return startOverBudget
+	}
 	if !s.p.Nodes[i].Executor.Gate() {
 		s.set(i, run.NodeRunning)
 		return startActivity
@@ -317,6 +330,7 @@ func (s *scheduler) complete(i int, res run.NodeResult, now time.Time) {
 	st.Attempts = max(res.Attempt, 1)
 	setOutput(st, res)
 	s.results[i] = &res
+	s.spend(res.Usage)
 	s.set(i, run.NodeCompleted)
 }
 

@@ -97,12 +97,13 @@ func (s *scheduler) decide(i int, a run.Approval, now time.Time) {
 	}
 }
 
-// cancelWaiting ends every waiting approval node as cancelled, for a run
+// cancelWaiting ends every waiting approval node (and every node waiting
+// for the budget) as cancelled, for a run
 // that is stopping, and returns them in declared order.
 func (s *scheduler) cancelWaiting(now time.Time) []int {
 	var waiting []int
 	for _, i := range s.active {
-		if s.nodes[i].Status == run.NodeWaitingApproval {
+		if st := s.nodes[i].Status; st == run.NodeWaitingApproval || st == run.NodeWaitingBudget {
 			waiting = append(waiting, i)
 		}
 	}

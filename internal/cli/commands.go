@@ -30,6 +30,8 @@ type overrides struct {
 	repo          string
 	ref           string
 	branch        string
+	budgetUSD     float64
+	budgetTokens  int
 }
 
 func (o *overrides) register(fs *flag.FlagSet) {
@@ -39,6 +41,8 @@ func (o *overrides) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.failurePolicy, "failure-policy", "", "failure `policy`: fail_fast or continue (default: the pipeline's, else fail_fast)")
 	fs.StringVar(&o.repo, "repo", "", "git `repository` the run works in: a path or a git URL (default: the pipeline's workspace)")
 	fs.StringVar(&o.ref, "ref", "", "branch, tag or SHA the run starts from (default: the pipeline's, else the repository's HEAD)")
+	fs.Float64Var(&o.budgetUSD, "budget-usd", 0, "the run's budget in US `dollars` for its agents (default: the pipeline's, else none)")
+	fs.IntVar(&o.budgetTokens, "budget-tokens", 0, "the run's budget in `tokens` (input, output and cache) for its agents (default: the pipeline's, else none)")
 	fs.StringVar(&o.branch, "branch", "", "`branch` the finished run is pushed to (default: the pipeline's, else maestro/<run id>)")
 }
 
@@ -47,6 +51,9 @@ func (o *overrides) apply(req *runs.StartRequest) {
 	req.MaxParallel = o.maxParallel
 	req.Timeout = dag.Duration(o.timeout)
 	req.FailurePolicy = dag.FailurePolicy(o.failurePolicy)
+	if o.budgetUSD != 0 || o.budgetTokens != 0 {
+		req.Budget = &dag.Budget{USD: o.budgetUSD, Tokens: o.budgetTokens}
+	}
 	if o.repo != "" || o.ref != "" || o.branch != "" {
 		repo := o.repo
 		if repo != "" && !strings.Contains(repo, ":") && !filepath.IsAbs(repo) {

@@ -73,6 +73,9 @@ func printStatus(w io.Writer, st *run.Status) {
 		}
 		fmt.Fprintf(w, "tokens:    %s%d in, %d out\n", model, u.InputTokens, u.OutputTokens)
 	}
+	if b := st.Budget; b != nil {
+		fmt.Fprintf(w, "budget:    %s\n", budgetLine(b))
+	}
 	if st.Error != "" {
 		fmt.Fprintf(w, "error:     %s\n", oneLine(st.Error))
 	}
@@ -346,4 +349,28 @@ func printPolicy(w io.Writer, p *policy.Policy) {
 	fmt.Fprintf(tw, "  http:\t%s\n", p.HTTP.Describe())
 	fmt.Fprintf(tw, "  agent base URLs:\t%s\n", p.Agent.Describe())
 	tw.Flush()
+}
+
+// budgetLine says what a run spent of its budget: "$0.0123 of $5.00, 1200
+// of 100000 tokens".
+func budgetLine(b *run.Budget) string {
+	var parts []string
+	if b.USD > 0 {
+		parts = append(parts, fmt.Sprintf("$%.4f of $%.2f", b.SpentUSD, b.USD))
+	} else {
+		parts = append(parts, fmt.Sprintf("$%.4f", b.SpentUSD))
+	}
+	if b.Tokens > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d tokens", b.SpentTokens, b.Tokens))
+	} else {
+		parts = append(parts, fmt.Sprintf("%d tokens", b.SpentTokens))
+	}
+	line := strings.Join(parts, ", ")
+	if b.Reached() {
+		line += " (reached: agents wait for maestro budget)"
+	}
+	if b.CostUnknown {
+		line += " (some models have no price: their cost is not counted)"
+	}
+	return line
 }

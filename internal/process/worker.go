@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"fmt"
+	"github.com/maestrohq/maestro/pricing"
 	"log/slog"
 	"time"
 
@@ -39,7 +40,16 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 	if err != nil {
 		return activities.Config{}, err
 	}
+	prices, err := config.LoadPrices(cfg.PricesFile)
+	if err != nil {
+		return activities.Config{}, err
+	}
+	table := pricing.Table{}
+	for model, p := range prices {
+		table[model] = pricing.Price{Input: p.Input, Output: p.Output, CacheRead: p.CacheRead, CacheWrite: p.CacheWrite}
+	}
 	acts := activities.Config{
+		Prices:         pricing.With(table),
 		Policy:         pol,
 		MaxOutputBytes: o.MaxOutputBytes,
 		WorkDir:        o.WorkDir,
