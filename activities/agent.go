@@ -44,6 +44,9 @@ type AgentDefaults struct {
 	APIKeyEnv string   `json:"api_key_env,omitempty"`
 	MaxTokens int      `json:"max_tokens,omitempty"`
 	Command   []string `json:"command,omitempty"`
+	// Preset is a coding-agent CLI preset (dag.AgentPresets) the command
+	// provider runs, instead of Command.
+	Preset string `json:"preset,omitempty"`
 }
 
 // Configured reports whether agent nodes without a provider of their own can
@@ -73,8 +76,11 @@ func (d AgentDefaults) Validate() error {
 			}
 		}
 	case dag.ProviderCommand:
-		if len(d.Command) == 0 {
-			errs = append(errs, errors.New("MAESTRO_AGENT_PROVIDER=command needs MAESTRO_AGENT_COMMAND (the agent program and its arguments, e.g. \"claude -p\")"))
+		if _, ok := dag.AgentPresets[d.Preset]; d.Preset != "" && !ok {
+			errs = append(errs, fmt.Errorf("MAESTRO_AGENT_PRESET=%q: unknown preset (one of %s)", d.Preset, strings.Join(dag.PresetNames(), ", ")))
+		}
+		if len(d.Command) == 0 && d.Preset == "" {
+			errs = append(errs, errors.New("MAESTRO_AGENT_PROVIDER=command needs MAESTRO_AGENT_COMMAND (the agent program and its arguments, e.g. \"claude -p\") or MAESTRO_AGENT_PRESET (claude-code, codex or aider)"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("MAESTRO_AGENT_PROVIDER=%q: unknown provider (one of %s)", d.Provider, strings.Join(dag.Providers, ", ")))
@@ -91,12 +97,15 @@ type agentCall struct {
 	maxTokens   int
 	temperature *float64
 	argv        []string
+	// preset is the coding-agent CLI preset the command provider runs:
+	// the node's, or the worker's default (MAESTRO_AGENT_PRESET).
+	preset string
 }
 
 // agentConfig merges the node's executor fields over the worker's defaults.
 func (a *Activities) agentConfig(e *dag.AgentSpec) (agentCall, error) {
 	d := a.cfg.Agent
-	c := agentCall{provider: e.Provider, model: e.Model, keyEnv: e.APIKeyEnv, maxTokens: e.MaxTokens, temperature: e.Temperature, argv: e.CommandArgv()}
+	c := agentCall{provider: e.Provider, model: e.Model, keyEnv: e.APIKeyEnv, maxTokens: e.MaxTokens, temperature: e.Temperature, argv: e.CommandArgv(), preset: e.Preset}
 	if c.provider == "" {
 		c.provider = d.Provider
 	}
@@ -108,6 +117,10 @@ func (a *Activities) agentConfig(e *dag.AgentSpec) (agentCall, error) {
 		c.model = cmpOr(c.model, d.Model)
 		c.keyEnv = cmpOr(c.keyEnv, d.APIKeyEnv)
 		rawBase = cmpOr(rawBase, d.BaseURL)
+		if len(c.argv) == 0 && d.Preset != "" {
+			c.preset = d.Preset
+			c.argv = dag.AgentPresets[d.Preset].Argv(c.model)
+		}
 		if len(c.argv) == 0 {
 			c.argv = d.Command
 		}
@@ -220,7 +233,7 @@ func (a *Activities) runAgent(ctx context.Context, in run.NodeInput) (run.NodeRe
 	}
 	switch c.provider {
 	case dag.ProviderCommand:
-		if e.Preset != "" {
+		if c.preset != "" {
 			return a.runPreset(ctx, in, e, c, system, user)
 		}
 		return a.runAgentCommand(ctx, in, e.Process, c, system, user)

@@ -40,9 +40,9 @@ func (a *Activities) runPreset(ctx context.Context, in run.NodeInput, e *dag.Age
 	if err != nil {
 		return res, err
 	}
-	parse, ok := presetParsers[e.Preset]
+	parse, ok := presetParsers[c.preset]
 	if !ok {
-		return run.NodeResult{}, configError("agent: unknown preset %q", e.Preset)
+		return run.NodeResult{}, configError("agent: unknown preset %q", c.preset)
 	}
 	out := res.Full
 	if len(out) == 0 {
@@ -53,7 +53,7 @@ func (a *Activities) runPreset(ctx context.Context, in run.NodeInput, e *dag.Age
 		return run.NodeResult{}, err
 	}
 	if rep.usage != nil && rep.usage.Model == "" {
-		rep.usage.Model = e.Model
+		rep.usage.Model = c.model
 	}
 	text := res.Output
 	if rep.text != "" {

@@ -126,6 +126,9 @@ type Agent struct {
 	APIKeyEnv string
 	MaxTokens int
 	Command   []string
+	// Preset is a coding-agent CLI preset of the command provider
+	// (MAESTRO_AGENT_PRESET), instead of Command.
+	Preset string
 }
 
 // API configures the REST API.
@@ -244,6 +247,7 @@ func Load(env Env) (Config, error) {
 			APIKeyEnv: r.str(EnvAgentAPIKeyEnv, ""),
 			MaxTokens: r.positiveInt(EnvAgentMaxTokens),
 			Command:   strings.Fields(r.raw(EnvAgentCommand)),
+			Preset:    r.str(EnvAgentPreset, ""),
 		},
 		PricesFile: r.str(EnvPricesFile, ""),
 		API: API{

@@ -17,6 +17,7 @@ type Effective struct {
 	MetricsAddr     string `json:"metrics_addr"`
 	AgentProvider   string `json:"agent_provider,omitempty"`
 	AgentModel      string `json:"agent_model,omitempty"`
+	AgentPreset     string `json:"agent_preset,omitempty"`
 	// PricesFile is MAESTRO_PRICES_FILE.
 	PricesFile  string `json:"prices_file,omitempty"`
 	APIAddr     string `json:"api_addr"`
@@ -59,6 +60,7 @@ func (c Config) Effective(env Env) Effective {
 		MetricsAddr:      c.MetricsAddr,
 		AgentProvider:    c.Agent.Provider,
 		AgentModel:       c.Agent.Model,
+		AgentPreset:      c.Agent.Preset,
 		PricesFile:       c.PricesFile,
 		APIAddr:          c.API.Addr,
 		APITokenSet:      c.API.Token != "",

@@ -43,6 +43,7 @@ const (
 	EnvAgentAPIKeyEnv = "MAESTRO_AGENT_API_KEY_ENV" // name of the variable holding the key; default per provider
 	EnvAgentMaxTokens = "MAESTRO_AGENT_MAX_TOKENS"  // answer length cap
 	EnvAgentCommand   = "MAESTRO_AGENT_COMMAND"     // argv of the command provider, split on white space (no shell)
+	EnvAgentPreset    = "MAESTRO_AGENT_PRESET"      // a coding-agent CLI preset of the command provider: claude-code, codex or aider
 	EnvPricesFile     = "MAESTRO_PRICES_FILE"       // YAML or JSON: model-name prefix → USD per million input, output, cache_read, cache_write tokens
 
 	// The REST API.

@@ -264,3 +264,55 @@ func TestSDLCTemplateWithCodingAgentsDeliversWorkingSoftware(t *testing.T) {
 	out, err = test.CombinedOutput()
 	require.NoError(t, err, "go test on the branch: %s", out)
 }
+
+// A worker whose agents are a coding-agent CLI preset (fake CLIs printing
+// the documented reports) runs a template in a workspace: each phase's CLI
+// works in its checkout (its files are the phase's commit), and usage and
+// cost come from the CLI's report.
+func TestTemplateWithCLIPresets(t *testing.T) {
+	for _, tc := range []struct {
+		preset, program, report string
+		cost                    float64
+	}{
+		{dag.PresetClaudeCode, "claude",
+			`printf '{"type":"result","subtype":"success","is_error":false,"num_turns":3,"result":"%s done","total_cost_usd":0.01,"usage":{"input_tokens":100,"output_tokens":20,"cache_read_input_tokens":50,"cache_creation_input_tokens":0}}\n' "$MAESTRO_NODE_ID"`,
+			0.01},
+		{dag.PresetCodex, "codex",
+			`printf '{"type":"thread.started","thread_id":"t"}\n{"type":"item.completed","item":{"type":"agent_message","text":"%s done"}}\n{"type":"turn.completed","usage":{"input_tokens":100,"cached_input_tokens":50,"output_tokens":20}}\n' "$MAESTRO_NODE_ID"`,
+			0},
+	} {
+		t.Run(tc.preset, func(t *testing.T) {
+			t.Parallel()
+			bin := t.TempDir()
+			script := "#!/bin/sh\ncat > /dev/null\necho \"work of $MAESTRO_NODE_ID\" > \"$MAESTRO_NODE_ID.txt\"\n" + tc.report + "\n"
+			require.NoError(t, os.WriteFile(filepath.Join(bin, tc.program), []byte(script), 0o755))
+			repo := filepath.Join(t.TempDir(), "app.git")
+			start, err := workspace.Init(context.Background(), "", repo)
+			require.NoError(t, err)
+			e := server.New(t, testenv.WithWorkspaces(""), testenv.WithActivities(activities.Config{
+				Getenv: func(k string) string {
+					if k == "PATH" {
+						return bin + ":/usr/bin:/bin"
+					}
+					return os.Getenv(k)
+				},
+				Agent: activities.AgentDefaults{Provider: dag.ProviderCommand, Preset: tc.preset},
+			}))
+			st := runToEnd(t, e, runs.StartRequest{Template: templates.SDLCLinear, Requirement: "Build a todo app",
+				Workspace: &dag.Workspace{Repo: repo}})
+			require.Equal(t, run.Completed, st.Status, st.Error)
+			for _, n := range st.Nodes {
+				assert.Equal(t, n.ID+" done", n.Output)
+				require.NotNil(t, n.Commit, n.ID)
+				assert.Equal(t, n.ID+".txt", git(t, repo, "diff", "--name-only", n.Commit.Base, n.Commit.SHA), n.ID)
+				require.NotNil(t, n.Usage, n.ID)
+				assert.Equal(t, 50, n.Usage.CacheReadTokens, n.ID)
+			}
+			require.NotNil(t, st.Usage)
+			assert.Equal(t, 7*100, st.Usage.InputTokens)
+			assert.Equal(t, 7*20, st.Usage.OutputTokens)
+			assert.InDelta(t, 7*tc.cost, st.Usage.CostUSD, 1e-9)
+			assert.Len(t, strings.Split(git(t, repo, "log", "--format=%h", start+".."+st.Workspace.Head), "\n"), 7, "one commit per phase")
+		})
+	}
+}

@@ -264,6 +264,9 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "worker process records:\t%s\n", e.WorkerProcDir)
 	fmt.Fprintf(tw, "worker metrics:\t%s\n", orNone(e.MetricsAddr, "off"))
 	agent := orNone(strings.TrimSpace(e.AgentProvider+" "+e.AgentModel), "none (template phases simulated)")
+	if e.AgentPreset != "" {
+		agent += " (preset " + e.AgentPreset + ")"
+	}
 	fmt.Fprintf(tw, "agent provider:\t%s\n", agent)
 	fmt.Fprintf(tw, "template limits:\t%d bytes, %s per template\n", e.TemplateMaxBytes, e.TemplateTimeout)
 	// Counts per role, never the tokens.

@@ -128,7 +128,7 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 	fmt.Fprintf(out, "  Task queue: %s\n", cfg.TaskQueue)
 	fmt.Fprintf(out, "  Data:       %s\n", cfg.Dev.DataDir)
 	fmt.Fprintf(out, "  Artifacts:  %s\n", cfg.ArtifactDir)
-	fmt.Fprintf(out, "  Agents:     %s\n", describeAgent(acts.Agent.Provider, acts.Agent.Model, acts.Agent.Command))
+	fmt.Fprintf(out, "  Agents:     %s\n", describeAgent(acts.Agent.Provider, acts.Agent.Model, presetOr(acts.Agent.Preset, acts.Agent.Command)))
 	fmt.Fprintf(out, "  Policy:     %s\n", acts.Policy.Describe())
 	fmt.Fprintf(out, "ready; Ctrl-C stops\n")
 
@@ -148,6 +148,14 @@ func describeAgent(provider, model string, command []string) string {
 		return provider
 	}
 	return provider + " " + model
+}
+
+// presetOr names a preset as the command it runs, for the banner.
+func presetOr(preset string, command []string) []string {
+	if preset != "" {
+		return []string{"preset " + preset}
+	}
+	return command
 }
 
 // levelFloor drops records below min, whatever the wrapped handler allows.

@@ -102,6 +102,7 @@ func agentDefaults(a config.Agent) (activities.AgentDefaults, error) {
 		APIKeyEnv: a.APIKeyEnv,
 		MaxTokens: a.MaxTokens,
 		Command:   a.Command,
+		Preset:    a.Preset,
 	}
 	return d, d.Validate()
 }
