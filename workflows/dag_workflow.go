@@ -225,16 +225,9 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 		extra = LostAttemptAllowance
 	}
 	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d, extra))
-	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, run.NodeInput{
-		WorkflowID: r.info.WorkflowExecution.ID,
-		Pipeline:   r.p.Name,
-		Node:       d,
-		Params:     r.p.Params,
-		Inputs:     inputs,
-		Artifacts:  refs,
-		Workspace:  r.nodeWorkspace(i),
-		Budget:     r.s.remaining(i),
-	})
+	in := r.nodeInput(d, r.nodeWorkspace(i))
+	in.Inputs, in.Artifacts, in.Budget = inputs, refs, r.s.remaining(i)
+	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult
 		err := f.Get(ctx, &res)
@@ -252,6 +245,18 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 			r.s.fail(i, msg, errType, attempts, now)
 		}
 	})
+}
+
+// nodeInput is the activity input of node d working on ws (nil outside a
+// workspace run).
+func (r *execution) nodeInput(d dag.Node, ws *run.NodeWorkspace) run.NodeInput {
+	return run.NodeInput{
+		WorkflowID: r.info.WorkflowExecution.ID,
+		Pipeline:   r.p.Name,
+		Node:       d,
+		Params:     r.p.Params,
+		Workspace:  ws,
+	}
 }
 
 // finish settles the final states, and returns the result or the run's

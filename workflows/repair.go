@@ -283,15 +283,9 @@ func (r *execution) runCommand(ctx, nodesCtx workflow.Context, sel workflow.Sele
 	opts := activityOptions(r.p, d, p.extra)
 	opts.ActivityID = p.commandActivityID()
 	opts.RetryPolicy.NonRetryableErrorTypes = append(slices.Clone(opts.RetryPolicy.NonRetryableErrorTypes), activities.ErrTypeCommandExit)
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(nodesCtx, opts), activities.ExecuteNodeName, run.NodeInput{
-		WorkflowID: r.info.WorkflowExecution.ID,
-		Pipeline:   r.p.Name,
-		Node:       d,
-		Params:     r.p.Params,
-		Inputs:     inputs,
-		Artifacts:  refs,
-		Workspace:  &run.NodeWorkspace{Repo: r.ws.Repo, Bases: p.bases, Date: r.started},
-	})
+	in := r.nodeInput(d, r.repairWorkspace(p))
+	in.Inputs, in.Artifacts = inputs, refs
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(nodesCtx, opts), activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult
 		err := f.Get(ctx, &res)
@@ -324,6 +318,12 @@ func (r *execution) runCommand(ctx, nodesCtx workflow.Context, sel workflow.Sele
 	})
 }
 
+// repairWorkspace is what a repaired node's command and agent work on: the
+// current round's bases.
+func (r *execution) repairWorkspace(p *repairer) *run.NodeWorkspace {
+	return &run.NodeWorkspace{Repo: r.ws.Repo, Bases: p.bases, Start: r.ws.StartSHA, Date: r.started}
+}
+
 // runRepair runs the current round's agent of repaired node i on p's
 // bases; its commit is what the command runs on next.
 func (r *execution) runRepair(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int, p *repairer) {
@@ -331,14 +331,9 @@ func (r *execution) runRepair(ctx, nodesCtx workflow.Context, sel workflow.Selec
 	repair := p.context()
 	opts := activityOptions(r.p, node, p.extra)
 	opts.ActivityID = RepairActivityID(r.p.Nodes[i].ID, repair.Round)
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(nodesCtx, opts), activities.ExecuteNodeName, run.NodeInput{
-		WorkflowID: r.info.WorkflowExecution.ID,
-		Pipeline:   r.p.Name,
-		Node:       node,
-		Params:     r.p.Params,
-		Workspace:  &run.NodeWorkspace{Repo: r.ws.Repo, Bases: p.bases, Date: r.started},
-		Repair:     &repair,
-	})
+	in := r.nodeInput(node, r.repairWorkspace(p))
+	in.Repair = &repair
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(nodesCtx, opts), activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult
 		err := f.Get(ctx, &res)
