@@ -224,7 +224,9 @@ func Diff(prev, cur *run.Status, now time.Time) []Event {
 		}
 		if before.Status == n.Status {
 			evs = append(evs, repairs...)
-			if n.Status == run.NodeRunning && n.Attempts > before.Attempts && n.Attempts > 1 {
+			// A retry has a last error; a command run again after a
+			// repair is a new activity with none.
+			if n.Status == run.NodeRunning && n.Attempts > before.Attempts && n.Attempts > 1 && n.LastError != "" {
 				evs = append(evs, Event{Type: EventNodeRetrying, Node: n.ID, NodeStatus: n.Status,
 					Attempts: n.Attempts, Error: n.LastError, At: &now})
 			}

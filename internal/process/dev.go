@@ -70,6 +70,12 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 	defer srv.Stop()
 	// The embedded server: no TLS or credentials a profile may name.
 	cfg.Client = client.Options{HostPort: srv.FrontendAddr(), Namespace: cfg.Client.Namespace, DataConverter: cfg.Client.DataConverter}
+	// Say where this dev listens, for the CLI on this data directory.
+	addrFile := filepath.Join(cfg.Dev.DataDir, DevAddrFile)
+	if err := os.WriteFile(addrFile, []byte(srv.FrontendAddr()+"\n"), 0o644); err != nil {
+		logger.Warn("cannot record dev's address in the data directory", "error", err)
+	}
+	defer os.Remove(addrFile)
 
 	// One registry for the SDK's metrics (worker and client) and the API's.
 	m, err := metrics.New(metrics.Options{Logger: logger})

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,7 +22,6 @@ import (
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/dag"
-	"github.com/maestrohq/maestro/devserver"
 	"github.com/maestrohq/maestro/policy"
 	"github.com/maestrohq/maestro/runs"
 	"github.com/maestrohq/maestro/workspace"
@@ -107,18 +107,24 @@ func templateRepos(cfg config.Config) string {
 	return ""
 }
 
+// DevAddrFile, in the data directory, holds the Temporal address of the
+// `maestro dev` running on it, while it runs.
+const DevAddrFile = "dev-temporal-address"
+
 // talksToDev reports whether a client process (the CLI) talks to the
-// `maestro dev` of this machine's data directory: the address is dev's and
-// dev's database is there. Then template runs it starts get a repository
-// too, as those started through dev's API do.
+// `maestro dev` running on this machine's data directory: the address dev
+// wrote there (DevAddrFile) is the client's, both on loopback. Then
+// template runs it starts get a repository too, as those started through
+// dev's API do.
 func talksToDev(cfg config.Config) bool {
-	_, port, err := net.SplitHostPort(cfg.Client.HostPort)
-	_, devPort, devErr := net.SplitHostPort(cfg.Dev.TemporalAddr)
-	if err != nil || devErr != nil || port != devPort || !IsLoopback(cfg.Client.HostPort) || !IsLoopback(cfg.Dev.TemporalAddr) {
+	data, err := os.ReadFile(filepath.Join(cfg.Dev.DataDir, DevAddrFile))
+	if err != nil {
 		return false
 	}
-	_, err = os.Stat(filepath.Join(cfg.Dev.DataDir, devserver.DatabaseFile))
-	return err == nil
+	dev := strings.TrimSpace(string(data))
+	_, port, err := net.SplitHostPort(cfg.Client.HostPort)
+	_, devPort, devErr := net.SplitHostPort(dev)
+	return err == nil && devErr == nil && port == devPort && IsLoopback(cfg.Client.HostPort) && IsLoopback(dev)
 }
 
 // WorkerPolicy is the worker policy cfg configures (see package policy):
