@@ -48,10 +48,10 @@ type command struct {
 // commands lists the subcommands in the order usage shows them.
 func commands() []command {
 	return []command{
-		{"dev", "[--data-dir dir] [--api-listen host:port] [--ui-listen host:port] [--insecure]", "run Temporal (SQLite), its Web UI, a worker and the REST API in one process", cmdDev},
+		{"dev", "[--data-dir dir] [--temporal-listen host:port] [--api-listen host:port] [--ui-listen host:port] [--namespace ns] [--insecure]", "run Temporal (SQLite), its Web UI, a worker and the REST API in one process", cmdDev},
 		{"worker", "[--workdir dir] [--max-output-bytes n] [--metrics-listen host:port]", "run a worker: poll the task queue and execute runs", cmdWorker},
 		{"api", "[--listen host:port] [--insecure]", "serve the REST API", cmdAPI},
-		{"start", "(--template name [--requirement text] | --file dag.yaml) [--param k=v] [--budget-usd x] [--budget-tokens n] [--wait] [--json]", "start a run of a built-in template or of a pipeline file", cmdStart},
+		{"start", "(--template name [--requirement text] | --file dag.yaml) [--repo path|url [--ref r] [--branch b]] [--param k=v] [--budget-usd x] [--budget-tokens n] [--wait] [--json]", "start a run of a built-in template or of a pipeline file", cmdStart},
 		{"status", "<workflow-id> [--json] [--watch]", "show a run's state and every node's state", cmdStatus},
 		{"list", "[--status state] [--limit n] [--json]", "list runs, newest first", cmdList},
 		{"cancel", "<workflow-id> [--wait]", "cancel a run: running nodes are stopped, the rest skipped", cmdCancel},
