@@ -333,6 +333,11 @@ func (r *execution) runRepair(ctx, nodesCtx workflow.Context, sel workflow.Selec
 	opts.ActivityID = RepairActivityID(r.p.Nodes[i].ID, repair.Round)
 	in := r.nodeInput(node, r.repairWorkspace(p))
 	in.Repair = &repair
+	if r.s.budget != nil {
+		// The agent stops before a call that would cross the budget; the
+		// node then fails with BudgetExceeded.
+		in.Budget = r.s.budget.Remaining()
+	}
 	f := workflow.ExecuteActivity(workflow.WithActivityOptions(nodesCtx, opts), activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult
@@ -341,6 +346,7 @@ func (r *execution) runRepair(ctx, nodesCtx workflow.Context, sel workflow.Selec
 		switch {
 		case err == nil && r.s.stopping == "":
 			p.repaired(res)
+			r.s.spend(res.Usage) // a run with a budget counts its repair agents too
 			r.s.setRepairs(i, p)
 			r.runCommand(ctx, nodesCtx, sel, i, p)
 		case err == nil, temporal.IsCanceledError(err):
