@@ -116,8 +116,8 @@ type Request struct {
 
 // Usage is the tokens a call used.
 type Usage struct {
-	// InputTokens are the prompt's tokens (for Anthropic, those not read
-	// from or written to the cache; for OpenAI, all of them).
+	// InputTokens are the prompt's tokens not read from or written to the
+	// provider's cache (OpenAI's prompt_tokens less its cached ones).
 	InputTokens int
 	// OutputTokens are the answer's tokens.
 	OutputTokens int

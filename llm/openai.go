@@ -108,7 +108,10 @@ func (o *openAIClient) Send(ctx context.Context, r Request) (Response, error) {
 		Text:       choice.Message.Content,
 		StopReason: choice.FinishReason,
 		Usage: Usage{
-			InputTokens:      int(cc.Usage.PromptTokens),
+			// prompt_tokens counts the cached ones too: keep them apart,
+			// as Anthropic reports them, so that they are counted (and
+			// priced) once.
+			InputTokens:      max(0, int(cc.Usage.PromptTokens-cc.Usage.PromptTokensDetails.CachedTokens-cc.Usage.PromptTokensDetails.CacheWriteTokens)),
 			OutputTokens:     int(cc.Usage.CompletionTokens),
 			CacheReadTokens:  int(cc.Usage.PromptTokensDetails.CachedTokens),
 			CacheWriteTokens: int(cc.Usage.PromptTokensDetails.CacheWriteTokens),

@@ -648,8 +648,11 @@ func openAIReply(req Request, rep Reply) map[string]any {
 		}
 		msg["tool_calls"] = calls
 	}
-	usage := map[string]any{"prompt_tokens": rep.InputTokens, "completion_tokens": rep.OutputTokens,
-		"total_tokens": rep.InputTokens + rep.OutputTokens}
+	// OpenAI's prompt_tokens include the cached ones (Reply's InputTokens
+	// do not, as Anthropic counts them).
+	prompt := rep.InputTokens + rep.CacheReadTokens + rep.CacheWriteTokens
+	usage := map[string]any{"prompt_tokens": prompt, "completion_tokens": rep.OutputTokens,
+		"total_tokens": prompt + rep.OutputTokens}
 	if rep.CacheReadTokens > 0 || rep.CacheWriteTokens > 0 {
 		usage["prompt_tokens_details"] = map[string]any{"cached_tokens": rep.CacheReadTokens, "cache_write_tokens": rep.CacheWriteTokens}
 	}
