@@ -175,8 +175,11 @@ func (a *Activities) execArgv(ctx context.Context, in run.NodeInput, p dag.Proce
 	err = cmd.Wait()
 	stop()
 	if !cancelled.Load() {
-		// The program is done; so is anything it left running in its group.
-		_ = terminateGroup(cmd.Process.Pid, rec.release)
+		// The program is done; so is anything it left running in its
+		// group, at once: in a workspace run the checkout is committed
+		// next, and nothing may write into it after.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		rec.release()
 	}
 	if ctx.Err() != nil {
 		return execResult{}, ctx.Err()

@@ -29,6 +29,7 @@ const (
 	ErrTypeMergeConflict = "MergeConflict"  // merging a node's bases conflicts; non-retryable
 	ErrTypeUnknownRef    = "UnknownRef"     // the workspace's ref names nothing; non-retryable
 	ErrTypeWorkspace     = "WorkspaceError" // git failed (fetch, checkout, commit, push); retryable
+	ErrTypeBranchMoved   = "BranchMoved"    // the run's branch holds commits its work does not contain: not overwritten; non-retryable
 )
 
 // workspaceKinds are the kinds that work in a checkout; the others pass
@@ -122,7 +123,7 @@ func (a *Activities) finishWorkspace(ctx context.Context, in run.WorkspaceFinish
 			a.cfg.Logger.WarnContext(ctx, "cannot remove a checkout", "error", err)
 		}
 	}
-	if err := m.Push(ctx, in.Repo, head, "refs/heads/"+in.Branch); err != nil {
+	if err := m.PushBranch(ctx, in.Repo, head, in.Branch); err != nil {
 		return run.WorkspaceStatus{}, err
 	}
 	st := run.WorkspaceStatus{Head: head}
@@ -225,6 +226,9 @@ func workspaceError(err error) error {
 		return err
 	case errors.As(err, &conflict):
 		return &nodeError{typ: ErrTypeMergeConflict, nonRetryable: true, msg: fmt.Sprintf("merge conflict in %s", joinFiles(conflict.Files))}
+	case errors.Is(err, workspace.ErrNotFastForward):
+		return &nodeError{typ: ErrTypeBranchMoved, nonRetryable: true,
+			msg: err.Error() + " (the branch has commits the run's work does not contain; the run's work is in refs/maestro/<run>/<node>)"}
 	case errors.Is(err, workspace.ErrUnknownRef):
 		return &nodeError{typ: ErrTypeUnknownRef, nonRetryable: true, msg: err.Error()}
 	case errors.Is(err, workspace.ErrGitMissing), errors.Is(err, workspace.ErrGitTooOld),

@@ -98,6 +98,17 @@ func RefSafe(s string) string {
 // scpLike matches git's user@host:path form.
 var scpLike = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]`)
 
+// HasDotSegments reports whether a repository location has a "." or ".."
+// path segment (which a prefix rule could be walked out of).
+func HasDotSegments(repo string) bool {
+	for _, seg := range strings.FieldsFunc(repo, func(r rune) bool { return r == '/' || r == ':' }) {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
 // IsLocalRepo reports whether repo is a local path (not a URL).
 func IsLocalRepo(repo string) bool { return strings.HasPrefix(repo, "/") }
 
@@ -121,6 +132,9 @@ func (w Workspace) validate(v *validator) {
 		strings.HasPrefix(repo, "git://"), scpLike.MatchString(repo):
 		if w.Create {
 			v.add(node, "workspace.create", "only a local path (an absolute path) can be created")
+		}
+		if HasDotSegments(repo) {
+			v.add(node, "workspace.repo", "%q has a \".\" or \"..\" path segment", repo)
 		}
 		if u, err := url.Parse(repo); err == nil && u.User != nil {
 			_, pw := u.User.Password()

@@ -27,6 +27,7 @@ func TestWorkspaceValidation(t *testing.T) {
 		{"ssh user", Workspace{Repo: "ssh://git@example.com/app.git"}, noop("a"), "", ""},
 		{"https token", Workspace{Repo: "https://x-token:s3cret@example.com/app.git"}, noop("a"), "workspace.repo", "must not hold credentials"},
 		{"https user", Workspace{Repo: "https://ghp_abc@example.com/app.git"}, noop("a"), "workspace.repo", "must not hold credentials"},
+		{"dot segments in a URL", Workspace{Repo: "https://example.com/acme/../evil.git"}, noop("a"), "workspace.repo", "path segment"},
 		{"no repo", Workspace{}, noop("a"), "workspace.repo", "is required"},
 		{"relative repo", Workspace{Repo: "app.git"}, noop("a"), "workspace.repo", "neither an absolute path nor a git URL"},
 		{"option injection", Workspace{Repo: "--upload-pack=touch /tmp/x"}, noop("a"), "workspace.repo", "must not start with '-'"},

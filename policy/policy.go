@@ -309,7 +309,7 @@ func (p *Policy) RepoAllowed(repo string) bool {
 	if repo == "" {
 		return false
 	}
-	clean := !strings.HasPrefix(repo, "/") || filepath.Clean(repo) == strings.TrimSuffix(repo, "/")
+	clean := !dag.HasDotSegments(repo) && (!strings.HasPrefix(repo, "/") || filepath.Clean(repo) == strings.TrimSuffix(repo, "/"))
 	for _, r := range p.Repos {
 		switch {
 		case r == Any, r == repo:

@@ -236,15 +236,17 @@ func TestReservedAddressForms(t *testing.T) {
 func TestRepoAllowed(t *testing.T) {
 	p := &Policy{Repos: []string{"/srv/git/*", "https://github.com/acme/*", "ssh://git@example.com/app.git"}}
 	for repo, want := range map[string]bool{
-		"/srv/git/app.git":                     true,
-		"/srv/git/../etc":                      false,
-		"/srv/gitx/app.git":                    false,
-		"https://github.com/acme/app.git":      true,
-		"https://github.com/acme2/app.git":     false,
-		"https://github.com/other/app.git":     false,
-		"ssh://git@example.com/app.git":        true,
-		"ssh://git@example.com/app.git.backup": false,
-		"":                                     false,
+		"/srv/git/app.git":                      true,
+		"/srv/git/../etc":                       false,
+		"/srv/gitx/app.git":                     false,
+		"https://github.com/acme/app.git":       true,
+		"https://github.com/acme2/app.git":      false,
+		"https://github.com/other/app.git":      false,
+		"https://github.com/acme/../evil/x.git": false,
+		"file:///srv/git/../../home/x":          false,
+		"ssh://git@example.com/app.git":         true,
+		"ssh://git@example.com/app.git.backup":  false,
+		"":                                      false,
 	} {
 		assert.Equal(t, want, p.RepoAllowed(repo), repo)
 	}

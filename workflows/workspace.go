@@ -94,7 +94,11 @@ func (r *execution) finishWorkspace(ctx workflow.Context) {
 		Branch:     r.ws.Branch,
 		Date:       r.started,
 	}).Get(ctx, &head)
-	if err != nil {
+	switch {
+	case temporal.IsCanceledError(err):
+		r.s.stop(run.Cancelled, "run cancelled")
+		return
+	case err != nil:
 		r.s.stop(run.Failed, workspaceMessage(err))
 		return
 	}

@@ -312,6 +312,11 @@ func (c *Checkout) Commit(ctx context.Context, message string, trailers [][2]str
 	if removed {
 		return Commit{}, errors.New("workspace: commit: checkout removed")
 	}
+	// What ran in the checkout may have configured the shared repository
+	// (a clean filter, an fsmonitor...) for git add to run: undo it first.
+	if err := resetConfig(c.mir); err != nil {
+		return Commit{}, err
+	}
 	var tb strings.Builder
 	for _, t := range trailers {
 		if !trailerKeyRE.MatchString(t[0]) || strings.ContainsAny(t[1], "\r\n") {

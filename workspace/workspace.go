@@ -292,6 +292,11 @@ func (m *Manager) lockMirror(ctx context.Context, mir *mirror) (func(), error) {
 		<-mir.sem
 		return nil, err
 	}
+	if err := resetConfig(mir); err != nil {
+		f.Close()
+		<-mir.sem
+		return nil, err
+	}
 	return func() {
 		f.Close() // releases the flock
 		<-mir.sem
@@ -339,6 +344,43 @@ func same(f *os.File, path string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
+// mirrorConfig is a mirror's whole git configuration. Checkouts are
+// worktrees of the mirror and share it, so a program run in one (a command
+// node, an agent's run tool) could add a credential helper, an ssh command
+// or a URL rewrite that the worker's own fetches and pushes would then
+// obey: lockMirror puts this content back before every such operation.
+const mirrorConfig = `[core]
+	repositoryformatversion = 0
+	filemode = true
+	bare = true
+	autocrlf = false
+	logAllRefUpdates = false
+[gc]
+	auto = 0
+[maintenance]
+	auto = false
+[fetch]
+	prune = false
+`
+
+// resetConfig puts the mirror's configuration back to mirrorConfig when
+// anything changed it. Call with the mirror locked.
+func resetConfig(mir *mirror) error {
+	path := filepath.Join(mir.path, "config")
+	cur, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && string(cur) == mirrorConfig) {
+		return nil // no mirror yet, or as it should be
+	}
+	tmp := path + ".maestro-tmp"
+	if err := os.WriteFile(tmp, []byte(mirrorConfig), 0o644); err != nil {
+		return fmt.Errorf("workspace: reset the mirror's config: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("workspace: reset the mirror's config: %w", err)
+	}
+	return nil
+}
+
 // ensureMirror creates the mirror if it does not exist. Call with the mirror
 // locked.
 func (m *Manager) ensureMirror(ctx context.Context, mir *mirror) error {
@@ -353,13 +395,8 @@ func (m *Manager) ensureMirror(ctx context.Context, mir *mirror) error {
 	if _, err := m.r.git(ctx, "", "init", "--bare", "--quiet", "--", tmp); err != nil {
 		return fmt.Errorf("workspace: create mirror of %s: %w", Redact(mir.repo), err)
 	}
-	for _, kv := range [][2]string{
-		{"gc.auto", "0"}, {"maintenance.auto", "false"}, {"core.autocrlf", "false"},
-		{"fetch.prune", "false"}, {"core.logAllRefUpdates", "false"},
-	} {
-		if _, err := m.r.git(ctx, tmp, "config", kv[0], kv[1]); err != nil {
-			return fmt.Errorf("workspace: configure mirror: %w", err)
-		}
+	if err := os.WriteFile(filepath.Join(tmp, "config"), []byte(mirrorConfig), 0o644); err != nil {
+		return fmt.Errorf("workspace: configure mirror: %w", err)
 	}
 	os.RemoveAll(mir.path) // a half-made mirror from a crash
 	if err := os.Rename(tmp, mir.path); err != nil {
@@ -513,11 +550,27 @@ func (m *Manager) remoteHEAD(ctx context.Context, mir *mirror) (string, error) {
 	return "", fmt.Errorf("workspace: %w: \"HEAD\" in %s (the repository has no default branch; name a ref)", ErrUnknownRef, Redact(mir.repo))
 }
 
+// ErrNotFastForward: a branch push was refused because the branch holds
+// commits the pushed commit does not contain.
+var ErrNotFastForward = errors.New("the branch moved: not a fast-forward")
+
 // Push pushes commit sha to ref (a full ref name such as
-// "refs/maestro/<workflow>/<node>" or "refs/heads/<branch>") on repo, forcing
-// the update. The commit must be in the mirror (made in one of its checkouts)
-// or fetchable from repo.
+// "refs/maestro/<workflow>/<node>") on repo, forcing the update. The commit
+// must be in the mirror (made in one of its checkouts) or fetchable from
+// repo.
 func (m *Manager) Push(ctx context.Context, repo, sha, ref string) error {
+	return m.push(ctx, repo, sha, ref, true)
+}
+
+// PushBranch pushes commit sha to refs/heads/<branch> on repo only as a
+// fast-forward: a branch that holds commits sha does not contain is left
+// as it is, and the error wraps ErrNotFastForward. A run cannot overwrite
+// work others pushed.
+func (m *Manager) PushBranch(ctx context.Context, repo, sha, branch string) error {
+	return m.push(ctx, repo, sha, "refs/heads/"+branch, false)
+}
+
+func (m *Manager) push(ctx context.Context, repo, sha, ref string, force bool) error {
 	mir, err := m.mirror(repo)
 	if err != nil {
 		return err
@@ -534,8 +587,22 @@ func (m *Manager) Push(ctx context.Context, repo, sha, ref string) error {
 	if err := m.ensureCommits(ctx, mir, sha); err != nil {
 		return err
 	}
-	if _, err := m.r.git(ctx, mir.path, "push", "--quiet", "--no-verify", "--porcelain", "--",
-		mir.repo, "+"+sha+":"+ref); err != nil {
+	spec := sha + ":" + ref
+	if force {
+		spec = "+" + spec
+	}
+	unlock, err := m.lockMirror(ctx, mir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	out, err := m.r.git(ctx, mir.path, "push", "--quiet", "--no-verify", "--porcelain", "--", mir.repo, spec)
+	if err != nil {
+		var ge *GitError
+		if !force && (strings.Contains(out, "[rejected]") || (errors.As(err, &ge) &&
+			(strings.Contains(ge.Stderr, "non-fast-forward") || strings.Contains(ge.Stderr, "[rejected]") || strings.Contains(ge.Stderr, "fetch first")))) {
+			return fmt.Errorf("workspace: push %s to %s %s: %w", sha, Redact(repo), ref, ErrNotFastForward)
+		}
 		return fmt.Errorf("workspace: push %s to %s %s: %w", sha, Redact(repo), ref, err)
 	}
 	return nil

@@ -785,3 +785,63 @@ func TestSharedDir(t *testing.T) {
 		t.Fatalf("remote has %d refs, want 8", n)
 	}
 }
+
+// What runs in a checkout cannot configure the worker's git: a credential
+// helper or a clean filter set in a checkout (it writes the shared mirror's
+// config) is gone before the worker commits, fetches or pushes.
+func TestCheckoutCannotConfigureTheWorkersGit(t *testing.T) {
+	ctx := context.Background()
+	remote, base := newRemote(t)
+	m := newManager(t)
+	co, err := m.Checkout(ctx, remote, CheckoutOptions{Bases: []string{base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Remove()
+	marker := filepath.Join(t.TempDir(), "ran")
+	gitT(t, co.Path(), "config", "filter.evil.clean", "touch "+marker+"; cat")
+	gitT(t, co.Path(), "config", "credential.helper", "!touch "+marker)
+	if err := os.WriteFile(filepath.Join(co.Path(), ".gitattributes"), []byte("* filter=evil\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(co.Path(), "x.txt"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := co.Commit(ctx, "x", nil, Identity{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Push(ctx, remote, c.SHA, "refs/maestro/r/x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a program configured in the checkout ran in the worker's git")
+	}
+	mir, _ := m.mirror(remote)
+	if got, _ := os.ReadFile(filepath.Join(mir.path, "config")); string(got) != mirrorConfig {
+		t.Fatalf("mirror config = %q", got)
+	}
+}
+
+// A branch push is a fast-forward only: a run cannot overwrite what others
+// pushed to its branch.
+func TestPushBranchOnlyFastForwards(t *testing.T) {
+	ctx := context.Background()
+	remote, base := newRemote(t)
+	m := newManager(t)
+	a := commitOn(t, m, remote, base, map[string]string{"a.txt": "a\n"}, "refs/maestro/r/a")
+	b := commitOn(t, m, remote, base, map[string]string{"b.txt": "b\n"}, "refs/maestro/r/b")
+	if err := m.PushBranch(ctx, remote, a, "feature"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.PushBranch(ctx, remote, b, "feature"); !errors.Is(err, ErrNotFastForward) {
+		t.Fatalf("pushing a diverged commit: err = %v, want ErrNotFastForward", err)
+	}
+	if got := gitT(t, remote, "rev-parse", "refs/heads/feature"); got != a {
+		t.Fatalf("feature = %s, want it left at %s", got, a)
+	}
+	ab := commitOn(t, m, remote, a, map[string]string{"c.txt": "c\n"}, "refs/maestro/r/c")
+	if err := m.PushBranch(ctx, remote, ab, "feature"); err != nil {
+		t.Fatalf("a fast-forward: %v", err)
+	}
+}
