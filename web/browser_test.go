@@ -11,9 +11,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,6 +182,27 @@ func TestRunPageInChromium(t *testing.T) {
 	ctx := browser(t)
 	p := newPage(t)
 
+	// Uncaught exceptions in the page fail the test.
+	var mu sync.Mutex
+	var exceptions []string
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			mu.Lock()
+			exceptions = append(exceptions, fmt.Sprintf("%s:%d: %s", d.URL, d.LineNumber+1, msg))
+			mu.Unlock()
+		}
+	}))
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Empty(t, exceptions, "uncaught exceptions in the page")
+	})
+
 	sdlc := p.start(map[string]any{"template": "sdlc-parallel", "requirement": "a page"})
 	deps := 0
 	for _, n := range p.waitClosed(sdlc).Nodes {
@@ -228,6 +252,11 @@ func TestRunPageInChromium(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true; location.hash = '#/runs/' + `+fmt.Sprintf("%q", live)),
 		poll(`(() => { const g = document.querySelector('g.node[data-node=slow]');
 			if (!g || g.dataset.state !== 'running') return false; window.slowNode = g; return true })()`),
+		poll(`!document.querySelector('#cancel').hidden && !document.querySelector('#pause').hidden`),
+	))
+	assert.True(t, eval[bool](t, ctx, `document.querySelector('#retry').hidden && document.querySelector('#resume').hidden`),
+		"retry and resume are hidden while the run runs")
+	require.NoError(t, chromedp.Do(ctx,
 		poll(`document.querySelector('g.node[data-node=slow]').dataset.state === 'completed'`),
 		poll(`document.querySelector('g.node[data-node=after]').dataset.state === 'completed'`),
 		poll(`document.querySelector('#run-status').textContent === 'completed'`),
@@ -235,6 +264,47 @@ func TestRunPageInChromium(t *testing.T) {
 	assert.True(t, eval[bool](t, ctx, `window.slowNode === document.querySelector('g.node[data-node=slow]') && window.slowNode.isConnected`),
 		"the node was updated in place, not redrawn")
 	assert.True(t, eval[bool](t, ctx, `window.notReloaded === true`), "the page was not reloaded")
+	assert.True(t, eval[bool](t, ctx, `['pause', 'resume', 'cancel', 'retry'].every(b => document.querySelector('#' + b).hidden)`),
+		"no run button applies to a completed run")
+
+	// The layout of 500 nodes: linear time, one layer per longest path, and
+	// a scrollable graph.
+	type layoutResult struct {
+		Layers, MaxRows, LastLayer int
+		Ms                         float64
+	}
+	lr := eval[layoutResult](t, ctx, `(() => {
+		const nodes = [];
+		for (let i = 0; i < 500; i++) nodes.push({id: 'n' + i, depends_on: i === 0 ? [] : i % 10 === 0 ? ['n' + (i - 10), 'n' + (i - 1)] : ['n' + (i - (i % 10))]});
+		const t0 = performance.now();
+		const l = layout(nodes);
+		return {layers: l.layers, maxRows: l.maxRows, lastLayer: l.pos.get('n499').layer, ms: performance.now() - t0};
+	})()`)
+	assert.Equal(t, 100, lr.Layers, "chains of 10 fanned out: 2 layers each, but the first")
+	assert.Equal(t, 9, lr.MaxRows)
+	assert.Equal(t, 99, lr.LastLayer)
+	assert.Less(t, lr.Ms, 200.0, "layout of 500 nodes in %.1f ms", lr.Ms)
+	assert.Equal(t, "auto", eval[string](t, ctx, `getComputedStyle(document.querySelector('#graph')).overflow`))
+
+	// The start form: an error from the API is shown next to it; a good
+	// request opens the new run's page.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`location.hash = '#/'`),
+		poll(`!!document.querySelector('#template option[value="sdlc-parallel"]') && !document.querySelector('#list-view').hidden`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#template').append(new Option('no-such-template', 'no-such-template', true, true))`),
+		chromedp.Click(chromedp.CSS(`#start-form button`)),
+		poll(`document.querySelector('#start-msg').classList.contains('err')`),
+	))
+	assert.Contains(t, text(t, ctx, "#start-msg"), "no-such-template")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#template').value = 'sdlc-parallel'`),
+		chromedp.SendKeys(chromedp.CSS("#requirement"), "from the form"),
+		chromedp.Click(chromedp.CSS(`#start-form button`)),
+		poll(`location.hash.startsWith('#/runs/') && document.querySelectorAll('#graph g.node').length === 7`),
+	))
+	formRun := strings.TrimPrefix(eval[string](t, ctx, `decodeURIComponent(location.hash)`), "#/runs/")
+	assert.NotEqual(t, sdlc, formRun)
+	p.waitClosed(formRun)
 
 	// Approving a gate from the node panel.
 	gated := p.start(map[string]any{"dag": map[string]any{"name": "gated", "nodes": []any{
