@@ -254,6 +254,11 @@ func TestRunPageInChromium(t *testing.T) {
 			if (!g || g.dataset.state !== 'running') return false; window.slowNode = g; return true })()`),
 		poll(`!document.querySelector('#cancel').hidden && !document.querySelector('#pause').hidden`),
 	))
+	// A progress event shows its step under the running node (noop nodes
+	// report none, so the event is handed to the page's handler).
+	assert.Equal(t, "run go test ./...", eval[string](t, ctx, `(() => {
+		onEvent({type: 'node_progress', node: 'slow', node_status: 'running', status: 'running', progress: {step: 'run go test ./...'}});
+		return document.querySelector('g.node[data-node=slow] .nstep').textContent })()`))
 	assert.True(t, eval[bool](t, ctx, `document.querySelector('#retry').hidden && document.querySelector('#resume').hidden`),
 		"retry and resume are hidden while the run runs")
 	require.NoError(t, chromedp.Do(ctx,

@@ -137,7 +137,7 @@ async function loadRuns() {
     el('td', {}, el('span', { class: 'badge', 'data-state': w.status }, w.status)),
     el('td', {}, w.pipeline + (w.template && w.template !== w.pipeline ? ' (' + w.template + ')' : '')),
     el('td', {}, fmtTime(w.started_at)),
-    el('td', {}, fmtDur(w.started_at, w.ended_at || (w.status === 'running' || w.status === 'paused' ? null : w.started_at))))));
+    el('td', {}, w.ended_at || w.status === 'running' || w.status === 'paused' ? fmtDur(w.started_at, w.ended_at) : ''))));
 }
 
 async function startRun(e) {
@@ -358,7 +358,7 @@ function drawNode(id) {
   const [, , tid, tst, tstep] = g.childNodes;
   tid.textContent = clip(n.id, 22);
   const dur = n.started_at ? ' · ' + fmtDur(n.started_at, n.ended_at) : '';
-  tst.textContent = n.status + (n.attempts > 1 ? ' · ×' + n.attempts : '') + dur + (n.reused ? ' · reused' : '');
+  tst.textContent = n.status + (n.attempts ? ' · try ' + n.attempts : '') + dur;
   tstep.textContent = n.status === 'running' && n.progress ? clip(n.progress.step, 26) : '';
 }
 
@@ -383,7 +383,7 @@ function drawPanel() {
     el('h3', {}, n.name || n.id),
     el('table', {},
       row('id', n.id), row('phase', n.phase), row('executor', n.executor), row('status', n.status),
-      row('attempts', n.attempts), row('started', fmtTime(n.started_at)), row('ended', fmtTime(n.ended_at)),
+      row('attempts', n.attempts), row('reused', n.reused && 'yes: completed in the run this one retries'), row('started', fmtTime(n.started_at)), row('ended', fmtTime(n.ended_at)),
       row('duration', fmtDur(n.started_at, n.ended_at)),
       row('step', n.progress && n.progress.step),
       row('commit', c && (c.sha.slice(0, 12) + (c.changed ? '' : ' (no changes)'))),
