@@ -328,6 +328,31 @@ func TestRunPageInChromium(t *testing.T) {
 		poll(`document.querySelector('g.node[data-node=ship]').dataset.state === 'completed'`),
 		poll(`document.querySelector('#panel').textContent.includes('looks good')`),
 	))
+	// Drawing 500 nodes (a synthetic run handed to the page): all drawn,
+	// quickly, in a graph that scrolls.
+	type drawResult struct {
+		Nodes, Edges               int
+		Ms                         float64
+		ScrollWidth, ClientWidth   int
+		ScrollHeight, ClientHeight int
+	}
+	dr := eval[drawResult](t, ctx, `(() => {
+		const nodes = [];
+		for (let i = 0; i < 500; i++) nodes.push({id: 'n' + i, status: i % 3 ? 'pending' : 'completed', attempts: 1,
+			depends_on: i < 20 ? [] : ['n' + (i - 20), 'n' + (i - 19 - (i % 20 === 19 ? 20 : 0))]});
+		const t0 = performance.now();
+		applyRun({workflow_id: 'big', pipeline: 'big', status: 'completed', nodes});
+		const ms = performance.now() - t0;
+		const g = document.querySelector('#graph');
+		return {nodes: g.querySelectorAll('g.node').length, edges: g.querySelectorAll('path.edge').length, ms,
+			scrollWidth: g.scrollWidth, clientWidth: g.clientWidth, scrollHeight: g.scrollHeight, clientHeight: g.clientHeight};
+	})()`)
+	assert.Equal(t, 500, dr.Nodes)
+	assert.Equal(t, 2*480, dr.Edges)
+	assert.Less(t, dr.Ms, 1000.0, "drawing 500 nodes took %.0f ms", dr.Ms)
+	assert.Greater(t, dr.ScrollWidth, dr.ClientWidth, "the graph scrolls sideways")
+	assert.Greater(t, dr.ScrollHeight, dr.ClientHeight, "the graph scrolls down")
+
 	v := p.waitClosed(gated)
 	assert.Equal(t, "completed", string(v.Status))
 	for _, n := range v.Nodes {
