@@ -230,14 +230,14 @@ func requiredRole(c echo.Context) Role {
 	return RoleAdmin
 }
 
-// authMiddleware authenticates every request but /health and CORS
-// preflights (401 without a valid token) and checks the token's role
+// authMiddleware authenticates every request but /health, the run page's
+// static files (/ and /assets/) and CORS preflights (401 without a valid token) and checks the token's role
 // against the route's (403 forbidden naming the role needed). An event
 // stream may carry the token as a subprotocol instead (browsers cannot set
 // headers on a WebSocket).
 func (s *Server) authMiddleware(auth *authenticator) []echo.MiddlewareFunc {
 	open := func(c echo.Context) bool {
-		return isHealth(c) || c.Request().Method == http.MethodOptions
+		return isHealth(c) || isPage(c) || c.Request().Method == http.MethodOptions
 	}
 	keyAuth := middleware.KeyAuthWithConfig(middleware.KeyAuthConfig{
 		Skipper: func(c echo.Context) bool {

@@ -28,6 +28,7 @@ import (
 	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/web"
 )
 
 // Defaults applied to a zero Config.
@@ -108,8 +109,9 @@ type Config struct {
 	// Logger receives request logs and errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Token, when set, is an admin bearer token (Authorization: Bearer
-	// <token>). With Token or Tokens set, every endpoint but /health
-	// requires a token whose role allows it (see Role).
+	// <token>). With Token or Tokens set, every endpoint but /health and
+	// the run page's files (/, /assets/) requires a token whose role allows
+	// it (see Role).
 	Token string
 	// Tokens are bearer tokens with their roles, besides Token.
 	Tokens []Token
@@ -325,6 +327,12 @@ func (s *Server) newEcho() *echo.Echo {
 	e.GET("/openapi.json", s.openAPIJSON)
 	e.GET("/openapi.yaml", s.openAPIYAML)
 
+	// The run page (package web): static files that need no token; the
+	// page's own API calls carry it.
+	page := echo.WrapHandler(web.Handler())
+	e.GET("/", page)
+	e.GET("/assets/:file", page)
+
 	g := e.Group("/api")
 	g.POST("/workflows", s.startRun, s.oneAtATime)
 	g.GET("/workflows", s.listRuns)
@@ -367,6 +375,13 @@ func (s *Server) oneAtATime(next echo.HandlerFunc) echo.HandlerFunc {
 		defer s.busy.Release(weight)
 		return next(c)
 	}
+}
+
+// isPage reports whether c asks for the run page's files (package web),
+// which need no token.
+func isPage(c echo.Context) bool {
+	m := c.Request().Method
+	return (m == http.MethodGet || m == http.MethodHead) && (c.Path() == "/" || c.Path() == "/assets/:file")
 }
 
 func isHealth(c echo.Context) bool {

@@ -130,6 +130,7 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 	}
 	if apiURL != "" {
 		fmt.Fprintf(out, "  API:        %s (OpenAPI at %[1]s/openapi.yaml, metrics at %[1]s/metrics)\n", apiURL)
+		fmt.Fprintf(out, "  Run page:   %s/\n", apiURL)
 	}
 	fmt.Fprintf(out, "  Task queue: %s\n", cfg.TaskQueue)
 	fmt.Fprintf(out, "  Data:       %s\n", cfg.Dev.DataDir)

@@ -1,0 +1,439 @@
+// Maestro's run page: the runs list (#/) and a run's DAG (#/runs/<id>),
+// kept live by the run's event stream. Plain DOM, no framework.
+'use strict';
+
+const $ = (sel) => document.querySelector(sel);
+const SVG = 'http://www.w3.org/2000/svg';
+const TOKEN_KEY = 'maestro.token';
+const NODE_W = 170, NODE_H = 58, GAP_X = 60, GAP_Y = 16, PAD = 12;
+
+// el builds an element: attrs are attributes (on: handlers), kids text or nodes.
+function el(tag, attrs, ...kids) {
+  const e = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'on') for (const [ev, f] of Object.entries(v)) e.addEventListener(ev, f);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const k of kids) if (k !== undefined && k !== null) e.append(k);
+  return e;
+}
+
+// ---- API calls, with the token when there is one -------------------------
+
+let loginWait = null;
+
+// login shows the token form and resolves once a token is entered; concurrent
+// 401s share one prompt.
+function login(msg) {
+  if (loginWait) return loginWait;
+  const form = $('#login');
+  $('#login-msg').textContent = msg || '';
+  form.hidden = false;
+  $('#token').focus();
+  loginWait = new Promise((resolve) => {
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      sessionStorage.setItem(TOKEN_KEY, $('#token').value.trim());
+      $('#token').value = '';
+      form.hidden = true;
+      loginWait = null;
+      resolve();
+    };
+  });
+  return loginWait;
+}
+
+// api calls the API and returns {ok, status, data}; a 401 asks for a token
+// and tries once more.
+async function api(method, path, body, retried) {
+  const headers = {};
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    return { ok: false, status: 0, data: { error: { message: 'cannot reach the API: ' + err.message } } };
+  }
+  if (resp.status === 401 && !retried) {
+    await login(token ? 'That token was refused.' : '');
+    return api(method, path, body, true);
+  }
+  let data = null;
+  try { data = await resp.json(); } catch (_) { /* not JSON */ }
+  return { ok: resp.ok, status: resp.status, data };
+}
+
+// errorText renders an API error answer, with details.problems when given.
+function errorText(r) {
+  const e = (r.data && r.data.error) || {};
+  let s = e.message || ('HTTP ' + r.status);
+  const probs = e.details && e.details.problems;
+  if (Array.isArray(probs)) {
+    s += probs.map((p) => '\n• ' + [p.node, p.field, p.message].filter(Boolean).join(': ')).join('');
+  }
+  return s;
+}
+
+function say(target, text, isErr) {
+  target.textContent = text;
+  target.className = 'msg' + (isErr ? ' err' : ' ok');
+}
+
+// ---- formatting ----------------------------------------------------------
+
+function fmtTime(t) { return t ? new Date(t).toLocaleString() : ''; }
+
+function fmtDur(from, to) {
+  if (!from) return '';
+  let s = Math.max(0, Math.round(((to ? new Date(to) : new Date()) - new Date(from)) / 1000));
+  if (s < 60) return s + 's';
+  const m = Math.floor(s / 60); s %= 60;
+  if (m < 60) return m + 'm' + (s ? s + 's' : '');
+  return Math.floor(m / 60) + 'h' + (m % 60) + 'm';
+}
+
+// ---- routing -------------------------------------------------------------
+
+let view = null; // the current view's cleanup
+
+function route() {
+  if (view) view();
+  view = null;
+  const m = location.hash.match(/^#\/runs\/(.+)$/);
+  $('#list-view').hidden = !!m;
+  $('#run-view').hidden = !m;
+  if (m) showRun(decodeURIComponent(m[1])); else showList();
+}
+
+// ---- the runs list -------------------------------------------------------
+
+let templatesLoaded = false;
+
+async function showList() {
+  document.title = 'Maestro — runs';
+  if (!templatesLoaded) loadTemplates();
+  await loadRuns();
+}
+
+async function loadTemplates() {
+  const r = await api('GET', '/api/templates');
+  if (!r.ok) return;
+  templatesLoaded = true;
+  const sel = $('#template');
+  sel.replaceChildren(...(r.data.templates || []).map((t) => el('option', { value: t.name, title: t.description }, t.name)));
+}
+
+async function loadRuns() {
+  const status = $('#status-filter').value;
+  const r = await api('GET', '/api/workflows?page_size=50' + (status ? '&status=' + encodeURIComponent(status) : ''));
+  const body = $('#runs tbody');
+  if (!r.ok) { say($('#list-msg'), errorText(r), true); return; }
+  const runs = r.data.workflows || [];
+  say($('#list-msg'), runs.length ? '' : 'No runs.', false);
+  body.replaceChildren(...runs.map((w) => el('tr', { 'data-run': w.workflow_id },
+    el('td', {}, el('a', { href: '#/runs/' + encodeURIComponent(w.workflow_id) }, w.workflow_id)),
+    el('td', {}, el('span', { class: 'badge', 'data-state': w.status }, w.status)),
+    el('td', {}, w.pipeline + (w.template && w.template !== w.pipeline ? ' (' + w.template + ')' : '')),
+    el('td', {}, fmtTime(w.started_at)),
+    el('td', {}, w.ended_at || w.status === 'running' || w.status === 'paused' ? fmtDur(w.started_at, w.ended_at) : ''))));
+}
+
+async function startRun(e) {
+  e.preventDefault();
+  const req = { template: $('#template').value, requirement: $('#requirement').value };
+  const repo = $('#repo').value.trim();
+  if (repo) req.workspace = { repo };
+  const msg = $('#start-msg');
+  say(msg, 'Starting…', false);
+  const r = await api('POST', '/api/workflows', req);
+  if (!r.ok) { say(msg, errorText(r), true); return; }
+  say(msg, 'Started ' + r.data.workflow_id, false);
+  location.hash = '#/runs/' + encodeURIComponent(r.data.workflow_id);
+}
+
+// ---- the run page --------------------------------------------------------
+
+// cur is the run shown: its data, its nodes by id and their SVG groups.
+let cur = null;
+
+function showRun(id) {
+  document.title = 'Maestro — ' + id;
+  cur = { id, run: null, nodes: new Map(), groups: new Map(), selected: null, ws: null, closed: false, refetch: null };
+  const me = cur;
+  $('#run-title').textContent = id;
+  $('#run-status').textContent = '';
+  $('#run-progress').textContent = '';
+  $('#run-msg').textContent = '';
+  $('#graph').replaceChildren();
+  $('#panel').hidden = true;
+  for (const b of ['pause', 'resume', 'cancel', 'retry']) $('#' + b).hidden = true;
+  const tick = setInterval(() => { for (const n of me.nodes.values()) if (n.status === 'running') drawNode(n.id); }, 1000);
+  view = () => {
+    me.closed = true;
+    clearInterval(tick);
+    clearTimeout(me.refetch);
+    if (me.ws) me.ws.close(1000);
+  };
+  fetchRun(me).then(() => { if (!me.closed) connect(me); });
+}
+
+async function fetchRun(me) {
+  const r = await api('GET', '/api/workflows/' + encodeURIComponent(me.id));
+  if (me.closed) return;
+  if (!r.ok) { say($('#run-msg'), errorText(r), true); return; }
+  applyRun(r.data);
+}
+
+// connect follows the run's event stream, reconnecting while the run is open.
+function connect(me) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const protos = ['maestro.v1'];
+  if (token) protos.push('maestro.token.' + token);
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host +
+    '/api/workflows/' + encodeURIComponent(me.id) + '/events';
+  const ws = new WebSocket(url, protos);
+  me.ws = ws;
+  $('#conn').textContent = 'connecting…';
+  ws.onopen = () => { $('#conn').textContent = 'live'; };
+  ws.onmessage = (m) => { if (!me.closed) onEvent(JSON.parse(m.data)); };
+  ws.onclose = () => {
+    $('#conn').textContent = '';
+    if (me.closed || isClosedRun(me.run)) return;
+    setTimeout(() => { if (!me.closed) fetchRun(me).then(() => connect(me)); }, 2000);
+  };
+}
+
+function isClosedRun(run) { return run && run.status !== 'running' && run.status !== 'paused'; }
+
+const NODE_EVENTS = {
+  node_started: 'running', node_completed: 'completed', node_failed: 'failed',
+  node_skipped: 'skipped', node_cancelled: 'cancelled', node_waiting_budget: 'waiting_budget',
+};
+
+function onEvent(ev) {
+  if (ev.run) { applyRun(ev.run); return; } // snapshot, run_finished
+  if (cur.run && ev.status) { cur.run.status = ev.status; drawRunBar(); }
+  const n = ev.node && cur.nodes.get(ev.node);
+  if (!n) return;
+  if (ev.node_status) n.status = ev.node_status;
+  else if (NODE_EVENTS[ev.type]) n.status = NODE_EVENTS[ev.type];
+  if (ev.attempts) n.attempts = ev.attempts;
+  if (ev.type === 'node_progress') n.progress = ev.progress;
+  if (ev.type === 'node_started' && ev.at) { n.started_at = ev.at; n.ended_at = null; }
+  if (ev.type === 'node_retrying' && ev.error) n.last_error = ev.error;
+  if (/^node_(completed|failed|skipped|cancelled)$/.test(ev.type)) {
+    if (ev.at) n.ended_at = ev.at;
+    if (ev.error) n.error = ev.error;
+    n.progress = null;
+    // Outputs, commits and usage come with the run: read it again, soon.
+    clearTimeout(cur.refetch);
+    const me = cur;
+    cur.refetch = setTimeout(() => fetchRun(me), 400);
+  }
+  drawNode(n.id);
+  drawCounts();
+  if (cur.selected === n.id) drawPanel();
+}
+
+// applyRun takes a whole run: the graph is drawn when its nodes changed,
+// else updated in place.
+function applyRun(run) {
+  const same = cur.run && run.nodes.length === cur.nodes.size && run.nodes.every((n) => cur.nodes.has(n.id));
+  cur.run = run;
+  if (!same) {
+    cur.nodes = new Map(run.nodes.map((n) => [n.id, n]));
+    drawGraph();
+  } else {
+    for (const n of run.nodes) { cur.nodes.set(n.id, n); drawNode(n.id); }
+  }
+  drawRunBar();
+  if (cur.selected) drawPanel();
+}
+
+function drawRunBar() {
+  const run = cur.run;
+  const st = $('#run-status');
+  st.textContent = run.status;
+  st.dataset.state = run.status;
+  $('#run-title').textContent = run.pipeline + ' · ' + cur.id;
+  const on = { pause: run.status === 'running', resume: run.status === 'paused',
+    cancel: run.status === 'running' || run.status === 'paused',
+    retry: ['failed', 'cancelled', 'timed_out', 'terminated'].includes(run.status) };
+  for (const [b, show] of Object.entries(on)) $('#' + b).hidden = !show;
+  drawCounts();
+}
+
+function drawCounts() {
+  let done = 0;
+  for (const n of cur.nodes.values()) if (n.status === 'completed') done++;
+  $('#run-progress').textContent = done + '/' + cur.nodes.size + ' nodes completed' +
+    (cur.run.error ? ' — ' + cur.run.error : '');
+}
+
+async function control(action) {
+  if (!confirm(action[0].toUpperCase() + action.slice(1) + ' run ' + cur.id + '?')) return;
+  const r = await api('POST', '/api/workflows/' + encodeURIComponent(cur.id) + '/' + action);
+  if (!r.ok) { say($('#run-msg'), errorText(r), true); return; }
+  if (action === 'retry' && r.data.workflow_id) { location.hash = '#/runs/' + encodeURIComponent(r.data.workflow_id); return; }
+  say($('#run-msg'), action + ' requested', false);
+}
+
+// layout gives each node a layer, the longest path from a root (Kahn's
+// order, O(N+E)), and a row within its layer.
+function layout(nodes) {
+  const indeg = new Map(), out = new Map(), layer = new Map();
+  for (const n of nodes) { indeg.set(n.id, 0); out.set(n.id, []); layer.set(n.id, 0); }
+  for (const n of nodes) {
+    for (const d of n.depends_on || []) {
+      if (!out.has(d)) continue;
+      out.get(d).push(n.id);
+      indeg.set(n.id, indeg.get(n.id) + 1);
+    }
+  }
+  const queue = nodes.filter((n) => indeg.get(n.id) === 0).map((n) => n.id);
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i];
+    for (const next of out.get(id)) {
+      layer.set(next, Math.max(layer.get(next), layer.get(id) + 1));
+      indeg.set(next, indeg.get(next) - 1);
+      if (indeg.get(next) === 0) queue.push(next);
+    }
+  }
+  const rows = [], pos = new Map();
+  for (const n of nodes) { // in the run's order
+    const l = layer.get(n.id);
+    rows[l] = (rows[l] || 0) + 1;
+    pos.set(n.id, { layer: l, x: PAD + l * (NODE_W + GAP_X), y: PAD + (rows[l] - 1) * (NODE_H + GAP_Y) });
+  }
+  return { pos, layers: rows.length, maxRows: Math.max(1, ...rows) };
+}
+
+function drawGraph() {
+  const nodes = [...cur.nodes.values()];
+  const { pos, layers, maxRows } = layout(nodes);
+  const w = PAD * 2 + layers * NODE_W + Math.max(0, layers - 1) * GAP_X;
+  const h = PAD * 2 + maxRows * NODE_H + (maxRows - 1) * GAP_Y;
+  const svg = el('svg:svg', { id: 'dag', width: w, height: h, viewBox: `0 0 ${w} ${h}` });
+  const edges = el('svg:g', { class: 'edges' });
+  for (const n of nodes) {
+    const b = pos.get(n.id);
+    for (const d of n.depends_on || []) {
+      const a = pos.get(d);
+      if (!a) continue;
+      const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2, mx = (x1 + x2) / 2;
+      edges.append(el('svg:path', { class: 'edge', 'data-from': d, 'data-to': n.id,
+        d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}` }));
+    }
+  }
+  svg.append(edges);
+  cur.groups = new Map();
+  for (const n of nodes) {
+    const p = pos.get(n.id);
+    const g = el('svg:g', { class: 'node', 'data-node': n.id, 'data-layer': p.layer, 'data-x': p.x, 'data-y': p.y,
+      transform: `translate(${p.x},${p.y})`, tabindex: 0, on: { click: () => select(n.id),
+        keydown: (e) => { if (e.key === 'Enter') select(n.id); } } },
+    el('svg:title', {}, n.id),
+    el('svg:rect', { width: NODE_W, height: NODE_H, rx: 8 }),
+    el('svg:text', { x: 8, y: 17, class: 'nid' }),
+    el('svg:text', { x: 8, y: 34, class: 'nst' }),
+    el('svg:text', { x: 8, y: 50, class: 'nstep' }));
+    svg.append(g);
+    cur.groups.set(n.id, g);
+    drawNode(n.id);
+  }
+  $('#graph').replaceChildren(svg);
+}
+
+function clip(s, n) { return s && s.length > n ? s.slice(0, n - 1) + '…' : (s || ''); }
+
+// drawNode updates one node's group in place: state, colour and text.
+function drawNode(id) {
+  const n = cur.nodes.get(id), g = cur.groups.get(id);
+  if (!n || !g) return;
+  g.setAttribute('data-state', n.status);
+  g.classList.toggle('reused', !!n.reused);
+  g.classList.toggle('selected', cur.selected === id);
+  const [, , tid, tst, tstep] = g.childNodes;
+  tid.textContent = clip(n.id, 22);
+  const dur = n.started_at ? ' · ' + fmtDur(n.started_at, n.ended_at) : '';
+  tst.textContent = n.status + (n.attempts ? ' · try ' + n.attempts : '') + dur;
+  tstep.textContent = n.status === 'running' && n.progress ? clip(n.progress.step, 26) : '';
+}
+
+function select(id) {
+  const prev = cur.selected;
+  cur.selected = id;
+  if (prev) drawNode(prev);
+  drawNode(id);
+  drawPanel();
+}
+
+function drawPanel() {
+  const n = cur.nodes.get(cur.selected);
+  const panel = $('#panel');
+  if (!n) { panel.hidden = true; return; }
+  const base = '/api/workflows/' + encodeURIComponent(cur.id);
+  const row = (k, v) => (v === undefined || v === null || v === '' ? null : el('tr', {}, el('th', {}, k), el('td', {}, String(v))));
+  const u = n.usage;
+  const c = n.commit;
+  const kids = [
+    el('button', { class: 'close', title: 'close', on: { click: () => { cur.selected = null; panel.hidden = true; drawNode(n.id); } } }, '×'),
+    el('h3', {}, n.name || n.id),
+    el('table', {},
+      row('id', n.id), row('phase', n.phase), row('executor', n.executor), row('status', n.status),
+      row('attempts', n.attempts), row('reused', n.reused && 'yes: completed in the run this one retries'), row('started', fmtTime(n.started_at)), row('ended', fmtTime(n.ended_at)),
+      row('duration', fmtDur(n.started_at, n.ended_at)),
+      row('step', n.progress && n.progress.step),
+      row('commit', c && (c.sha.slice(0, 12) + (c.changed ? '' : ' (no changes)'))),
+      row('diffstat', c && `${c.files} files, +${c.insertions} −${c.deletions}`),
+      row('usage', u && `${u.model ? u.model + ': ' : ''}${u.input_tokens} in, ${u.output_tokens} out` +
+        (u.cost_usd ? `, $${u.cost_usd.toFixed(4)}` : '')),
+      row('approval', n.approval && ((n.approval.approved ? 'approved' : 'rejected') + (n.approval.comment ? ': ' + n.approval.comment : '')))),
+  ];
+  if (n.error) kids.push(el('h4', {}, 'Error'), el('pre', { class: 'err' }, n.error));
+  if (n.last_error) kids.push(el('h4', {}, 'Last error'), el('pre', { class: 'err' }, n.last_error));
+  if (n.output) kids.push(el('h4', {}, 'Output' + (n.output_truncated ? ' (summary)' : '')), el('pre', {}, n.output));
+  const links = [];
+  if (n.status === 'completed' || n.output_bytes) {
+    links.push(el('a', { href: base + '/artifacts/' + encodeURIComponent(n.id), target: '_blank', on: { click: (e) => openAuthed(e, base + '/artifacts/' + encodeURIComponent(n.id)) } }, 'full output'));
+  }
+  if (c) links.push(el('a', { href: base + '/nodes/' + encodeURIComponent(n.id) + '/diff', target: '_blank', on: { click: (e) => openAuthed(e, base + '/nodes/' + encodeURIComponent(n.id) + '/diff') } }, 'diff'));
+  if (links.length) kids.push(el('p', { class: 'links' }, ...links.flatMap((a, i) => (i ? [' · ', a] : [a]))));
+  if (n.status === 'waiting_approval') {
+    const comment = el('textarea', { id: 'approve-comment', rows: 2, placeholder: 'comment (optional)' });
+    const msg = el('div', { id: 'approve-msg', class: 'msg' });
+    const decide = async (approved) => {
+      if (!confirm((approved ? 'Approve' : 'Reject') + ' ' + n.id + '?')) return;
+      const r = await api('POST', base + '/approve/' + encodeURIComponent(n.id), { approved, comment: comment.value });
+      say(msg, r.ok ? (approved ? 'Approved' : 'Rejected') + (r.data && r.data.status ? ': node is ' + r.data.status : '') : errorText(r), !r.ok);
+    };
+    kids.push(el('h4', {}, 'Approval'), comment,
+      el('div', {}, el('button', { id: 'approve', on: { click: () => decide(true) } }, 'Approve'), ' ',
+        el('button', { id: 'reject', class: 'danger', on: { click: () => decide(false) } }, 'Reject')), msg);
+  }
+  panel.replaceChildren(...kids);
+  panel.hidden = false;
+}
+
+// openAuthed opens an API document (output, diff) in a new tab; with a
+// token it is fetched here (a link cannot carry the header) and shown as text.
+async function openAuthed(e, path) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return; // the link works as it is
+  e.preventDefault();
+  const resp = await fetch(path, { headers: { Authorization: 'Bearer ' + token } });
+  const blob = new Blob([await resp.text()], { type: 'text/plain;charset=utf-8' });
+  window.open(URL.createObjectURL(blob), '_blank', 'noopener');
+}
+
+// ---- wiring --------------------------------------------------------------
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('#start-form').addEventListener('submit', startRun);
+  $('#status-filter').addEventListener('change', loadRuns);
+  for (const a of ['pause', 'resume', 'cancel', 'retry']) $('#' + a).addEventListener('click', () => control(a));
+  window.addEventListener('hashchange', route);
+  route();
+});
