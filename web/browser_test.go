@@ -288,7 +288,10 @@ func TestRunPageInChromium(t *testing.T) {
 	assert.Equal(t, 100, lr.Layers, "chains of 10 fanned out: 2 layers each, but the first")
 	assert.Equal(t, 9, lr.MaxRows)
 	assert.Equal(t, 99, lr.LastLayer)
-	assert.Less(t, lr.Ms, 200.0, "layout of 500 nodes in %.1f ms", lr.Ms)
+	// Generous (a loaded machine is slow; a quadratic layout takes
+	// seconds): the figure is logged for the record.
+	assert.Less(t, lr.Ms, 5000.0, "layout of 500 nodes in %.1f ms", lr.Ms)
+	t.Logf("layout of 500 nodes: %.1f ms", lr.Ms)
 	assert.Equal(t, "auto", eval[string](t, ctx, `getComputedStyle(document.querySelector('#graph')).overflow`))
 
 	// The start form: an error from the API is shown next to it; a good
@@ -349,7 +352,8 @@ func TestRunPageInChromium(t *testing.T) {
 	})()`)
 	assert.Equal(t, 500, dr.Nodes)
 	assert.Equal(t, 2*480, dr.Edges)
-	assert.Less(t, dr.Ms, 1000.0, "drawing 500 nodes took %.0f ms", dr.Ms)
+	assert.Less(t, dr.Ms, 10000.0, "drawing 500 nodes took %.0f ms", dr.Ms)
+	t.Logf("drawing 500 nodes and %d edges: %.0f ms", dr.Edges, dr.Ms)
 	assert.Greater(t, dr.ScrollWidth, dr.ClientWidth, "the graph scrolls sideways")
 	assert.Greater(t, dr.ScrollHeight, dr.ClientHeight, "the graph scrolls down")
 
