@@ -171,9 +171,9 @@ func describeCall(call llm.ToolCall) string {
 	_ = json.Unmarshal(call.Input, &in)
 	switch {
 	case len(in.Argv) > 0:
-		return call.Name + " " + clip([]byte(strings.Join(in.Argv, " ")), 120)
+		return call.Name + " " + capText(strings.Join(in.Argv, " "), 120)
 	case in.Path != "":
-		return call.Name + " " + clip([]byte(in.Path), 120)
+		return call.Name + " " + capText(in.Path, 120)
 	}
 	return call.Name
 }

@@ -96,14 +96,14 @@ func parseClaudeCode(out []byte) (presetReport, error) {
 	if !found {
 		if json.Unmarshal(bytes.TrimSpace(out), &r) != nil || r.Type != "result" {
 			return presetReport{}, &nodeError{typ: ErrTypeAgentResponse, nonRetryable: true,
-				msg: fmt.Sprintf("claude-code printed no JSON result (is `claude` Claude Code?): %s", clip(out, 300))}
+				msg: fmt.Sprintf("claude-code printed no JSON result (is `claude` Claude Code?): %s", capText(string(out), 300))}
 		}
 	}
 	u := &run.Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens,
 		CacheReadTokens: r.Usage.CacheReadInputTokens, CacheWriteTokens: r.Usage.CacheCreationInputTokens, CostUSD: r.TotalCostUSD}
 	if r.IsError || (r.Subtype != "" && r.Subtype != "success") {
 		return presetReport{}, &nodeError{typ: ErrTypeAgentFailed,
-			msg: fmt.Sprintf("claude-code ended with %s after %d turns: %s", cmpOr(r.Subtype, "an error"), r.NumTurns, clip([]byte(r.Result), 500))}
+			msg: fmt.Sprintf("claude-code ended with %s after %d turns: %s", cmpOr(r.Subtype, "an error"), r.NumTurns, capText(r.Result, 500))}
 	}
 	return presetReport{text: r.Result, usage: u}, nil
 }
@@ -165,7 +165,7 @@ func parseCodex(out []byte) (presetReport, error) {
 	}
 	if events == 0 {
 		return presetReport{}, &nodeError{typ: ErrTypeAgentResponse, nonRetryable: true,
-			msg: fmt.Sprintf("codex printed no JSON events (is `codex` the Codex CLI?): %s", clip(out, 300))}
+			msg: fmt.Sprintf("codex printed no JSON events (is `codex` the Codex CLI?): %s", capText(string(out), 300))}
 	}
 	rep.text = strings.Join(msgs, "\n\n")
 	return rep, nil
@@ -200,12 +200,4 @@ func aiderCount(num, k []byte) int {
 		f *= 1000
 	}
 	return int(f + 0.5)
-}
-
-// clip returns at most n bytes of b as text, marking a cut.
-func clip(b []byte, n int) string {
-	if len(b) <= n {
-		return string(b)
-	}
-	return string(b[:n]) + "…"
 }
