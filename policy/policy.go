@@ -310,15 +310,7 @@ func (p *Policy) RepoAllowed(repo string) bool {
 		return false
 	}
 	clean := !dag.HasDotSegments(repo) && (!strings.HasPrefix(repo, "/") || filepath.Clean(repo) == strings.TrimSuffix(repo, "/"))
-	for _, r := range p.Repos {
-		switch {
-		case r == Any, r == repo:
-			return true
-		case strings.HasSuffix(r, "*") && clean && strings.HasPrefix(repo, strings.TrimSuffix(r, "*")):
-			return true
-		}
-	}
-	return false
+	return listed(p.Repos, repo, clean)
 }
 
 // RepoDenial says why repo is refused, naming what is allowed.
@@ -338,8 +330,14 @@ func (p *Policy) EnvAllowed(name string) bool {
 	if Reserved(name) || name == "" {
 		return false
 	}
-	for _, e := range p.Env {
-		if e == Any || e == name || (strings.HasSuffix(e, "*") && strings.HasPrefix(name, strings.TrimSuffix(e, "*"))) {
+	return listed(p.Env, name, true)
+}
+
+// listed reports whether name is in list: "*", the name itself, or — when
+// prefixes apply — an entry ending in "*" that name starts with.
+func listed(list []string, name string, prefixes bool) bool {
+	for _, e := range list {
+		if e == Any || e == name || (prefixes && strings.HasSuffix(e, "*") && strings.HasPrefix(name, strings.TrimSuffix(e, "*"))) {
 			return true
 		}
 	}
