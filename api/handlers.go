@@ -168,6 +168,31 @@ func (s *Server) runStatus(c echo.Context) error {
 	return c.JSON(http.StatusOK, NewRunView(st))
 }
 
+// runNodes answers GET /api/workflows/:id/nodes?status=&page_size=&page_token=
+// with a page of the run's nodes (run.NodesPage).
+func (s *Server) runNodes(c echo.Context) error {
+	q := run.NodesQuery{Status: run.NodeState(c.QueryParam("status")), PageToken: c.QueryParam("page_token")}
+	if v := c.QueryParam("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > run.MaxNodesPage {
+			return badField(CodeInvalidRequest, "page_size", fmt.Sprintf("page_size must be an integer from 1 to %d, got %q", run.MaxNodesPage, v))
+		}
+		q.PageSize = n
+	}
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	p, err := s.cfg.Runs.Nodes(ctx, c.Param("id"), q)
+	if err != nil {
+		return s.statusError(ctx, err)
+	}
+	for i := range p.Nodes {
+		if p.Nodes[i].DependsOn == nil {
+			p.Nodes[i].DependsOn = []string{}
+		}
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
 // statusError explains a status query that timed out: the run exists but no
 // worker answered.
 func (s *Server) statusError(ctx context.Context, err error) error {

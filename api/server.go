@@ -71,6 +71,8 @@ type Runs interface {
 	Start(ctx context.Context, req runs.StartRequest) (*runs.Started, error)
 	// Status returns a run's state.
 	Status(ctx context.Context, workflowID string) (*run.Status, error)
+	// Nodes returns a page of a run's nodes.
+	Nodes(ctx context.Context, workflowID string, q run.NodesQuery) (*run.NodesPage, error)
 	// Exists returns runs.ErrNotFound for an unknown run.
 	Exists(ctx context.Context, workflowID string) error
 	// List returns a page of runs.
@@ -338,6 +340,7 @@ func (s *Server) newEcho() *echo.Echo {
 	g.GET("/workflows", s.listRuns)
 	g.GET("/workflows/active", s.listActive)
 	g.GET("/workflows/:id", s.runStatus)
+	g.GET("/workflows/:id/nodes", s.runNodes)
 	g.POST("/workflows/:id/cancel", s.cancelRun)
 	g.POST("/workflows/:id/pause", s.pauseRun)
 	g.POST("/workflows/:id/resume", s.resumeRun)

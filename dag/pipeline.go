@@ -53,7 +53,7 @@ const (
 	// heartbeat before Temporal retries it elsewhere: the time a worker
 	// crash costs. Nodes heartbeat every second, so 10 s is ample.
 	DefaultHeartbeatTimeout = 10 * time.Second
-	MaxNodes                = 2000
+	MaxNodes                = 10000
 	// MaxRunTimeout bounds a run's timeout (and so every node's).
 	MaxRunTimeout = 30 * 24 * time.Hour
 	// MaxRetryInterval bounds a node's retry intervals.

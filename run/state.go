@@ -55,3 +55,13 @@ var NodeStates = []NodeState{NodePending, NodeRunning, NodeWaitingApproval, Node
 func (s NodeState) Terminal() bool {
 	return s != NodePending && s != NodeRunning && s != NodeWaitingApproval && s != NodeWaitingBudget
 }
+
+// Valid reports whether s is one of NodeStates.
+func (s NodeState) Valid() bool {
+	for _, k := range NodeStates {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}

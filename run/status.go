@@ -82,7 +82,17 @@ type Status struct {
 	StartedAt     time.Time         `json:"started_at"`
 	EndedAt       *time.Time        `json:"ended_at"`
 	RetryOf       string            `json:"retry_of,omitempty"`
-	Nodes         []NodeStatus      `json:"nodes"`
+	// Nodes has every node of a run of up to StatusNodes nodes; of a
+	// bigger run, the first StatusNodes (declared order), and
+	// NodesNextPageToken reads the rest (see NodesQuery).
+	Nodes              []NodeStatus `json:"nodes"`
+	NodesNextPageToken string       `json:"nodes_next_page_token,omitempty"`
+	// Running, Waiting (for an approval or the budget) and Failed list the
+	// IDs of the nodes in those states, in declared order, at most
+	// SummaryIDs each (Counts has the totals).
+	Running []string `json:"running,omitempty"`
+	Waiting []string `json:"waiting,omitempty"`
+	Failed  []string `json:"failed,omitempty"`
 	// CompletedNodes and TotalNodes give progress at a glance.
 	CompletedNodes int `json:"completed_nodes"`
 	TotalNodes     int `json:"total_nodes"`

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
+
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -309,9 +311,17 @@ func (s *Service) Status(ctx context.Context, workflowID string) (*run.Status, e
 	if err != nil {
 		return nil, err
 	}
-	for _, pa := range desc.GetPendingActivities() {
+	s.mergePending(desc.GetPendingActivities(), st.Node)
+	return st, nil
+}
+
+// mergePending merges the live attempt count, last failure and progress of
+// running nodes from the server's pending activities into the nodes that
+// node finds (nil for a node not at hand).
+func (s *Service) mergePending(pending []*workflowpb.PendingActivityInfo, node func(id string) *run.NodeStatus) {
+	for _, pa := range pending {
 		id, own := workflows.NodeOfActivity(pa.GetActivityId())
-		n := st.Node(id)
+		n := node(id)
 		if n == nil || !own { // a repair agent's attempts are not the node's
 			continue
 		}
@@ -330,7 +340,6 @@ func (s *Service) Status(ctx context.Context, workflowID string) (*run.Status, e
 			}
 		}
 	}
-	return st, nil
 }
 
 func (s *Service) query(ctx context.Context, workflowID, runID string) (*run.Status, error) {

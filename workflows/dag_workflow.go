@@ -34,6 +34,9 @@ const (
 	DefaultTaskQueue = "maestro"
 	// QueryStatus returns the run's state (run.Status).
 	QueryStatus = "status"
+	// QueryNodes returns a page of the run's nodes (run.NodesPage) for a
+	// run.NodesQuery.
+	QueryNodes = "nodes"
 	// SignalPause stops new nodes from starting; running nodes finish.
 	SignalPause = "pause"
 	// SignalResume lets a paused run start nodes again.
@@ -70,8 +73,17 @@ func DAGWorkflow(ctx workflow.Context, in run.Input) (*run.Status, error) {
 	recordRunStarted(ctx, in.Template)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (*run.Status, error) {
 		return r.snapshot(), nil
-	}, workflow.QueryHandlerOptions{Description: "The run's state and every node's state"}); err != nil {
+	}, workflow.QueryHandlerOptions{Description: "The run's state, a summary and its first nodes (all of a run of up to 1,000)"}); err != nil {
 		return nil, fmt.Errorf("set the status query handler: %w", err)
+	}
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryNodes, func(q run.NodesQuery) (*run.NodesPage, error) {
+		if err := q.Check(); err != nil {
+			return nil, err
+		}
+		p := r.s.page(q)
+		return &p, nil
+	}, workflow.QueryHandlerOptions{Description: `A page of the run's nodes: {"status": "failed", "page_token": "...", "page_size": 500}`}); err != nil {
+		return nil, fmt.Errorf("set the nodes query handler: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, ApproveName, r.approveUpdate, workflow.UpdateHandlerOptions{
 		Validator:   r.validateApproval,

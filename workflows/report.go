@@ -9,11 +9,13 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// snapshot returns a copy of the run's state. It copies every node, so the
-// workflow builds it only for the status query and for the final result.
+// snapshot returns a copy of the run's state, with every node of a run of
+// up to run.StatusNodes nodes and the first run.StatusNodes of a bigger one
+// (the nodes query pages through the rest): the status query's answer and
+// the run's result stay far below Temporal's payload limit at any size.
 func (r *execution) snapshot() *run.Status {
-	nodes, counts := r.s.nodeStates()
-	return &run.Status{
+	nodes, counts := r.s.nodeStates(run.StatusNodes)
+	st := &run.Status{
 		WorkflowID:     r.info.WorkflowExecution.ID,
 		RunID:          r.info.WorkflowExecution.RunID,
 		Pipeline:       r.p.Name,
@@ -25,15 +27,20 @@ func (r *execution) snapshot() *run.Status {
 		StartedAt:      r.started,
 		EndedAt:        r.ended,
 		RetryOf:        r.in.RetryOf,
-		TotalNodes:     len(nodes),
+		TotalNodes:     len(r.p.Nodes),
 		Counts:         counts,
 		Nodes:          nodes,
 		CompletedNodes: counts[run.NodeCompleted],
-		Usage:          totalUsage(nodes),
+		Usage:          totalUsage(r.s.nodes),
 		Simulated:      simulated(r.in, r.s.results),
 		Workspace:      r.workspaceStatus(),
 		Budget:         r.s.budgetStatus(),
 	}
+	if len(nodes) < len(r.p.Nodes) {
+		st.NodesNextPageToken = r.s.page(run.NodesQuery{PageSize: run.StatusNodes}).NextPageToken
+	}
+	st.Running, st.Waiting, st.Failed = r.s.summary(run.SummaryIDs)
+	return st
 }
 
 // workspaceStatus is a copy of the run's repository status, or nil.
@@ -64,8 +71,11 @@ func (r *execution) publish(ctx workflow.Context) {
 func (r *execution) currentDetails(state run.State) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** — %s, %d/%d nodes completed", r.p.Name, state, r.s.count(run.NodeCompleted), len(r.p.Nodes))
-	if running := r.s.running(); len(running) > 0 {
+	if running := r.s.running(10); len(running) > 0 {
 		b.WriteString("; running: " + strings.Join(running, ", "))
+		if more := r.s.count(run.NodeRunning) - len(running); more > 0 {
+			fmt.Fprintf(&b, " and %d more", more)
+		}
 	}
 	if ws := r.ws; ws != nil {
 		fmt.Fprintf(&b, "\n\nRepository: %s, branch %s", ws.Repo, ws.Branch)

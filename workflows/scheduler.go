@@ -430,10 +430,14 @@ func (s *scheduler) runState() run.State {
 	return s.state
 }
 
-// running returns the IDs of the running nodes in declared order.
-func (s *scheduler) running() []string {
+// running returns the IDs of the first limit running nodes in declared
+// order.
+func (s *scheduler) running(limit int) []string {
 	var ids []string
 	for _, i := range s.active {
+		if len(ids) == limit {
+			break
+		}
 		if s.nodes[i].Status == run.NodeRunning {
 			ids = append(ids, s.nodes[i].ID)
 		}
@@ -452,13 +456,37 @@ func (s *scheduler) takeChanged() bool {
 	return c
 }
 
-// nodeStates returns a copy of every node's state and the counts per state.
-func (s *scheduler) nodeStates() ([]run.NodeStatus, map[run.NodeState]int) {
+// nodeStates returns a copy of the state of the first limit nodes (in
+// declared order) and the counts per state.
+func (s *scheduler) nodeStates(limit int) ([]run.NodeStatus, map[run.NodeState]int) {
 	counts := make(map[run.NodeState]int, len(run.NodeStates))
 	for _, st := range run.NodeStates {
 		counts[st] = s.counts[stateIndex(st)]
 	}
-	return slices.Clone(s.nodes), counts
+	return slices.Clone(s.nodes[:min(limit, len(s.nodes))]), counts
+}
+
+// page returns the page of nodes q asks for (q is well formed).
+func (s *scheduler) page(q run.NodesQuery) run.NodesPage {
+	return run.Page(s.nodes, q)
+}
+
+// summary returns the IDs of the running, waiting and failed nodes, at most
+// limit of each, in declared order. Running and waiting nodes come from the
+// active set; failed ones need a scan, only when some failed.
+func (s *scheduler) summary(limit int) (running, waiting, failed []string) {
+	running = s.running(limit)
+	for _, i := range s.active {
+		if s.nodes[i].Status != run.NodeRunning && len(waiting) < limit {
+			waiting = append(waiting, s.nodes[i].ID)
+		}
+	}
+	for i := 0; i < len(s.nodes) && len(failed) < min(limit, s.count(run.NodeFailed)); i++ {
+		if s.nodes[i].Status == run.NodeFailed {
+			failed = append(failed, s.nodes[i].ID)
+		}
+	}
+	return running, waiting, failed
 }
 
 // inputs returns the outputs of node i's dependencies by ID, and the

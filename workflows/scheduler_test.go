@@ -360,7 +360,7 @@ func TestScheduler(t *testing.T) {
 			assert.Equal(t, tt.run, s.runState())
 			assert.Equal(t, tt.errMsg, s.errMsg)
 			checkInvariants(t, s)
-			nodes, counts := s.nodeStates()
+			nodes, counts := s.nodeStates(len(s.nodes))
 			for id, want := range tt.states {
 				assert.Equal(t, want, nodes[s.index[id]].Status, "node %s", id)
 			}
@@ -428,14 +428,14 @@ func TestSchedulerReportsChanges(t *testing.T) {
 	assert.False(t, s.takeChanged())
 	loop(t, s)
 	assert.True(t, s.takeChanged(), "nodes started")
-	assert.Equal(t, []string{"a", "b"}, s.running())
+	assert.Equal(t, []string{"a", "b"}, s.running(10))
 	s.resume()
 	assert.False(t, s.takeChanged(), "resuming a run that is not paused changes nothing")
 	s.pause()
 	assert.True(t, s.takeChanged())
 	s.complete(0, run.NodeResult{}, t0)
 	assert.True(t, s.takeChanged())
-	assert.Equal(t, []string{"b"}, s.running())
+	assert.Equal(t, []string{"b"}, s.running(10))
 	assert.Equal(t, 1, s.count(run.NodeCompleted))
 }
 

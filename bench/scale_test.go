@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/maestrohq/maestro/dag"
+	"github.com/maestrohq/maestro/internal/testenv"
+	"github.com/maestrohq/maestro/run"
+	"github.com/maestrohq/maestro/runs"
+)
+
+var server *testenv.Server
+
+func TestMain(m *testing.M) {
+	server = testenv.Start()
+	code := m.Run()
+	server.Stop()
+	os.Exit(code)
+}
+
+// historyStats counts the events and bytes of every run of a workflow ID's
+// chain (a run that continued as new has several).
+type historyStats struct {
+	Runs, Events, Bytes int
+	MaxEvents, MaxBytes int // of the biggest run
+}
+
+func history(t testing.TB, ctx context.Context, id string) historyStats {
+	t.Helper()
+	var hs historyStats
+	runID := ""
+	for {
+		desc, err := server.Client.DescribeWorkflowExecution(ctx, id, runID)
+		require.NoError(t, err)
+		it := server.Client.GetWorkflowHistory(ctx, id, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		events, bytes := 0, 0
+		var first string
+		for it.HasNext() {
+			ev, err := it.Next()
+			require.NoError(t, err)
+			events++
+			bytes += proto.Size(ev)
+			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+				first = a.GetContinuedExecutionRunId()
+			}
+		}
+		hs.Runs++
+		hs.Events += events
+		hs.Bytes += bytes
+		hs.MaxEvents = max(hs.MaxEvents, events)
+		hs.MaxBytes = max(hs.MaxBytes, bytes)
+		if first == "" {
+			return hs
+		}
+		runID = first
+	}
+}
+
+// TestTenThousandNodes completes a pipeline of dag.MaxNodes nodes (layers
+// of 500) on the embedded server: it closes completed, its status is a
+// summary with the first nodes and a page token, the nodes read page by
+// page are all there and completed, and no run of its history nears
+// Temporal's limits (51,200 events and 50 MB; warnings at 10,240 and 10 MB).
+func TestTenThousandNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 10,000-node run takes a minute")
+	}
+	env := server.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	p := Layered("ten-thousand", dag.MaxNodes, 500, 500)
+	began := time.Now()
+	started, err := env.Runs.Start(ctx, runs.StartRequest{DAG: p})
+	require.NoError(t, err)
+
+	// While it runs, the status is a summary and a first page.
+	var queried time.Duration
+	for {
+		q := time.Now()
+		st, err := env.Runs.Status(ctx, started.WorkflowID)
+		require.NoError(t, err)
+		if st.Closed() || st.CompletedNodes > 1000 {
+			queried = time.Since(q)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	st, err := env.Runs.Wait(ctx, started.WorkflowID)
+	require.NoError(t, err)
+	wall := time.Since(began)
+	assert.Equal(t, run.Completed, st.Status)
+	assert.Equal(t, dag.MaxNodes, st.TotalNodes)
+	assert.Equal(t, dag.MaxNodes, st.CompletedNodes)
+	assert.Equal(t, dag.MaxNodes, st.Counts[run.NodeCompleted])
+	assert.Len(t, st.Nodes, run.StatusNodes)
+	assert.NotEmpty(t, st.NodesNextPageToken)
+	assert.Empty(t, st.Running)
+
+	// Every node, page by page.
+	seen := map[string]bool{}
+	q := run.NodesQuery{PageSize: run.MaxNodesPage, PageToken: st.NodesNextPageToken}
+	for _, n := range st.Nodes {
+		seen[n.ID] = true
+	}
+	pages := 1
+	for q.PageToken != "" {
+		page, err := env.Runs.Nodes(ctx, started.WorkflowID, q)
+		require.NoError(t, err)
+		pages++
+		for _, n := range page.Nodes {
+			assert.Equal(t, run.NodeCompleted, n.Status, n.ID)
+			assert.False(t, seen[n.ID], "node %s twice", n.ID)
+			seen[n.ID] = true
+		}
+		q.PageToken = page.NextPageToken
+	}
+	assert.Len(t, seen, dag.MaxNodes)
+	assert.Equal(t, 10, pages)
+
+	hs := history(t, ctx, started.WorkflowID)
+	assert.Less(t, hs.MaxEvents, 51200, "events of the biggest run (Temporal fails a run at 51,200)")
+	assert.Less(t, hs.MaxBytes, 50<<20, "bytes of the biggest run (Temporal fails a run at 50 MB)")
+	t.Logf("%d nodes: %s wall, status query %s mid-run; history: %d runs, %d events (biggest run %d), %.1f MB (biggest %.1f MB), %.0f bytes per node",
+		dag.MaxNodes, wall.Round(time.Millisecond), queried.Round(time.Millisecond), hs.Runs, hs.Events, hs.MaxEvents,
+		float64(hs.Bytes)/(1<<20), float64(hs.MaxBytes)/(1<<20), float64(hs.Bytes)/float64(dag.MaxNodes))
+}

@@ -1,0 +1,74 @@
+package runs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/maestrohq/maestro/run"
+	"github.com/maestrohq/maestro/workflows"
+)
+
+// Nodes returns a page of a run's nodes in declared order, optionally only
+// those in one state: the way to read every node of a run bigger than a
+// Status holds (run.StatusNodes). A running run answers from its nodes
+// query, merged with the live attempts like Status; a closed one from its
+// result when that holds every node, else from the query (which a worker
+// answers by replaying the run's last part). A malformed query is a
+// *FieldError naming status, page_size or page_token.
+func (s *Service) Nodes(ctx context.Context, workflowID string, q run.NodesQuery) (*run.NodesPage, error) {
+	if err := checkLookupID("id", workflowID); err != nil {
+		return nil, err
+	}
+	if err := q.Check(); err != nil {
+		field, msg, _ := strings.Cut(err.Error(), ": ")
+		fe := &FieldError{Field: field, Message: msg}
+		if field == "status" {
+			for _, st := range run.NodeStates {
+				fe.Allowed = append(fe.Allowed, string(st))
+			}
+		}
+		return nil, fe
+	}
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return nil, MapNotFound(workflowID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	runID := info.GetExecution().GetRunId()
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		st, err := s.closedStatus(ctx, workflowID, runID, info.GetStatus())
+		if err != nil {
+			return nil, err
+		}
+		if st.NodesNextPageToken == "" {
+			p := run.Page(st.Nodes, q)
+			return &p, nil
+		}
+		return s.queryNodes(ctx, workflowID, runID, q)
+	}
+	p, err := s.queryNodes(ctx, workflowID, runID, q)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*run.NodeStatus, len(p.Nodes))
+	for i := range p.Nodes {
+		byID[p.Nodes[i].ID] = &p.Nodes[i]
+	}
+	s.mergePending(desc.GetPendingActivities(), func(id string) *run.NodeStatus { return byID[id] })
+	return p, nil
+}
+
+func (s *Service) queryNodes(ctx context.Context, workflowID, runID string, q run.NodesQuery) (*run.NodesPage, error) {
+	v, err := s.c.QueryWorkflow(ctx, workflowID, runID, workflows.QueryNodes, q)
+	if err != nil {
+		return nil, fmt.Errorf("query nodes of %s: %w", workflowID, err)
+	}
+	var p run.NodesPage
+	if err := v.Get(&p); err != nil {
+		return nil, fmt.Errorf("decode nodes of %s: %w", workflowID, err)
+	}
+	return &p, nil
+}
