@@ -14,6 +14,9 @@ type Input struct {
 	Reuse map[string]NodeResult `json:"reuse,omitempty"`
 	// RetryOf is the workflow ID of the run this one retries.
 	RetryOf string `json:"retry_of,omitempty"`
+	// Continued is set, alone, in a run that continued as new: the
+	// earlier part's input and state (Carried, encoded).
+	Continued []byte `json:"continued,omitempty"`
 }
 
 // NodeInput is what the workflow hands the activity for one node.

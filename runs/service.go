@@ -571,6 +571,27 @@ func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (
 			}
 		}
 	}
+	if len(in.Continued) > 0 {
+		// The last part of a run that continued as new: the run's input
+		// and the nodes completed in earlier parts are carried in it.
+		c, err := run.DecodeCarried(in.Continued)
+		if err != nil {
+			return nil, fmt.Errorf("decode the carried state of %s: %w", workflowID, err)
+		}
+		in = c.Input
+		for _, cn := range c.Nodes {
+			if cn.State != run.NodeCompleted || cn.Index < 0 || cn.Index >= len(in.Pipeline.Nodes) {
+				continue
+			}
+			id := in.Pipeline.Nodes[cn.Index].ID
+			if _, ok := reuse[id]; !ok {
+				reuse[id] = cn.Result()
+			}
+		}
+		if c.Workspace != nil && startSHA == "" {
+			startSHA = c.Workspace.StartSHA
+		}
+	}
 	for id, res := range in.Reuse {
 		if _, ok := reuse[id]; !ok {
 			reuse[id] = res

@@ -141,10 +141,17 @@ func (s *Service) watch(ctx context.Context, workflowID string, prev *run.Status
 		finish(prev)
 		return
 	}
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
 	changed := make(chan struct{}, 1)
-	go s.watchHistory(wctx, workflowID, prev.RunID, changed)
+	follow := func(runID string) context.CancelFunc {
+		wctx, stop := context.WithCancel(ctx)
+		go s.watchHistory(wctx, workflowID, runID, changed)
+		return stop
+	}
+	// A run that continues as new goes on under a new run ID: the watch
+	// follows it.
+	followed := prev.RunID
+	stop := follow(followed)
+	defer func() { stop() }()
 	poll := time.NewTicker(opts.PollInterval)
 	defer poll.Stop()
 	for {
@@ -171,6 +178,11 @@ func (s *Service) watch(ctx context.Context, workflowID string, prev *run.Status
 			}
 		}
 		prev = cur
+		if cur.RunID != followed && cur.RunID != "" {
+			stop()
+			followed = cur.RunID
+			stop = follow(followed)
+		}
 		if cur.Closed() {
 			finish(cur)
 			return

@@ -66,11 +66,19 @@ func Register(r worker.WorkflowRegistry) {
 // PipelineFailed or PipelineTimedOut, or ends cancelled; either way the final
 // Status is the error's details.
 func DAGWorkflow(ctx workflow.Context, in run.Input) (*run.Status, error) {
+	in, carried, err := continued(in)
+	if err != nil {
+		return nil, err
+	}
 	if err := in.Pipeline.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidPipeline, nil)
 	}
 	r := newRun(ctx, in)
-	recordRunStarted(ctx, in.Template)
+	if carried != nil {
+		r.restore(carried)
+	} else {
+		recordRunStarted(ctx, in.Template)
+	}
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (*run.Status, error) {
 		return r.snapshot(), nil
 	}, workflow.QueryHandlerOptions{Description: "The run's state, a summary and its first nodes (all of a run of up to 1,000)"}); err != nil {
@@ -94,7 +102,7 @@ func DAGWorkflow(ctx workflow.Context, in run.Input) (*run.Status, error) {
 	if err := r.registerBudget(ctx); err != nil {
 		return nil, err
 	}
-	if r.p.Workspace != nil {
+	if r.p.Workspace != nil && r.ws == nil {
 		r.prepareWorkspace(ctx)
 	}
 	st, err := r.execute(ctx)
@@ -132,6 +140,10 @@ type execution struct {
 	ws *run.WorkspaceStatus
 	// bud carries budget decisions to the loop (see budget.go).
 	bud budgetLoop
+	// part counts the earlier parts of a run that continued as new;
+	// carrying says this part is getting ready to (see carry.go).
+	part     int
+	carrying bool
 }
 
 func newRun(ctx workflow.Context, in run.Input) *execution {
@@ -163,7 +175,7 @@ func (r *execution) execute(ctx workflow.Context) (*run.Status, error) {
 	// of the server cutting the run off.
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
-	timer := workflow.NewTimerWithOptions(timerCtx, r.p.RunTimeout(), workflow.TimerOptions{Summary: "run timeout"})
+	timer := workflow.NewTimerWithOptions(timerCtx, r.runTimeout(ctx), workflow.TimerOptions{Summary: "run timeout"})
 	sel.AddFuture(timer, func(f workflow.Future) {
 		err := f.Get(ctx, nil)
 		switch {
@@ -191,6 +203,9 @@ func (r *execution) execute(ctx workflow.Context) (*run.Status, error) {
 	r.receiveBudget(ctx, sel)
 
 	for {
+		if !r.carrying && r.wantsCarry(ctx) {
+			r.carrying, r.s.hold = true, true
+		}
 		r.startReady(ctx, nodesCtx, sel)
 		if r.s.hasDeferred() && workflow.GetVersion(ctx, versionSkipAtOnce, workflow.DefaultVersion, 1) == 1 {
 			r.s.skipDeferred()
@@ -204,6 +219,20 @@ func (r *execution) execute(ctx workflow.Context) (*run.Status, error) {
 		}
 		if r.s.stopping != "" {
 			cancelNodes() // idempotent; running nodes resolve as cancelled
+		}
+		if r.carrying && len(r.s.active) == 0 && r.s.stopping == "" {
+			// Nothing runs: apply the signals already here, then go on
+			// in a new part (unless one of them stops the run).
+			for sel.HasPending() {
+				sel.Select(ctx)
+			}
+			if r.s.stopping == "" && workflow.AllHandlersFinished(ctx) {
+				return nil, r.continueAsNew(ctx)
+			}
+			if r.s.stopping != "" {
+				r.carrying, r.s.hold = false, false
+				continue
+			}
 		}
 		sel.Select(ctx)
 	}

@@ -92,6 +92,7 @@ func (r *execution) currentDetails(state run.State) string {
 	if r.s.errMsg != "" {
 		b.WriteString("\n\n" + r.s.errMsg)
 	}
+	b.WriteString(r.partDetails())
 	return b.String()
 }
 

@@ -60,7 +60,10 @@ type scheduler struct {
 	deferred    []int // nodes decided in the last pass, dependents not skipped yet
 	finishing   bool  // finish is settling the final states
 
-	paused   bool
+	paused bool
+	// hold stops new starts while the run gets ready to continue as new
+	// (see scheduler_carry.go); unlike paused, reports do not show it.
+	hold     bool
 	stopping run.State // "", run.Failed (fail_fast), run.TimedOut or run.Cancelled
 	errMsg   string
 	state    run.State // Running until finish
@@ -284,7 +287,7 @@ func (s *scheduler) blockedBy(u int) string {
 // last node was rejected early waited for its timeout).
 func (s *scheduler) startReady(now time.Time, launch func(i int, kind startKind)) {
 	s.skipDeferred()
-	if s.stopping != "" || s.paused {
+	if s.stopping != "" || s.paused || s.hold {
 		return
 	}
 	s.inPass = true
