@@ -159,9 +159,9 @@ func poll(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))
 }
 
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	require.NoError(t, err, "evaluate %s", expr)
 	return v
 }
@@ -252,6 +252,10 @@ func TestRunPageInChromium(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true; location.hash = '#/runs/' + `+fmt.Sprintf("%q", live)),
 		poll(`(() => { const g = document.querySelector('g.node[data-node=slow]');
 			if (!g || g.dataset.state !== 'running') return false; window.slowNode = g; return true })()`),
+		// The node went running over the stream the page opened after the
+		// login (cur.ws), which is live.
+		poll(`(() => { if (!cur.ws || cur.ws.readyState !== WebSocket.OPEN || document.querySelector('#conn').textContent !== 'live') return false;
+			window.slowStream = cur.ws; return true })()`),
 		poll(`!document.querySelector('#cancel').hidden && !document.querySelector('#pause').hidden`),
 	))
 	// A progress event shows its step under the running node (noop nodes
@@ -271,6 +275,41 @@ func TestRunPageInChromium(t *testing.T) {
 	assert.True(t, eval[bool](t, ctx, `window.notReloaded === true`), "the page was not reloaded")
 	assert.True(t, eval[bool](t, ctx, `['pause', 'resume', 'cancel', 'retry'].every(b => document.querySelector('#' + b).hidden)`),
 		"no run button applies to a completed run")
+
+	// The event stream after the login: the page offered the token as a
+	// subprotocol and the server took the stream (it answers maestro.v1);
+	// the same stream without the token is refused.
+	assert.Equal(t, "maestro.v1", eval[string](t, ctx, `window.slowStream.protocol`), "the stream the page opened after the login")
+	assert.True(t, eval[bool](t, ctx, `window.slowStream.url.endsWith('/events')`))
+	assert.Equal(t, "refused", eval[string](t, ctx, `new Promise((resolve) => {
+		const ws = new WebSocket(window.slowStream.url, ['maestro.v1']);
+		ws.onopen = () => { ws.close(); resolve('opened') };
+		ws.onerror = () => resolve('refused');
+	})`, chromedp.EvalAwaitPromise), "the event stream needs the token")
+
+	// A failed run: its failed node, the node's error in its panel, and
+	// the run's status.
+	broken := p.start(map[string]any{"dag": map[string]any{"name": "broken", "nodes": []any{
+		map[string]any{"id": "build", "retry": map[string]any{"max_attempts": 1},
+			"executor": map[string]any{"kind": "command", "argv": []string{"sh", "-c", "echo the build broke >&2; exit 1"}}},
+		map[string]any{"id": "ship", "depends_on": []string{"build"}, "executor": map[string]any{"kind": "noop"}},
+	}}})
+	bv := p.waitClosed(broken)
+	require.Equal(t, "failed", string(bv.Status))
+	buildErr := bv.Node("build").Error
+	require.NotEmpty(t, buildErr)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`location.hash = '#/runs/' + `+fmt.Sprintf("%q", broken)),
+		poll(`document.querySelector('#run-status').textContent === 'failed'`),
+		chromedp.WaitVisible(chromedp.CSS(`g.node[data-node=build][data-state=failed]`)),
+		chromedp.Click(chromedp.CSS(`g.node[data-node=build]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#panel pre.err`)),
+	))
+	assert.NotEqual(t, "completed", eval[string](t, ctx, `document.querySelector('g.node[data-node=ship]').dataset.state`))
+	assert.Equal(t, buildErr, text(t, ctx, `#panel pre.err`), "the node's error in its panel")
+	assert.Contains(t, buildErr, "the build broke", "the command's stderr")
+	assert.Contains(t, text(t, ctx, "#panel"), "failed")
+	assert.True(t, eval[bool](t, ctx, `!document.querySelector('#retry').hidden`), "a failed run can be retried")
 
 	// The layout of 500 nodes: linear time, one layer per longest path, and
 	// a scrollable graph.
