@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -352,6 +353,51 @@ func TestRunPageInChromium(t *testing.T) {
 	formRun := strings.TrimPrefix(eval[string](t, ctx, `decodeURIComponent(location.hash)`), "#/runs/")
 	assert.NotEqual(t, sdlc, formRun)
 	p.waitClosed(formRun)
+
+	// The runs list in pages of 2: "More runs" appends the next page until
+	// there is none; the template and status filters.
+	closed := []string{sdlc, live, broken, formRun}
+	require.Eventually(t, func() bool { // visibility lags a little
+		var l api.ListResponse
+		p.call(http.MethodGet, "/api/workflows?page_size=50", nil, &l)
+		n := 0
+		for _, w := range l.Workflows {
+			if w.Status != "running" {
+				n++
+			}
+		}
+		return n == len(closed)
+	}, 30*time.Second, 100*time.Millisecond)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`location.hash = '#/?page_size=2'`),
+		poll(`document.querySelectorAll('#runs tbody tr').length === 2 && !document.querySelector('#more').hidden`),
+	))
+	listed := eval[[]string](t, ctx, `(async () => {
+		const more = document.querySelector('#more'), rows = () => document.querySelectorAll('#runs tbody tr').length;
+		for (let i = 0; i < 10 && !more.hidden; i++) {
+			const n = rows();
+			more.click();
+			while (more.disabled || (rows() === n && !more.hidden)) await new Promise((r) => setTimeout(r, 50));
+		}
+		return [...document.querySelectorAll('#runs tbody tr')].map((tr) => tr.dataset.run);
+	})()`, chromedp.EvalAwaitPromise)
+	assert.ElementsMatch(t, closed, listed, "every run, once, over the pages")
+	listedRuns := `[...document.querySelectorAll('#runs tbody tr')].map((tr) => tr.dataset.run).sort().join(' ')`
+	filter := func(template, status string, want ...string) {
+		t.Helper()
+		slices.Sort(want)
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+				document.querySelector('#template-filter').value = %q;
+				const s = document.querySelector('#status-filter');
+				s.value = %q;
+				s.dispatchEvent(new Event('change')) })()`, template, status)),
+			poll(fmt.Sprintf(`%s === %q`, listedRuns, strings.Join(want, " "))),
+		), "template %q, status %q: want %v, have %s", template, status, want, eval[string](t, ctx, listedRuns))
+	}
+	filter("sdlc-parallel", "", sdlc, formRun)
+	filter("", "failed", broken)
+	filter("sdlc-parallel", "failed")
 
 	// Approving a gate from the node panel.
 	gated := p.start(map[string]any{"dag": map[string]any{"name": "gated", "nodes": []any{

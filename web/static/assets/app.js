@@ -113,7 +113,8 @@ let templatesLoaded = false;
 
 async function showList() {
   document.title = 'Maestro — runs';
-  if (!templatesLoaded) loadTemplates();
+  if (!templatesLoaded) await loadTemplates();
+  showListFilters();
   await loadRuns();
 }
 
@@ -121,23 +122,59 @@ async function loadTemplates() {
   const r = await api('GET', '/api/templates');
   if (!r.ok) return;
   templatesLoaded = true;
-  const sel = $('#template');
-  sel.replaceChildren(...(r.data.templates || []).map((t) => el('option', { value: t.name, title: t.description }, t.name)));
+  const names = (r.data.templates || []).map((t) => [t.name, t.description]);
+  $('#template').replaceChildren(...names.map(([n, d]) => el('option', { value: n, title: d }, n)));
+  const f = $('#template-filter'), keep = f.value;
+  f.replaceChildren(el('option', { value: '' }, 'all templates'), ...names.map(([n]) => el('option', { value: n }, n)));
+  f.value = keep;
 }
 
-async function loadRuns() {
-  const status = $('#status-filter').value;
-  const r = await api('GET', '/api/workflows?page_size=50' + (status ? '&status=' + encodeURIComponent(status) : ''));
+// list is the runs list's paging: the page size (50, or ?page_size= in the
+// hash: #/?page_size=10), the next page's token and the answer awaited.
+const list = { size: 50, next: null, seq: 0 };
+
+// showListFilters takes the filters and page size from the hash, if given
+// (#/?status=failed&template=sdlc-linear&page_size=20).
+function showListFilters() {
+  const q = new URLSearchParams(location.hash.split('?')[1] || '');
+  const size = parseInt(q.get('page_size'), 10);
+  list.size = size >= 1 && size <= 1000 ? size : 50;
+  if (q.has('status')) $('#status-filter').value = q.get('status');
+  if (q.has('template')) {
+    const f = $('#template-filter');
+    if (![...f.options].some((o) => o.value === q.get('template'))) f.append(new Option(q.get('template')));
+    f.value = q.get('template');
+  }
+}
+
+// loadRuns shows the first page of runs, or with more the next page after
+// those shown.
+async function loadRuns(more) {
+  more = more === true;
+  if (more && !list.next) return;
+  const q = new URLSearchParams({ page_size: list.size });
+  const status = $('#status-filter').value, template = $('#template-filter').value;
+  if (status) q.set('status', status);
+  if (template) q.set('template', template);
+  if (more) q.set('page_token', list.next);
+  const seq = ++list.seq;
+  $('#more').disabled = true;
+  const r = await api('GET', '/api/workflows?' + q);
+  if (seq !== list.seq) return; // a newer request (filter change) won
+  $('#more').disabled = false;
   const body = $('#runs tbody');
   if (!r.ok) { say($('#list-msg'), errorText(r), true); return; }
   const runs = r.data.workflows || [];
-  say($('#list-msg'), runs.length ? '' : 'No runs.', false);
-  body.replaceChildren(...runs.map((w) => el('tr', { 'data-run': w.workflow_id },
+  const rows = runs.map((w) => el('tr', { 'data-run': w.workflow_id },
     el('td', {}, el('a', { href: '#/runs/' + encodeURIComponent(w.workflow_id) }, w.workflow_id)),
     el('td', {}, el('span', { class: 'badge', 'data-state': w.status }, w.status)),
     el('td', {}, w.pipeline + (w.template && w.template !== w.pipeline ? ' (' + w.template + ')' : '')),
     el('td', {}, fmtTime(w.started_at)),
-    el('td', {}, w.ended_at || w.status === 'running' || w.status === 'paused' ? fmtDur(w.started_at, w.ended_at) : ''))));
+    el('td', {}, w.ended_at || w.status === 'running' || w.status === 'paused' ? fmtDur(w.started_at, w.ended_at) : '')));
+  if (more) body.append(...rows); else body.replaceChildren(...rows);
+  list.next = r.data.next_page_token || null;
+  $('#more').hidden = !list.next;
+  say($('#list-msg'), body.childElementCount ? '' : 'No runs.', false);
 }
 
 async function startRun(e) {
@@ -432,7 +469,9 @@ async function openAuthed(e, path) {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('#start-form').addEventListener('submit', startRun);
-  $('#status-filter').addEventListener('change', loadRuns);
+  $('#status-filter').addEventListener('change', () => loadRuns());
+  $('#template-filter').addEventListener('change', () => loadRuns());
+  $('#more').addEventListener('click', () => loadRuns(true));
   for (const a of ['pause', 'resume', 'cancel', 'retry']) $('#' + a).addEventListener('click', () => control(a));
   window.addEventListener('hashchange', route);
   route();
