@@ -22,7 +22,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/api"
+	"github.com/maestrohq/maestro/artifacts"
 	"github.com/maestrohq/maestro/internal/testenv"
 )
 
@@ -78,9 +80,13 @@ type page struct {
 
 func newPage(t *testing.T) *page {
 	t.Helper()
-	env := server.New(t)
+	// A real artifact store, shared by the worker (which fills it) and
+	// the API (which serves it).
+	store := artifacts.NewDir(t.TempDir())
+	env := server.New(t, testenv.WithActivities(activities.Config{ArtifactStore: store}))
 	srv, err := api.New(api.Config{
 		Runs:               env.Runs,
+		Artifacts:          store,
 		Namespace:          server.Namespace(),
 		Logger:             slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Token:              token,
@@ -312,6 +318,31 @@ func TestRunPageInChromium(t *testing.T) {
 	assert.Contains(t, text(t, ctx, "#panel"), "failed")
 	assert.True(t, eval[bool](t, ctx, `!document.querySelector('#retry').hidden`), "a failed run can be retried")
 
+	// A long output: the panel shows its summary, then the full output
+	// from the artifact store.
+	chatty := p.start(map[string]any{"dag": map[string]any{"name": "chatty", "nodes": []any{
+		map[string]any{"id": "log", "executor": map[string]any{"kind": "command", "argv": []string{"seq", "1", "400"}}},
+	}}})
+	require.True(t, p.waitClosed(chatty).Node("log").OutputTruncated, "the status has only a summary")
+	var full strings.Builder
+	for i := 1; i <= 400; i++ {
+		fmt.Fprintf(&full, "%d\n", i)
+	}
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`location.hash = '#/runs/' + `+fmt.Sprintf("%q", chatty)),
+		chromedp.WaitVisible(chromedp.CSS(`g.node[data-node=log][data-state=completed]`)),
+		chromedp.Click(chromedp.CSS(`g.node[data-node=log]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#panel #show-output`)),
+	))
+	summary := strings.TrimSuffix(text(t, ctx, "#node-output"), "…")
+	assert.True(t, strings.HasPrefix(full.String(), summary) && len(summary) < full.Len(), "a summary first: %q", summary)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#show-output`)),
+		poll(`document.querySelector('#node-output').textContent.endsWith('\n400\n')`),
+	))
+	assert.Equal(t, full.String(), text(t, ctx, "#node-output"), "the full output, with the token")
+	assert.Equal(t, "Output (full)", eval[string](t, ctx, `document.querySelector('#node-output').previousElementSibling.textContent`))
+
 	// The layout of 500 nodes: linear time, one layer per longest path, and
 	// a scrollable graph.
 	type layoutResult struct {
@@ -356,7 +387,7 @@ func TestRunPageInChromium(t *testing.T) {
 
 	// The runs list in pages of 2: "More runs" appends the next page until
 	// there is none; the template and status filters.
-	closed := []string{sdlc, live, broken, formRun}
+	closed := []string{sdlc, live, broken, chatty, formRun}
 	require.Eventually(t, func() bool { // visibility lags a little
 		var l api.ListResponse
 		p.call(http.MethodGet, "/api/workflows?page_size=50", nil, &l)
@@ -416,6 +447,36 @@ func TestRunPageInChromium(t *testing.T) {
 		poll(`document.querySelector('g.node[data-node=ship]').dataset.state === 'completed'`),
 		poll(`document.querySelector('#panel').textContent.includes('looks good')`),
 	))
+	// What the panel shows of agents, repairs and budgets (a synthetic run
+	// handed to the page: these need a model).
+	type panelTexts struct{ Bar, Code, Test string }
+	pt := eval[panelTexts](t, ctx, `(() => {
+		const usage = {model: 'm1', input_tokens: 1200, output_tokens: 300, cost_usd: 0.0123};
+		applyRun({workflow_id: 'synthetic', pipeline: 'synthetic', status: 'running', usage,
+			budget: {usd: 1, tokens: 0, spent_usd: 1.02, spent_tokens: 5000}, nodes: [
+			{id: 'code', status: 'waiting_budget', attempts: 1, depends_on: [], usage},
+			{id: 'test', status: 'completed', attempts: 3, depends_on: ['code'], last_error: '',
+				commit: {sha: 'abcdef0123456789', changed: true, files: 2, insertions: 10, deletions: 1},
+				repairs: [{round: 1, state: 'fixed', exit_code: 1, output_tail: 'FAIL: TestX', commit: {sha: '0123456789abcdef', changed: true},
+					usage: {model: 'm1', input_tokens: 10, output_tokens: 5, cost_unknown: true}}]}]});
+		const bar = document.querySelector('#run-progress').textContent;
+		select('code');
+		const code = document.querySelector('#panel').textContent;
+		select('test');
+		return {bar, code, test: document.querySelector('#panel').textContent};
+	})()`)
+	assert.Contains(t, pt.Bar, "m1: 1200 in, 300 out, $0.0123", "the run's usage and cost")
+	assert.Contains(t, pt.Bar, "budget: $1.0200 of $1.0000")
+	assert.Contains(t, pt.Code, "m1: 1200 in, 300 out, $0.0123", "a node's tokens and cost")
+	assert.Contains(t, pt.Code, "Waiting for budget")
+	assert.Contains(t, pt.Code, "$1.0200 of $1.0000")
+	assert.Contains(t, pt.Test, "Repair rounds")
+	assert.Contains(t, pt.Test, "fixed · failure: exit 1 · fix 0123456789ab")
+	assert.Contains(t, pt.Test, "cost unknown")
+	assert.Contains(t, pt.Test, "FAIL: TestX")
+	assert.Contains(t, pt.Test, "2 files, +10 −1")
+	assert.True(t, eval[bool](t, ctx, `!!document.querySelector('#panel #show-diff')`), "a diff button for a node with a commit")
+
 	// Drawing 500 nodes (a synthetic run handed to the page): all drawn,
 	// quickly, in a graph that scrolls.
 	type drawResult struct {

@@ -197,7 +197,7 @@ let cur = null;
 
 function showRun(id) {
   document.title = 'Maestro — ' + id;
-  cur = { id, run: null, nodes: new Map(), groups: new Map(), selected: null, ws: null, closed: false, refetch: null };
+  cur = { id, run: null, nodes: new Map(), groups: new Map(), selected: null, ws: null, closed: false, refetch: null, texts: new Map() };
   const me = cur;
   $('#run-title').textContent = id;
   $('#run-status').textContent = '';
@@ -305,8 +305,11 @@ function drawRunBar() {
 function drawCounts() {
   let done = 0;
   for (const n of cur.nodes.values()) if (n.status === 'completed') done++;
+  const run = cur.run, cost = [];
+  if (run.usage) cost.push(usageText(run.usage));
+  if (run.budget) cost.push('budget: ' + budgetText(run.budget));
   $('#run-progress').textContent = done + '/' + cur.nodes.size + ' nodes completed' +
-    (cur.run.error ? ' — ' + cur.run.error : '');
+    (cost.length ? ' · ' + cost.join(' · ') : '') + (run.error ? ' — ' + run.error : '');
 }
 
 async function control(action) {
@@ -407,13 +410,34 @@ function select(id) {
   drawPanel();
 }
 
+// usageText says an agent's tokens and cost: "model: 1200 in, 300 out, $0.0123".
+function usageText(u) {
+  if (!u) return null;
+  let s = `${u.model ? u.model + ': ' : ''}${u.input_tokens} in, ${u.output_tokens} out`;
+  if (u.cache_read_tokens || u.cache_write_tokens) s += `, cache ${u.cache_read_tokens || 0} read, ${u.cache_write_tokens || 0} written`;
+  if (u.cost_usd) s += `, $${u.cost_usd.toFixed(4)}`;
+  else if (u.cost_unknown) s += ', cost unknown (no price for the model)';
+  return s;
+}
+
+function usd(v) { return '$' + (v || 0).toFixed(4); }
+
+// budgetText says a run's spend against its limits.
+function budgetText(b) {
+  if (!b) return null;
+  const parts = [];
+  if (b.usd) parts.push(`${usd(b.spent_usd)} of ${usd(b.usd)}`);
+  if (b.tokens) parts.push(`${b.spent_tokens} of ${b.tokens} tokens`);
+  if (!parts.length) parts.push(`${usd(b.spent_usd)}, ${b.spent_tokens} tokens (no limit)`);
+  return parts.join(', ') + (b.cost_unknown ? ' (some usage has no price)' : '');
+}
+
 function drawPanel() {
   const n = cur.nodes.get(cur.selected);
   const panel = $('#panel');
   if (!n) { panel.hidden = true; return; }
   const base = '/api/workflows/' + encodeURIComponent(cur.id);
   const row = (k, v) => (v === undefined || v === null || v === '' ? null : el('tr', {}, el('th', {}, k), el('td', {}, String(v))));
-  const u = n.usage;
   const c = n.commit;
   const kids = [
     el('button', { class: 'close', title: 'close', on: { click: () => { cur.selected = null; panel.hidden = true; drawNode(n.id); } } }, '×'),
@@ -425,19 +449,43 @@ function drawPanel() {
       row('step', n.progress && n.progress.step),
       row('commit', c && (c.sha.slice(0, 12) + (c.changed ? '' : ' (no changes)'))),
       row('diffstat', c && `${c.files} files, +${c.insertions} −${c.deletions}`),
-      row('usage', u && `${u.model ? u.model + ': ' : ''}${u.input_tokens} in, ${u.output_tokens} out` +
-        (u.cost_usd ? `, $${u.cost_usd.toFixed(4)}` : '')),
+      row('usage', usageText(n.usage)),
+      row('repairs', n.repairs && n.repairs.length ? n.repairs.length + ' round' + (n.repairs.length > 1 ? 's' : '') : null),
       row('approval', n.approval && ((n.approval.approved ? 'approved' : 'rejected') + (n.approval.comment ? ': ' + n.approval.comment : '')))),
   ];
-  if (n.error) kids.push(el('h4', {}, 'Error'), el('pre', { class: 'err' }, n.error));
-  if (n.last_error) kids.push(el('h4', {}, 'Last error'), el('pre', { class: 'err' }, n.last_error));
-  if (n.output) kids.push(el('h4', {}, 'Output' + (n.output_truncated ? ' (summary)' : '')), el('pre', {}, n.output));
-  const links = [];
-  if (n.status === 'completed' || n.output_bytes) {
-    links.push(el('a', { href: base + '/artifacts/' + encodeURIComponent(n.id), target: '_blank', on: { click: (e) => openAuthed(e, base + '/artifacts/' + encodeURIComponent(n.id)) } }, 'full output'));
+  if (n.error) kids.push(el('h4', {}, 'Error'), el('pre', { class: 'err', id: 'node-error' }, n.error));
+  if (n.last_error) kids.push(el('h4', {}, 'Last error (the attempt before this one)'), el('pre', { class: 'err', id: 'node-last-error' }, n.last_error));
+  if (n.status === 'waiting_budget') kids.push(...budgetPanel(base));
+  if (n.repairs && n.repairs.length) {
+    kids.push(el('h4', {}, 'Repair rounds'), el('ol', { class: 'repairs' }, ...n.repairs.map((r) => el('li', { 'data-round': r.round },
+      [r.state, r.exit_code !== undefined && r.exit_code !== null ? 'failure: exit ' + r.exit_code : '',
+        r.commit ? 'fix ' + r.commit.sha.slice(0, 12) + (r.commit.changed ? '' : ' (no changes)') : '', usageText(r.usage)]
+        .filter(Boolean).join(' · '),
+      r.output_tail ? el('pre', {}, r.output_tail) : null,
+      r.agent_output ? el('pre', {}, r.agent_output) : null,
+      r.error ? el('pre', { class: 'err' }, r.error) : null))));
   }
-  if (c) links.push(el('a', { href: base + '/nodes/' + encodeURIComponent(n.id) + '/diff', target: '_blank', on: { click: (e) => openAuthed(e, base + '/nodes/' + encodeURIComponent(n.id) + '/diff') } }, 'diff'));
-  if (links.length) kids.push(el('p', { class: 'links' }, ...links.flatMap((a, i) => (i ? [' · ', a] : [a]))));
+  const outPath = base + '/artifacts/' + encodeURIComponent(n.id), diffPath = base + '/nodes/' + encodeURIComponent(n.id) + '/diff';
+  const output = el('pre', { id: 'node-output' }, n.output || '');
+  if (n.output) kids.push(el('h4', {}, cur.texts.has(outPath) ? 'Output (full)' : 'Output' + (n.output_truncated ? ` (first part of ${n.output_bytes} bytes)` : '')), output);
+  const shows = [];
+  if (n.output_truncated || (n.status === 'completed' && n.output_bytes > (n.output || '').length)) {
+    shows.push(el('button', { id: 'show-output', on: { click: (e) => showText(e.target, outPath, output, 'Output (full)') } }, 'Full output'));
+  }
+  const diff = el('pre', { id: 'node-diff', class: 'diff', hidden: true });
+  if (c) shows.push(el('button', { id: 'show-diff', on: { click: (e) => showText(e.target, diffPath, diff, 'Diff') } }, 'Diff'));
+  if (shows.length) kids.push(el('p', { class: 'links' }, ...shows.flatMap((b, i) => (i ? [' ', b] : [b]))));
+  if (c) kids.push(diff);
+  if (!n.output) kids.push(output); // where the full output goes
+  output.hidden = !n.output;
+  // Texts fetched before (the panel is drawn again on every change).
+  for (const [pre, path] of [[output, outPath], [diff, diffPath]]) {
+    const t = cur.texts.get(path);
+    if (!t) continue;
+    pre.textContent = t.text;
+    pre.classList.toggle('err', t.err);
+    pre.hidden = false;
+  }
   if (n.status === 'waiting_approval') {
     const comment = el('textarea', { id: 'approve-comment', rows: 2, placeholder: 'comment (optional)' });
     const msg = el('div', { id: 'approve-msg', class: 'msg' });
@@ -454,15 +502,52 @@ function drawPanel() {
   panel.hidden = false;
 }
 
-// openAuthed opens an API document (output, diff) in a new tab; with a
-// token it is fetched here (a link cannot carry the header) and shown as text.
-async function openAuthed(e, path) {
+// budgetPanel is what a node waiting for the run's budget shows: the spend
+// against the limits, and a form to add to the budget or reject.
+function budgetPanel(base) {
+  const b = cur.run.budget;
+  const addUSD = el('input', { id: 'budget-usd', type: 'number', min: 0, step: 'any', placeholder: 'add $' });
+  const addTokens = el('input', { id: 'budget-tokens', type: 'number', min: 0, step: 1, placeholder: 'add tokens' });
+  const msg = el('div', { id: 'budget-msg', class: 'msg' });
+  const decide = async (reject) => {
+    const body = reject ? { reject: true } : { add_usd: +addUSD.value || undefined, add_tokens: +addTokens.value || undefined };
+    if (!confirm(reject ? 'Reject the budget extension (the waiting nodes fail)?' : 'Add to the run\'s budget?')) return;
+    const r = await api('POST', base + '/budget', body);
+    say(msg, r.ok ? (reject ? 'Rejected' : 'Budget now ' + budgetText(r.data)) : errorText(r), !r.ok);
+  };
+  return [el('h4', {}, 'Waiting for budget'),
+    el('p', { id: 'budget-info' }, 'The run\'s budget is spent' + (b ? ': ' + budgetText(b) : '') +
+      '. This node starts when the budget is raised; rejecting fails it.'),
+    el('div', {}, addUSD, ' ', addTokens, ' ', el('button', { id: 'budget-add', on: { click: () => decide(false) } }, 'Add'), ' ',
+      el('button', { id: 'budget-reject', class: 'danger', on: { click: () => decide(true) } }, 'Reject')), msg];
+}
+
+// showText fetches a text document of the API (a full output, a diff), with
+// the token, into pre.
+async function showText(button, path, pre, title) {
+  button.disabled = true;
+  const headers = {};
   const token = sessionStorage.getItem(TOKEN_KEY);
-  if (!token) return; // the link works as it is
-  e.preventDefault();
-  const resp = await fetch(path, { headers: { Authorization: 'Bearer ' + token } });
-  const blob = new Blob([await resp.text()], { type: 'text/plain;charset=utf-8' });
-  window.open(URL.createObjectURL(blob), '_blank', 'noopener');
+  if (token) headers.Authorization = 'Bearer ' + token;
+  let text, err = false;
+  try {
+    const resp = await fetch(path, { headers });
+    text = await resp.text();
+    if (!resp.ok) {
+      err = true;
+      try { text = errorText({ status: resp.status, data: JSON.parse(text) }); } catch (_) { /* not JSON */ }
+    }
+  } catch (e) {
+    text = 'cannot reach the API: ' + e.message;
+    err = true;
+  }
+  if (!err) cur.texts.set(path, { text, err });
+  pre.textContent = text;
+  pre.classList.toggle('err', err);
+  pre.hidden = false;
+  const h = pre.previousElementSibling;
+  if (h && h.tagName === 'H4' && pre.id === 'node-output') h.textContent = title;
+  button.disabled = false;
 }
 
 // ---- wiring --------------------------------------------------------------
