@@ -72,6 +72,10 @@ func browser(t *testing.T) context.Context {
 
 const token = "browser-admin-token"
 
+// temporalUI is the Temporal Web UI the API names (only its links are
+// checked).
+const temporalUI = "http://temporal-ui.invalid:8233"
+
 // page is an API with a token, over a real Temporal server, on loopback.
 type page struct {
 	t   *testing.T
@@ -87,6 +91,7 @@ func newPage(t *testing.T) *page {
 	srv, err := api.New(api.Config{
 		Runs:               env.Runs,
 		Artifacts:          store,
+		TemporalUI:         temporalUI,
 		Namespace:          server.Namespace(),
 		Logger:             slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Token:              token,
@@ -317,6 +322,9 @@ func TestRunPageInChromium(t *testing.T) {
 	assert.Contains(t, buildErr, "the build broke", "the command's stderr")
 	assert.Contains(t, text(t, ctx, "#panel"), "failed")
 	assert.True(t, eval[bool](t, ctx, `!document.querySelector('#retry').hidden`), "a failed run can be retried")
+	require.NoError(t, chromedp.Do(ctx, poll(`!document.querySelector('#temporal-link').hidden`)))
+	assert.Equal(t, temporalUI+"/namespaces/"+server.Namespace()+"/workflows/"+broken+"/"+bv.RunID+"/history",
+		eval[string](t, ctx, `document.querySelector('#temporal-link').href`), "the run in the Temporal Web UI")
 
 	// A long output: the panel shows its summary, then the full output
 	// from the artifact store.

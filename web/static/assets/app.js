@@ -213,7 +213,11 @@ function showRun(id) {
     clearTimeout(me.refetch);
     if (me.ws) me.ws.close(1000);
   };
-  fetchRun(me).then(() => { if (!me.closed) connect(me); });
+  Promise.all([fetchRun(me), loadInfo()]).then(() => {
+    if (me.closed) return;
+    if (me.run) drawRunBar();
+    connect(me);
+  });
 }
 
 async function fetchRun(me) {
@@ -289,8 +293,23 @@ function applyRun(run) {
   if (cur.selected) drawPanel();
 }
 
+// info is GET /api/info (the namespace, the Temporal Web UI), read once.
+let info = null;
+
+async function loadInfo() {
+  if (info) return;
+  const r = await api('GET', '/api/info');
+  if (r.ok) info = r.data;
+}
+
 function drawRunBar() {
   const run = cur.run;
+  const tl = $('#temporal-link');
+  tl.hidden = !(info && info.temporal_ui_url && run.run_id);
+  if (!tl.hidden) {
+    tl.href = info.temporal_ui_url + '/namespaces/' + encodeURIComponent(info.namespace) + '/workflows/' +
+      encodeURIComponent(run.workflow_id || cur.id) + '/' + encodeURIComponent(run.run_id) + '/history';
+  }
   const st = $('#run-status');
   st.textContent = run.status;
   st.dataset.state = run.status;
