@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
@@ -455,6 +456,13 @@ func TestRunPageInChromium(t *testing.T) {
 		poll(`document.querySelector('g.node[data-node=ship]').dataset.state === 'completed'`),
 		poll(`document.querySelector('#panel').textContent.includes('looks good')`),
 	))
+	// The page stops following the gated run, so that its last events
+	// cannot replace the synthetic runs handed to the page below.
+	require.NoError(t, chromedp.Do(ctx,
+		poll(`document.querySelector('#run-status').textContent === 'completed'`),
+		chromedp.Evaluate[chromedp.Void](`view(); view = null`),
+	))
+
 	// What the panel shows of agents, repairs and budgets (a synthetic run
 	// handed to the page: these need a model).
 	type panelTexts struct{ Bar, Code, Test string }
@@ -510,6 +518,45 @@ func TestRunPageInChromium(t *testing.T) {
 	t.Logf("drawing 500 nodes and %d edges: %.0f ms", dr.Edges, dr.Ms)
 	assert.Greater(t, dr.ScrollWidth, dr.ClientWidth, "the graph scrolls sideways")
 	assert.Greater(t, dr.ScrollHeight, dr.ClientHeight, "the graph scrolls down")
+
+	// Zooming the 500 nodes: the buttons and Ctrl + wheel scale the graph;
+	// "fit" shows all of it.
+	nodeWidth := func() float64 {
+		t.Helper()
+		return eval[float64](t, ctx, `document.querySelector('g.node[data-node=n250] rect').getBoundingClientRect().width`)
+	}
+	zoom := func() float64 {
+		t.Helper()
+		return eval[float64](t, ctx, `+document.querySelector('#graph').dataset.zoom`)
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#zoom-reset"))))
+	w1 := nodeWidth()
+	assert.InDelta(t, 170, w1, 1, "1:1")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#zoom-out")), chromedp.Click(chromedp.CSS("#zoom-out"))))
+	assert.InDelta(t, w1/1.25/1.25, nodeWidth(), 1, "zoomed out twice")
+	assert.Equal(t, "64%", text(t, ctx, "#zoom-level"))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#zoom-in"))))
+	assert.InDelta(t, w1/1.25, nodeWidth(), 1, "zoomed in again")
+	before := zoom()
+	r := eval[map[string]float64](t, ctx, `(() => { const r = document.querySelector('#graph').getBoundingClientRect(); return {x: r.x + 200, y: r.y + 200} })()`)
+	wheel := func(dy float64) chromedp.MouseOption {
+		// Chromium wants deltaX too, which cdproto leaves out when zero.
+		return func(p *input.DispatchMouseEventParams) { p.DeltaX, p.DeltaY = 1e-9, dy }
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, r["x"], r["y"],
+		wheel(-240), chromedp.ButtonModifiers(chromedp.ModifierCtrl))))
+	require.NoError(t, chromedp.Do(ctx, poll(fmt.Sprintf(`+document.querySelector('#graph').dataset.zoom > %f`, before))))
+	assert.InDelta(t, w1*zoom(), nodeWidth(), 1, "Ctrl + wheel zooms in")
+	zoomed := zoom()
+	require.NoError(t, chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, r["x"], r["y"], wheel(240))))
+	assert.Equal(t, zoomed, zoom(), "a plain wheel scrolls, it does not zoom")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#zoom-fit"))))
+	fit := eval[map[string]float64](t, ctx, `(() => { const g = document.querySelector('#graph');
+		return {sw: g.scrollWidth, cw: g.clientWidth, sh: g.scrollHeight, ch: g.clientHeight, zoom: +g.dataset.zoom} })()`)
+	assert.LessOrEqual(t, fit["sw"], fit["cw"], "fit: no sideways scrolling")
+	assert.LessOrEqual(t, fit["sh"], fit["ch"], "fit: no scrolling down")
+	assert.Less(t, fit["zoom"], 0.5)
+	t.Logf("500 nodes fit at zoom %.2f", fit["zoom"])
 
 	v := p.waitClosed(gated)
 	assert.Equal(t, "completed", string(v.Status))

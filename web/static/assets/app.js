@@ -197,13 +197,14 @@ let cur = null;
 
 function showRun(id) {
   document.title = 'Maestro — ' + id;
-  cur = { id, run: null, nodes: new Map(), groups: new Map(), selected: null, ws: null, closed: false, refetch: null, texts: new Map() };
+  cur = { id, run: null, nodes: new Map(), groups: new Map(), selected: null, ws: null, closed: false, refetch: null, texts: new Map(), zoom: 1 };
   const me = cur;
   $('#run-title').textContent = id;
   $('#run-status').textContent = '';
   $('#run-progress').textContent = '';
   $('#run-msg').textContent = '';
   $('#graph').replaceChildren();
+  setZoom(1);
   $('#panel').hidden = true;
   for (const b of ['pause', 'resume', 'cancel', 'retry']) $('#' + b).hidden = true;
   const tick = setInterval(() => { for (const n of me.nodes.values()) if (n.status === 'running') drawNode(n.id); }, 1000);
@@ -402,7 +403,47 @@ function drawGraph() {
     cur.groups.set(n.id, g);
     drawNode(n.id);
   }
+  svg.dataset.w = w;
+  svg.dataset.h = h;
   $('#graph').replaceChildren(svg);
+  setZoom(cur.zoom);
+}
+
+// ---- zoom ----------------------------------------------------------------
+
+const ZOOM_MIN = 0.05, ZOOM_MAX = 4;
+
+// setZoom scales the graph by z (the SVG's size; its viewBox stays), keeping
+// the graph's point under (cx, cy), client coordinates in #graph, in place
+// (by default its middle).
+function setZoom(z, cx, cy) {
+  const graph = $('#graph'), svg = graph.querySelector('svg');
+  z = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, z || 1));
+  const old = cur.zoom || 1;
+  cur.zoom = z;
+  graph.dataset.zoom = z;
+  $('#zoom-level').textContent = Math.round(z * 100) + '%';
+  if (!svg) return;
+  if (cx === undefined) { cx = graph.clientWidth / 2; cy = graph.clientHeight / 2; }
+  const px = (graph.scrollLeft + cx) / old, py = (graph.scrollTop + cy) / old;
+  svg.setAttribute('width', +svg.dataset.w * z);
+  svg.setAttribute('height', +svg.dataset.h * z);
+  graph.scrollLeft = px * z - cx;
+  graph.scrollTop = py * z - cy;
+}
+
+// zoomFit makes the whole graph fit the view (never larger than 1:1).
+function zoomFit() {
+  const graph = $('#graph'), svg = graph.querySelector('svg');
+  if (!svg) return;
+  setZoom(Math.min(1, (graph.clientWidth - 4) / +svg.dataset.w, (graph.clientHeight - 4) / +svg.dataset.h));
+}
+
+function onWheel(e) {
+  if (!e.ctrlKey && !e.metaKey) return; // plain wheel scrolls
+  e.preventDefault();
+  const r = $('#graph').getBoundingClientRect();
+  setZoom((cur.zoom || 1) * Math.pow(1.0015, -e.deltaY), e.clientX - r.left, e.clientY - r.top);
 }
 
 function clip(s, n) { return s && s.length > n ? s.slice(0, n - 1) + '…' : (s || ''); }
@@ -577,6 +618,11 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#template-filter').addEventListener('change', () => loadRuns());
   $('#more').addEventListener('click', () => loadRuns(true));
   for (const a of ['pause', 'resume', 'cancel', 'retry']) $('#' + a).addEventListener('click', () => control(a));
+  $('#zoom-in').addEventListener('click', () => setZoom(cur.zoom * 1.25));
+  $('#zoom-out').addEventListener('click', () => setZoom(cur.zoom / 1.25));
+  $('#zoom-fit').addEventListener('click', zoomFit);
+  $('#zoom-reset').addEventListener('click', () => setZoom(1));
+  $('#graph').addEventListener('wheel', onWheel, { passive: false });
   window.addEventListener('hashchange', route);
   route();
 });
