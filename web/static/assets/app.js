@@ -279,6 +279,17 @@ function onEvent(ev) {
   if (cur.selected === n.id) drawPanel();
 }
 
+// markDrawn sets the performance marks of a run's first drawing:
+// maestro:graph once its nodes are in the page, maestro:graph-painted once
+// the frame showing them is painted (their startTime counts from the
+// navigation).
+function markDrawn(me) {
+  me.drawn = true;
+  const detail = { run: me.id, nodes: me.nodes.size };
+  performance.mark('maestro:graph', { detail });
+  requestAnimationFrame(() => setTimeout(() => performance.mark('maestro:graph-painted', { detail }), 0));
+}
+
 // applyRun takes a whole run: the graph is drawn when its nodes changed,
 // else updated in place.
 function applyRun(run) {
@@ -287,6 +298,7 @@ function applyRun(run) {
   if (!same) {
     cur.nodes = new Map(run.nodes.map((n) => [n.id, n]));
     drawGraph();
+    if (!cur.drawn) markDrawn(cur);
   } else {
     for (const n of run.nodes) { cur.nodes.set(n.id, n); drawNode(n.id); }
   }
