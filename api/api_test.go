@@ -492,6 +492,27 @@ func TestTemplates(t *testing.T) {
 	assert.Equal(t, "sdlc-linear", body.Templates[1].Name)
 }
 
+func TestInfo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, ui, want string
+	}{
+		{"no UI", "", ""},
+		{"a UI", "http://127.0.0.1:8233/", "http://127.0.0.1:8233"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *api.Config) { c.TemporalUI = tc.ui; c.Token = "s3cret" })
+			assert.Equal(t, http.StatusUnauthorized, h.do(http.MethodGet, "/api/info", nil).code, "it needs a token")
+			r := h.do(http.MethodGet, "/api/info", nil, "Authorization", "Bearer s3cret")
+			require.Equal(t, http.StatusOK, r.code)
+			var info api.Info
+			r.json(t, &info)
+			assert.Equal(t, api.Info{Namespace: server.Namespace(), TemporalUI: tc.want}, info)
+		})
+	}
+}
+
 func TestBearerTokenGuardsEverythingButHealth(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *api.Config) { c.Token = "s3cret" })

@@ -391,6 +391,22 @@ func (s *Server) listTemplates(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"templates": templates.List()})
 }
 
+// Info answers GET /api/info: what a client (the run page) needs to know of
+// the server besides runs. It needs a token (read) when tokens are set:
+// unlike /health, it may name internal addresses.
+type Info struct {
+	// Namespace is the Temporal namespace of the runs.
+	Namespace string `json:"namespace"`
+	// TemporalUI is the Temporal Web UI's base URL, when the server knows
+	// one; a run is at <TemporalUI>/namespaces/<namespace>/workflows/<workflow_id>/<run_id>/history.
+	TemporalUI string `json:"temporal_ui_url,omitempty"`
+}
+
+// info is GET /api/info.
+func (s *Server) info(c echo.Context) error {
+	return c.JSON(http.StatusOK, Info{Namespace: s.cfg.Namespace, TemporalUI: strings.TrimRight(s.cfg.TemporalUI, "/")})
+}
+
 // NodeView is one node in GET /api/workflows/{id}: the workflow's own node
 // status, whose client-facing fields are always present.
 type NodeView = run.NodeStatus

@@ -105,6 +105,10 @@ type Config struct {
 	// Namespace is the Temporal namespace, shown by /health (default: the
 	// run service's, runs.Config.Namespace).
 	Namespace string
+	// TemporalUI is the Temporal Web UI's base URL (http://host:port), when
+	// there is one: GET /api/info gives it, and the run page links each run
+	// to its page there. Empty: no links.
+	TemporalUI string
 	// Artifacts serves the runs' node outputs; nil disables the artifact
 	// endpoints (404).
 	Artifacts artifacts.Store
@@ -354,6 +358,7 @@ func (s *Server) newEcho() *echo.Echo {
 	g.GET("/workflows/:id/nodes/:node/diff", s.getDiff)
 	g.POST("/dags/validate", s.validate, s.oneAtATime)
 	g.GET("/templates", s.listTemplates)
+	g.GET("/info", s.info)
 	return e
 }
 

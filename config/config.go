@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -151,6 +152,10 @@ type API struct {
 	// RateLimit is the requests per second allowed per client IP; a
 	// negative value disables rate limiting.
 	RateLimit float64
+	// TemporalUI is the Temporal Web UI's base URL (MAESTRO_TEMPORAL_UI_URL,
+	// http or https), which the run page links runs to; empty: no links
+	// (`maestro dev` then uses the UI it starts).
+	TemporalUI string
 	// Insecure lets the API listen beyond loopback without a token. No
 	// variable sets it: only the --insecure flag of `maestro api` and
 	// `maestro dev`.
@@ -257,6 +262,7 @@ func Load(env Env) (Config, error) {
 			TokensFile:  r.str(EnvAPITokensFile, ""),
 			CORSOrigins: r.list(EnvAPICORSOrigins),
 			RateLimit:   r.rateLimit(),
+			TemporalUI:  r.httpURL(EnvTemporalUIURL),
 		},
 		Policy: Policy{
 			File:       r.str(EnvPolicyFile, ""),
@@ -452,6 +458,20 @@ func (r *reader) log() Log {
 	}
 	l.JSON = strings.EqualFold(strings.TrimSpace(r.raw(EnvLogFormat)), "json")
 	return l
+}
+
+// httpURL reads an absolute http or https URL, without a trailing slash.
+func (r *reader) httpURL(key string) string {
+	v := strings.TrimSpace(r.raw(key))
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not an http or https URL (e.g. http://localhost:8233)", key, v))
+		return ""
+	}
+	return strings.TrimRight(v, "/")
 }
 
 func (r *reader) rateLimit() float64 {

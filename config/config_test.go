@@ -102,6 +102,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 		EnvAPICORSOrigins: "https://a.example, ,https://b.example",
 		EnvAPIRateLimit:   "0",
 		EnvUIListen:       "",
+		EnvTemporalUIURL:  "https://temporal.example:8233/",
 		"XDG_DATA_HOME":   "/xdg",
 	})
 	require.NoError(t, err)
@@ -112,7 +113,8 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 	assert.Equal(t, "/srv/maestro", c.Dev.DataDir)
 	assert.Equal(t, "/srv/maestro/artifacts", c.ArtifactDir)
 	assert.Equal(t, Agent{Provider: "anthropic", Model: "claude-x", MaxTokens: 900, Command: []string{"claude", "-p"}}, c.Agent)
-	assert.Equal(t, API{Addr: "0.0.0.0:9000", Token: "s3cret", CORSOrigins: []string{"https://a.example", "https://b.example"}, RateLimit: -1}, c.API)
+	assert.Equal(t, API{Addr: "0.0.0.0:9000", Token: "s3cret", CORSOrigins: []string{"https://a.example", "https://b.example"}, RateLimit: -1,
+		TemporalUI: "https://temporal.example:8233"}, c.API)
 	assert.Empty(t, c.Dev.UIAddr, "set but empty disables the Web UI")
 	eff := c.Effective(MapEnv{})
 	assert.True(t, eff.APITokenSet)
@@ -125,9 +127,10 @@ func TestLoadReportsEveryBadVariable(t *testing.T) {
 		EnvAgentMaxTokens: "-3",
 		EnvAPIRateLimit:   "fast",
 		EnvEnableDAG:      "maybe",
+		EnvTemporalUIURL:  "localhost:8233",
 	})
 	require.Error(t, err)
-	for _, name := range []string{EnvLogLevel, EnvAgentMaxTokens, EnvAPIRateLimit, EnvEnableDAG} {
+	for _, name := range []string{EnvLogLevel, EnvAgentMaxTokens, EnvAPIRateLimit, EnvEnableDAG, EnvTemporalUIURL} {
 		assert.Contains(t, err.Error(), name)
 	}
 }

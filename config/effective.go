@@ -31,7 +31,9 @@ type Effective struct {
 	APITokenRoles  map[string]int `json:"api_token_roles,omitempty"`
 	APICORSOrigins []string       `json:"api_cors_origins,omitempty"`
 	APIRateLimit   float64        `json:"api_rate_limit"`
-	PolicyFile     string         `json:"policy_file,omitempty"`
+	// TemporalUIURL is MAESTRO_TEMPORAL_UI_URL.
+	TemporalUIURL string `json:"temporal_ui_url,omitempty"`
+	PolicyFile    string `json:"policy_file,omitempty"`
 	// TemplateMaxBytes and TemplateTimeout bound a template's rendering.
 	TemplateMaxBytes int    `json:"template_max_bytes"`
 	TemplateTimeout  string `json:"template_timeout"`
@@ -67,6 +69,7 @@ func (c Config) Effective(env Env) Effective {
 		APITokensFile:    c.API.TokensFile,
 		APICORSOrigins:   c.API.CORSOrigins,
 		APIRateLimit:     c.API.RateLimit,
+		TemporalUIURL:    c.API.TemporalUI,
 		PolicyFile:       c.Policy.File,
 		TemplateMaxBytes: c.Template.MaxBytes,
 		TemplateTimeout:  c.Template.Timeout.String(),

@@ -53,6 +53,10 @@ const (
 	EnvAPITokensFile  = "MAESTRO_API_TOKENS_FILE"  // a file of <role>:<token> lines
 	EnvAPICORSOrigins = "MAESTRO_API_CORS_ORIGINS" // comma-separated
 	EnvAPIRateLimit   = "MAESTRO_API_RATE_LIMIT"   // requests per second per client IP; 0 disables
+	// EnvTemporalUIURL is the Temporal Web UI's address (http://host:port),
+	// for the run page's links to a run there; `maestro dev` defaults it
+	// to the UI it starts.
+	EnvTemporalUIURL = "MAESTRO_TEMPORAL_UI_URL"
 
 	// The worker policy (see package policy): a file, and lists that
 	// replace the file's (comma-separated; set but empty is an empty list).

@@ -40,6 +40,7 @@ func NewAPI(c client.Client, cfg config.Config, logger *slog.Logger, m *metrics.
 		Logger:      logger,
 		Tokens:      toks,
 		CORSOrigins: cfg.API.CORSOrigins,
+		TemporalUI:  cfg.API.TemporalUI,
 		RateLimit:   cfg.API.RateLimit,
 		Registerer:  m.Registerer(),
 		Gatherer:    m.Gatherer(),

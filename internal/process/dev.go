@@ -106,6 +106,9 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 	defer w.Stop()
 
 	var apiURL string
+	if cfg.API.TemporalUI == "" {
+		cfg.API.TemporalUI = srv.UIURL() // the run page links runs to it
+	}
 	if cfg.API.Addr != "" {
 		a, err := NewAPI(c, cfg, logger, m)
 		if err != nil {

@@ -113,7 +113,8 @@ let templatesLoaded = false;
 
 async function showList() {
   document.title = 'Maestro — runs';
-  if (!templatesLoaded) loadTemplates();
+  if (!templatesLoaded) await loadTemplates();
+  showListFilters();
   await loadRuns();
 }
 
@@ -121,23 +122,59 @@ async function loadTemplates() {
   const r = await api('GET', '/api/templates');
   if (!r.ok) return;
   templatesLoaded = true;
-  const sel = $('#template');
-  sel.replaceChildren(...(r.data.templates || []).map((t) => el('option', { value: t.name, title: t.description }, t.name)));
+  const names = (r.data.templates || []).map((t) => [t.name, t.description]);
+  $('#template').replaceChildren(...names.map(([n, d]) => el('option', { value: n, title: d }, n)));
+  const f = $('#template-filter'), keep = f.value;
+  f.replaceChildren(el('option', { value: '' }, 'all templates'), ...names.map(([n]) => el('option', { value: n }, n)));
+  f.value = keep;
 }
 
-async function loadRuns() {
-  const status = $('#status-filter').value;
-  const r = await api('GET', '/api/workflows?page_size=50' + (status ? '&status=' + encodeURIComponent(status) : ''));
+// list is the runs list's paging: the page size (50, or ?page_size= in the
+// hash: #/?page_size=10), the next page's token and the answer awaited.
+const list = { size: 50, next: null, seq: 0 };
+
+// showListFilters takes the filters and page size from the hash, if given
+// (#/?status=failed&template=sdlc-linear&page_size=20).
+function showListFilters() {
+  const q = new URLSearchParams(location.hash.split('?')[1] || '');
+  const size = parseInt(q.get('page_size'), 10);
+  list.size = size >= 1 && size <= 1000 ? size : 50;
+  if (q.has('status')) $('#status-filter').value = q.get('status');
+  if (q.has('template')) {
+    const f = $('#template-filter');
+    if (![...f.options].some((o) => o.value === q.get('template'))) f.append(new Option(q.get('template')));
+    f.value = q.get('template');
+  }
+}
+
+// loadRuns shows the first page of runs, or with more the next page after
+// those shown.
+async function loadRuns(more) {
+  more = more === true;
+  if (more && !list.next) return;
+  const q = new URLSearchParams({ page_size: list.size });
+  const status = $('#status-filter').value, template = $('#template-filter').value;
+  if (status) q.set('status', status);
+  if (template) q.set('template', template);
+  if (more) q.set('page_token', list.next);
+  const seq = ++list.seq;
+  $('#more').disabled = true;
+  const r = await api('GET', '/api/workflows?' + q);
+  if (seq !== list.seq) return; // a newer request (filter change) won
+  $('#more').disabled = false;
   const body = $('#runs tbody');
   if (!r.ok) { say($('#list-msg'), errorText(r), true); return; }
   const runs = r.data.workflows || [];
-  say($('#list-msg'), runs.length ? '' : 'No runs.', false);
-  body.replaceChildren(...runs.map((w) => el('tr', { 'data-run': w.workflow_id },
+  const rows = runs.map((w) => el('tr', { 'data-run': w.workflow_id },
     el('td', {}, el('a', { href: '#/runs/' + encodeURIComponent(w.workflow_id) }, w.workflow_id)),
     el('td', {}, el('span', { class: 'badge', 'data-state': w.status }, w.status)),
     el('td', {}, w.pipeline + (w.template && w.template !== w.pipeline ? ' (' + w.template + ')' : '')),
     el('td', {}, fmtTime(w.started_at)),
-    el('td', {}, w.ended_at || w.status === 'running' || w.status === 'paused' ? fmtDur(w.started_at, w.ended_at) : ''))));
+    el('td', {}, w.ended_at || w.status === 'running' || w.status === 'paused' ? fmtDur(w.started_at, w.ended_at) : '')));
+  if (more) body.append(...rows); else body.replaceChildren(...rows);
+  list.next = r.data.next_page_token || null;
+  $('#more').hidden = !list.next;
+  say($('#list-msg'), body.childElementCount ? '' : 'No runs.', false);
 }
 
 async function startRun(e) {
@@ -160,13 +197,14 @@ let cur = null;
 
 function showRun(id) {
   document.title = 'Maestro — ' + id;
-  cur = { id, run: null, nodes: new Map(), groups: new Map(), selected: null, ws: null, closed: false, refetch: null };
+  cur = { id, run: null, nodes: new Map(), groups: new Map(), selected: null, ws: null, closed: false, refetch: null, texts: new Map(), zoom: 1 };
   const me = cur;
   $('#run-title').textContent = id;
   $('#run-status').textContent = '';
   $('#run-progress').textContent = '';
   $('#run-msg').textContent = '';
   $('#graph').replaceChildren();
+  setZoom(1);
   $('#panel').hidden = true;
   for (const b of ['pause', 'resume', 'cancel', 'retry']) $('#' + b).hidden = true;
   const tick = setInterval(() => { for (const n of me.nodes.values()) if (n.status === 'running') drawNode(n.id); }, 1000);
@@ -176,7 +214,11 @@ function showRun(id) {
     clearTimeout(me.refetch);
     if (me.ws) me.ws.close(1000);
   };
-  fetchRun(me).then(() => { if (!me.closed) connect(me); });
+  Promise.all([fetchRun(me), loadInfo()]).then(() => {
+    if (me.closed) return;
+    if (me.run) drawRunBar();
+    connect(me);
+  });
 }
 
 async function fetchRun(me) {
@@ -237,6 +279,17 @@ function onEvent(ev) {
   if (cur.selected === n.id) drawPanel();
 }
 
+// markDrawn sets the performance marks of a run's first drawing:
+// maestro:graph once its nodes are in the page, maestro:graph-painted once
+// the frame showing them is painted (their startTime counts from the
+// navigation).
+function markDrawn(me) {
+  me.drawn = true;
+  const detail = { run: me.id, nodes: me.nodes.size };
+  performance.mark('maestro:graph', { detail });
+  requestAnimationFrame(() => setTimeout(() => performance.mark('maestro:graph-painted', { detail }), 0));
+}
+
 // applyRun takes a whole run: the graph is drawn when its nodes changed,
 // else updated in place.
 function applyRun(run) {
@@ -245,6 +298,7 @@ function applyRun(run) {
   if (!same) {
     cur.nodes = new Map(run.nodes.map((n) => [n.id, n]));
     drawGraph();
+    if (!cur.drawn) markDrawn(cur);
   } else {
     for (const n of run.nodes) { cur.nodes.set(n.id, n); drawNode(n.id); }
   }
@@ -252,8 +306,23 @@ function applyRun(run) {
   if (cur.selected) drawPanel();
 }
 
+// info is GET /api/info (the namespace, the Temporal Web UI), read once.
+let info = null;
+
+async function loadInfo() {
+  if (info) return;
+  const r = await api('GET', '/api/info');
+  if (r.ok) info = r.data;
+}
+
 function drawRunBar() {
   const run = cur.run;
+  const tl = $('#temporal-link');
+  tl.hidden = !(info && info.temporal_ui_url && run.run_id);
+  if (!tl.hidden) {
+    tl.href = info.temporal_ui_url + '/namespaces/' + encodeURIComponent(info.namespace) + '/workflows/' +
+      encodeURIComponent(run.workflow_id || cur.id) + '/' + encodeURIComponent(run.run_id) + '/history';
+  }
   const st = $('#run-status');
   st.textContent = run.status;
   st.dataset.state = run.status;
@@ -268,8 +337,11 @@ function drawRunBar() {
 function drawCounts() {
   let done = 0;
   for (const n of cur.nodes.values()) if (n.status === 'completed') done++;
+  const run = cur.run, cost = [];
+  if (run.usage) cost.push(usageText(run.usage));
+  if (run.budget) cost.push('budget: ' + budgetText(run.budget));
   $('#run-progress').textContent = done + '/' + cur.nodes.size + ' nodes completed' +
-    (cur.run.error ? ' — ' + cur.run.error : '');
+    (cost.length ? ' · ' + cost.join(' · ') : '') + (run.error ? ' — ' + run.error : '');
 }
 
 async function control(action) {
@@ -343,7 +415,47 @@ function drawGraph() {
     cur.groups.set(n.id, g);
     drawNode(n.id);
   }
+  svg.dataset.w = w;
+  svg.dataset.h = h;
   $('#graph').replaceChildren(svg);
+  setZoom(cur.zoom);
+}
+
+// ---- zoom ----------------------------------------------------------------
+
+const ZOOM_MIN = 0.05, ZOOM_MAX = 4;
+
+// setZoom scales the graph by z (the SVG's size; its viewBox stays), keeping
+// the graph's point under (cx, cy), client coordinates in #graph, in place
+// (by default its middle).
+function setZoom(z, cx, cy) {
+  const graph = $('#graph'), svg = graph.querySelector('svg');
+  z = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, z || 1));
+  const old = cur.zoom || 1;
+  cur.zoom = z;
+  graph.dataset.zoom = z;
+  $('#zoom-level').textContent = Math.round(z * 100) + '%';
+  if (!svg) return;
+  if (cx === undefined) { cx = graph.clientWidth / 2; cy = graph.clientHeight / 2; }
+  const px = (graph.scrollLeft + cx) / old, py = (graph.scrollTop + cy) / old;
+  svg.setAttribute('width', +svg.dataset.w * z);
+  svg.setAttribute('height', +svg.dataset.h * z);
+  graph.scrollLeft = px * z - cx;
+  graph.scrollTop = py * z - cy;
+}
+
+// zoomFit makes the whole graph fit the view (never larger than 1:1).
+function zoomFit() {
+  const graph = $('#graph'), svg = graph.querySelector('svg');
+  if (!svg) return;
+  setZoom(Math.min(1, (graph.clientWidth - 4) / +svg.dataset.w, (graph.clientHeight - 4) / +svg.dataset.h));
+}
+
+function onWheel(e) {
+  if (!e.ctrlKey && !e.metaKey) return; // plain wheel scrolls
+  e.preventDefault();
+  const r = $('#graph').getBoundingClientRect();
+  setZoom((cur.zoom || 1) * Math.pow(1.0015, -e.deltaY), e.clientX - r.left, e.clientY - r.top);
 }
 
 function clip(s, n) { return s && s.length > n ? s.slice(0, n - 1) + '…' : (s || ''); }
@@ -370,13 +482,34 @@ function select(id) {
   drawPanel();
 }
 
+// usageText says an agent's tokens and cost: "model: 1200 in, 300 out, $0.0123".
+function usageText(u) {
+  if (!u) return null;
+  let s = `${u.model ? u.model + ': ' : ''}${u.input_tokens} in, ${u.output_tokens} out`;
+  if (u.cache_read_tokens || u.cache_write_tokens) s += `, cache ${u.cache_read_tokens || 0} read, ${u.cache_write_tokens || 0} written`;
+  if (u.cost_usd) s += `, $${u.cost_usd.toFixed(4)}`;
+  else if (u.cost_unknown) s += ', cost unknown (no price for the model)';
+  return s;
+}
+
+function usd(v) { return '$' + (v || 0).toFixed(4); }
+
+// budgetText says a run's spend against its limits.
+function budgetText(b) {
+  if (!b) return null;
+  const parts = [];
+  if (b.usd) parts.push(`${usd(b.spent_usd)} of ${usd(b.usd)}`);
+  if (b.tokens) parts.push(`${b.spent_tokens} of ${b.tokens} tokens`);
+  if (!parts.length) parts.push(`${usd(b.spent_usd)}, ${b.spent_tokens} tokens (no limit)`);
+  return parts.join(', ') + (b.cost_unknown ? ' (some usage has no price)' : '');
+}
+
 function drawPanel() {
   const n = cur.nodes.get(cur.selected);
   const panel = $('#panel');
   if (!n) { panel.hidden = true; return; }
   const base = '/api/workflows/' + encodeURIComponent(cur.id);
   const row = (k, v) => (v === undefined || v === null || v === '' ? null : el('tr', {}, el('th', {}, k), el('td', {}, String(v))));
-  const u = n.usage;
   const c = n.commit;
   const kids = [
     el('button', { class: 'close', title: 'close', on: { click: () => { cur.selected = null; panel.hidden = true; drawNode(n.id); } } }, '×'),
@@ -388,19 +521,43 @@ function drawPanel() {
       row('step', n.progress && n.progress.step),
       row('commit', c && (c.sha.slice(0, 12) + (c.changed ? '' : ' (no changes)'))),
       row('diffstat', c && `${c.files} files, +${c.insertions} −${c.deletions}`),
-      row('usage', u && `${u.model ? u.model + ': ' : ''}${u.input_tokens} in, ${u.output_tokens} out` +
-        (u.cost_usd ? `, $${u.cost_usd.toFixed(4)}` : '')),
+      row('usage', usageText(n.usage)),
+      row('repairs', n.repairs && n.repairs.length ? n.repairs.length + ' round' + (n.repairs.length > 1 ? 's' : '') : null),
       row('approval', n.approval && ((n.approval.approved ? 'approved' : 'rejected') + (n.approval.comment ? ': ' + n.approval.comment : '')))),
   ];
-  if (n.error) kids.push(el('h4', {}, 'Error'), el('pre', { class: 'err' }, n.error));
-  if (n.last_error) kids.push(el('h4', {}, 'Last error'), el('pre', { class: 'err' }, n.last_error));
-  if (n.output) kids.push(el('h4', {}, 'Output' + (n.output_truncated ? ' (summary)' : '')), el('pre', {}, n.output));
-  const links = [];
-  if (n.status === 'completed' || n.output_bytes) {
-    links.push(el('a', { href: base + '/artifacts/' + encodeURIComponent(n.id), target: '_blank', on: { click: (e) => openAuthed(e, base + '/artifacts/' + encodeURIComponent(n.id)) } }, 'full output'));
+  if (n.error) kids.push(el('h4', {}, 'Error'), el('pre', { class: 'err', id: 'node-error' }, n.error));
+  if (n.last_error) kids.push(el('h4', {}, 'Last error (the attempt before this one)'), el('pre', { class: 'err', id: 'node-last-error' }, n.last_error));
+  if (n.status === 'waiting_budget') kids.push(...budgetPanel(base));
+  if (n.repairs && n.repairs.length) {
+    kids.push(el('h4', {}, 'Repair rounds'), el('ol', { class: 'repairs' }, ...n.repairs.map((r) => el('li', { 'data-round': r.round },
+      [r.state, r.exit_code !== undefined && r.exit_code !== null ? 'failure: exit ' + r.exit_code : '',
+        r.commit ? 'fix ' + r.commit.sha.slice(0, 12) + (r.commit.changed ? '' : ' (no changes)') : '', usageText(r.usage)]
+        .filter(Boolean).join(' · '),
+      r.output_tail ? el('pre', {}, r.output_tail) : null,
+      r.agent_output ? el('pre', {}, r.agent_output) : null,
+      r.error ? el('pre', { class: 'err' }, r.error) : null))));
   }
-  if (c) links.push(el('a', { href: base + '/nodes/' + encodeURIComponent(n.id) + '/diff', target: '_blank', on: { click: (e) => openAuthed(e, base + '/nodes/' + encodeURIComponent(n.id) + '/diff') } }, 'diff'));
-  if (links.length) kids.push(el('p', { class: 'links' }, ...links.flatMap((a, i) => (i ? [' · ', a] : [a]))));
+  const outPath = base + '/artifacts/' + encodeURIComponent(n.id), diffPath = base + '/nodes/' + encodeURIComponent(n.id) + '/diff';
+  const output = el('pre', { id: 'node-output' }, n.output || '');
+  if (n.output) kids.push(el('h4', {}, cur.texts.has(outPath) ? 'Output (full)' : 'Output' + (n.output_truncated ? ` (first part of ${n.output_bytes} bytes)` : '')), output);
+  const shows = [];
+  if (n.output_truncated || (n.status === 'completed' && n.output_bytes > (n.output || '').length)) {
+    shows.push(el('button', { id: 'show-output', on: { click: (e) => showText(e.target, outPath, output, 'Output (full)') } }, 'Full output'));
+  }
+  const diff = el('pre', { id: 'node-diff', class: 'diff', hidden: true });
+  if (c) shows.push(el('button', { id: 'show-diff', on: { click: (e) => showText(e.target, diffPath, diff, 'Diff') } }, 'Diff'));
+  if (shows.length) kids.push(el('p', { class: 'links' }, ...shows.flatMap((b, i) => (i ? [' ', b] : [b]))));
+  if (c) kids.push(diff);
+  if (!n.output) kids.push(output); // where the full output goes
+  output.hidden = !n.output;
+  // Texts fetched before (the panel is drawn again on every change).
+  for (const [pre, path] of [[output, outPath], [diff, diffPath]]) {
+    const t = cur.texts.get(path);
+    if (!t) continue;
+    pre.textContent = t.text;
+    pre.classList.toggle('err', t.err);
+    pre.hidden = false;
+  }
   if (n.status === 'waiting_approval') {
     const comment = el('textarea', { id: 'approve-comment', rows: 2, placeholder: 'comment (optional)' });
     const msg = el('div', { id: 'approve-msg', class: 'msg' });
@@ -417,23 +574,67 @@ function drawPanel() {
   panel.hidden = false;
 }
 
-// openAuthed opens an API document (output, diff) in a new tab; with a
-// token it is fetched here (a link cannot carry the header) and shown as text.
-async function openAuthed(e, path) {
+// budgetPanel is what a node waiting for the run's budget shows: the spend
+// against the limits, and a form to add to the budget or reject.
+function budgetPanel(base) {
+  const b = cur.run.budget;
+  const addUSD = el('input', { id: 'budget-usd', type: 'number', min: 0, step: 'any', placeholder: 'add $' });
+  const addTokens = el('input', { id: 'budget-tokens', type: 'number', min: 0, step: 1, placeholder: 'add tokens' });
+  const msg = el('div', { id: 'budget-msg', class: 'msg' });
+  const decide = async (reject) => {
+    const body = reject ? { reject: true } : { add_usd: +addUSD.value || undefined, add_tokens: +addTokens.value || undefined };
+    if (!confirm(reject ? 'Reject the budget extension (the waiting nodes fail)?' : 'Add to the run\'s budget?')) return;
+    const r = await api('POST', base + '/budget', body);
+    say(msg, r.ok ? (reject ? 'Rejected' : 'Budget now ' + budgetText(r.data)) : errorText(r), !r.ok);
+  };
+  return [el('h4', {}, 'Waiting for budget'),
+    el('p', { id: 'budget-info' }, 'The run\'s budget is spent' + (b ? ': ' + budgetText(b) : '') +
+      '. This node starts when the budget is raised; rejecting fails it.'),
+    el('div', {}, addUSD, ' ', addTokens, ' ', el('button', { id: 'budget-add', on: { click: () => decide(false) } }, 'Add'), ' ',
+      el('button', { id: 'budget-reject', class: 'danger', on: { click: () => decide(true) } }, 'Reject')), msg];
+}
+
+// showText fetches a text document of the API (a full output, a diff), with
+// the token, into pre.
+async function showText(button, path, pre, title) {
+  button.disabled = true;
+  const headers = {};
   const token = sessionStorage.getItem(TOKEN_KEY);
-  if (!token) return; // the link works as it is
-  e.preventDefault();
-  const resp = await fetch(path, { headers: { Authorization: 'Bearer ' + token } });
-  const blob = new Blob([await resp.text()], { type: 'text/plain;charset=utf-8' });
-  window.open(URL.createObjectURL(blob), '_blank', 'noopener');
+  if (token) headers.Authorization = 'Bearer ' + token;
+  let text, err = false;
+  try {
+    const resp = await fetch(path, { headers });
+    text = await resp.text();
+    if (!resp.ok) {
+      err = true;
+      try { text = errorText({ status: resp.status, data: JSON.parse(text) }); } catch (_) { /* not JSON */ }
+    }
+  } catch (e) {
+    text = 'cannot reach the API: ' + e.message;
+    err = true;
+  }
+  if (!err) cur.texts.set(path, { text, err });
+  pre.textContent = text;
+  pre.classList.toggle('err', err);
+  pre.hidden = false;
+  const h = pre.previousElementSibling;
+  if (h && h.tagName === 'H4' && pre.id === 'node-output') h.textContent = title;
+  button.disabled = false;
 }
 
 // ---- wiring --------------------------------------------------------------
 
 document.addEventListener('DOMContentLoaded', () => {
   $('#start-form').addEventListener('submit', startRun);
-  $('#status-filter').addEventListener('change', loadRuns);
+  $('#status-filter').addEventListener('change', () => loadRuns());
+  $('#template-filter').addEventListener('change', () => loadRuns());
+  $('#more').addEventListener('click', () => loadRuns(true));
   for (const a of ['pause', 'resume', 'cancel', 'retry']) $('#' + a).addEventListener('click', () => control(a));
+  $('#zoom-in').addEventListener('click', () => setZoom(cur.zoom * 1.25));
+  $('#zoom-out').addEventListener('click', () => setZoom(cur.zoom / 1.25));
+  $('#zoom-fit').addEventListener('click', zoomFit);
+  $('#zoom-reset').addEventListener('click', () => setZoom(1));
+  $('#graph').addEventListener('wheel', onWheel, { passive: false });
   window.addEventListener('hashchange', route);
   route();
 });
