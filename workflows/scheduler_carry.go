@@ -108,4 +108,3 @@ func (s *scheduler) carryState(c *run.Carried) {
 	}
 	c.Nodes = s.carried()
 }
-
