@@ -79,8 +79,25 @@ func printStatus(w io.Writer, st *run.Status) {
 	if st.Error != "" {
 		fmt.Fprintf(w, "error:     %s\n", oneLine(st.Error))
 	}
+	for _, l := range []struct {
+		name string
+		ids  []string
+		n    int
+	}{{"running", st.Running, st.Counts[run.NodeRunning]}, {"waiting", st.Waiting, st.Counts[run.NodeWaitingApproval] + st.Counts[run.NodeWaitingBudget]}, {"failed", st.Failed, st.Counts[run.NodeFailed]}} {
+		if st.NodesNextPageToken == "" || len(l.ids) == 0 {
+			continue // a small run lists every node below
+		}
+		more := ""
+		if l.n > len(l.ids) {
+			more = fmt.Sprintf(" and %d more", l.n-len(l.ids))
+		}
+		fmt.Fprintf(w, "%-10s %s%s\n", l.name+":", strings.Join(l.ids, ", "), more)
+	}
 	fmt.Fprintln(w)
 	printNodes(w, st.Nodes)
+	if st.NodesNextPageToken != "" {
+		fmt.Fprintf(w, "\nthe first %d of %d nodes; all of them: maestro nodes %s [--status failed]\n", len(st.Nodes), st.TotalNodes, st.WorkflowID)
+	}
 }
 
 // otherCounts lists the non-zero counts of states other than completed.
