@@ -34,6 +34,8 @@ type Carried struct {
 	// Workspace is the repository status of a workspace run (its start
 	// commit): the next part does not prepare it again.
 	Workspace *WorkspaceStatus `json:"workspace,omitempty"`
+	// Version is the run's version (Status.Version) when it continued.
+	Version int64 `json:"version,omitempty"`
 	// Nodes are the nodes that left pending, in declared order.
 	Nodes []CarriedNode `json:"nodes"`
 }

@@ -33,6 +33,10 @@ type NodesQuery struct {
 	// PageSize is the most nodes in the page (DefaultNodesPage when 0, at
 	// most MaxNodesPage).
 	PageSize int `json:"page_size,omitempty"`
+	// Since keeps only the nodes that changed after this version of the
+	// run (a Status's or an earlier page's Version): how a watch follows
+	// the nodes a Status does not carry.
+	Since int64 `json:"since,omitempty"`
 }
 
 // NodesPage is a page of a run's nodes, in declared order.
@@ -42,12 +46,18 @@ type NodesPage struct {
 	NextPageToken string `json:"next_page_token,omitempty"`
 	// Total is the number of nodes that match the query, in all pages.
 	Total int `json:"total"`
+	// Version is the run's version when the page was read: it grows with
+	// every change of a node's state.
+	Version int64 `json:"version,omitempty"`
 }
 
 // Check says whether the query is well formed, naming the bad field.
 func (q NodesQuery) Check() error {
 	if q.Status != "" && !q.Status.Valid() {
 		return fmt.Errorf("status: %q is not a node state (one of %v)", q.Status, NodeStates)
+	}
+	if q.Since < 0 {
+		return fmt.Errorf("since: must not be negative, got %d", q.Since)
 	}
 	if q.PageSize < 0 || q.PageSize > MaxNodesPage {
 		return fmt.Errorf("page_size: must be between 1 and %d, got %d", MaxNodesPage, q.PageSize)
@@ -77,9 +87,10 @@ func nodesToken(i int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("n:" + strconv.Itoa(i)))
 }
 
-// Page returns the page of nodes (in declared order) that q asks for. The
-// query must be well formed (Check).
-func Page(nodes []NodeStatus, q NodesQuery) NodesPage {
+// Page returns the page of nodes (in declared order) that q asks for,
+// among those keep accepts (by declared index; nil keeps all). The query
+// must be well formed (Check).
+func Page(nodes []NodeStatus, q NodesQuery, keep func(i int) bool) NodesPage {
 	size := q.PageSize
 	if size <= 0 {
 		size = DefaultNodesPage
@@ -88,7 +99,7 @@ func Page(nodes []NodeStatus, q NodesQuery) NodesPage {
 	from, _ := q.Offset()
 	page := NodesPage{Nodes: []NodeStatus{}}
 	for i, n := range nodes {
-		if q.Status != "" && n.Status != q.Status {
+		if (q.Status != "" && n.Status != q.Status) || (keep != nil && !keep(i)) {
 			continue
 		}
 		page.Total++

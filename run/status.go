@@ -87,6 +87,9 @@ type Status struct {
 	// NodesNextPageToken reads the rest (see NodesQuery).
 	Nodes              []NodeStatus `json:"nodes"`
 	NodesNextPageToken string       `json:"nodes_next_page_token,omitempty"`
+	// Version grows with every change of a node's state; a NodesQuery
+	// with Since reads the nodes changed after it.
+	Version int64 `json:"version,omitempty"`
 	// Running, Waiting (for an approval or the budget) and Failed list the
 	// IDs of the nodes in those states, in declared order, at most
 	// SummaryIDs each (Counts has the totals).

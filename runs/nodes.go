@@ -44,7 +44,7 @@ func (s *Service) Nodes(ctx context.Context, workflowID string, q run.NodesQuery
 			return nil, err
 		}
 		if st.NodesNextPageToken == "" {
-			p := run.Page(st.Nodes, q)
+			p := run.Page(st.Nodes, q, nil)
 			return &p, nil
 		}
 		return s.queryNodes(ctx, workflowID, runID, q)

@@ -152,6 +152,9 @@ func (s *Service) watch(ctx context.Context, workflowID string, prev *run.Status
 	followed := prev.RunID
 	stop := follow(followed)
 	defer func() { stop() }()
+	// The nodes of a run bigger than a Status holds are followed by
+	// version: each read asks for the nodes changed since the last.
+	beyond := &beyondStatus{version: prev.Version, seen: map[string]run.NodeStatus{}}
 	poll := time.NewTicker(opts.PollInterval)
 	defer poll.Stop()
 	for {
@@ -172,7 +175,17 @@ func (s *Service) watch(ctx context.Context, workflowID string, prev *run.Status
 			}
 			continue
 		}
-		for _, ev := range Diff(prev, cur, time.Now()) {
+		evs := Diff(prev, cur, time.Now())
+		if cur.NodesNextPageToken != "" {
+			qctx, qcancel := context.WithTimeout(ctx, opts.QueryTimeout)
+			more, err := s.changedBeyond(qctx, cur, beyond)
+			qcancel()
+			if err != nil && ctx.Err() == nil && opts.OnError != nil {
+				opts.OnError(err) // read again from the same version next time
+			}
+			evs = append(evs, more...)
+		}
+		for _, ev := range evs {
 			if !send(ev) {
 				return
 			}
@@ -188,6 +201,53 @@ func (s *Service) watch(ctx context.Context, workflowID string, prev *run.Status
 			return
 		}
 	}
+}
+
+// beyondStatus is what a watch knows of the nodes past the first
+// run.StatusNodes of a big run: the version it read them at, and the
+// last state it saw of each that changed.
+type beyondStatus struct {
+	version int64
+	seen    map[string]run.NodeStatus
+}
+
+// changedBeyond returns the events of the nodes past cur's that changed
+// since b's version, page by page, and moves b on.
+func (s *Service) changedBeyond(ctx context.Context, cur *run.Status, b *beyondStatus) ([]Event, error) {
+	inStatus := make(map[string]bool, len(cur.Nodes))
+	for _, n := range cur.Nodes {
+		inStatus[n.ID] = true
+	}
+	q := run.NodesQuery{Since: b.version, PageSize: run.MaxNodesPage}
+	var before, after run.Status
+	version := b.version
+	for {
+		p, err := s.Nodes(ctx, cur.WorkflowID, q)
+		if err != nil {
+			return nil, err
+		}
+		version = max(version, p.Version)
+		for _, n := range p.Nodes {
+			if inStatus[n.ID] {
+				continue
+			}
+			if old, ok := b.seen[n.ID]; ok {
+				before.Nodes = append(before.Nodes, old)
+			}
+			after.Nodes = append(after.Nodes, n)
+		}
+		if p.NextPageToken == "" {
+			break
+		}
+		q.PageToken = p.NextPageToken
+	}
+	before.Status, after.Status = cur.Status, cur.Status
+	evs := Diff(&before, &after, time.Now())
+	for _, n := range after.Nodes {
+		b.seen[n.ID] = run.NodeStatus{ID: n.ID, Status: n.Status, Attempts: n.Attempts, Repairs: n.Repairs, Progress: n.Progress}
+	}
+	b.version = version
+	return evs, nil
 }
 
 // watchHistory long-polls the run's history and signals changed (without
@@ -223,9 +283,13 @@ func sameProgress(a, b *run.Progress) bool {
 // events. Seq and WorkflowID are left for the caller.
 func Diff(prev, cur *run.Status, now time.Time) []Event {
 	var evs []Event
+	byID := make(map[string]*run.NodeStatus, len(prev.Nodes))
+	for i := range prev.Nodes {
+		byID[prev.Nodes[i].ID] = &prev.Nodes[i]
+	}
 	for _, n := range cur.Nodes {
 		before := run.NodeStatus{Status: run.NodePending}
-		if p := prev.Node(n.ID); p != nil {
+		if p := byID[n.ID]; p != nil {
 			before = *p
 		}
 		// The repair rounds that started since prev.

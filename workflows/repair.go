@@ -250,7 +250,7 @@ func (s *scheduler) setRepairs(i int, p *repairer) {
 	st := &s.nodes[i]
 	st.Repairs = slices.Clone(p.rounds)
 	st.Attempts = p.commandAttempts()
-	s.changed = true
+	s.touch(i)
 }
 
 // repairSpec returns node i's command spec when the node has a repair and

@@ -40,6 +40,7 @@ func (r *execution) snapshot() *run.Status {
 		st.NodesNextPageToken = r.s.page(run.NodesQuery{PageSize: run.StatusNodes}).NextPageToken
 	}
 	st.Running, st.Waiting, st.Failed = r.s.summary(run.SummaryIDs)
+	st.Version = r.s.version
 	return st
 }
 

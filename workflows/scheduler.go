@@ -78,6 +78,10 @@ type scheduler struct {
 	// budget is the run's budget and spend; nil when it has none (see
 	// scheduler_budget.go).
 	budget *budgetState
+	// version counts changes of nodes' states; changedAt holds each
+	// node's last (see touch).
+	version   int64
+	changedAt []int64
 }
 
 const numNodeStates = 8
@@ -124,20 +128,21 @@ func newScheduler(in run.Input, logger log.Logger) *scheduler {
 	}
 	n := len(p.Nodes)
 	s := &scheduler{
-		p:        p,
-		limit:    p.Parallelism(),
-		failFast: p.Policy() == dag.FailFast,
-		log:      logger,
-		nodes:    make([]run.NodeStatus, n),
-		results:  make([]*run.NodeResult, n),
-		index:    make(map[string]int, n),
-		pos:      make([]int, n),
-		deps:     make([][]int, n),
-		users:    make([][]int, n),
-		missing:  make([]int, n),
-		state:    run.Running,
-		changed:  true,
-		budget:   newBudgetState(p.Budget),
+		p:         p,
+		limit:     p.Parallelism(),
+		failFast:  p.Policy() == dag.FailFast,
+		log:       logger,
+		nodes:     make([]run.NodeStatus, n),
+		results:   make([]*run.NodeResult, n),
+		index:     make(map[string]int, n),
+		pos:       make([]int, n),
+		deps:      make([][]int, n),
+		users:     make([][]int, n),
+		missing:   make([]int, n),
+		changedAt: make([]int64, n),
+		state:     run.Running,
+		changed:   true,
+		budget:    newBudgetState(p.Budget),
 	}
 	for i, d := range p.Nodes {
 		s.index[d.ID] = i
@@ -194,7 +199,7 @@ func (s *scheduler) set(i int, state run.NodeState) {
 	s.counts[stateIndex(old)]--
 	s.counts[stateIndex(state)]++
 	st.Status = state
-	s.changed = true
+	s.touch(i)
 	switch {
 	case active(state) && !active(old):
 		k, _ := slices.BinarySearch(s.active, i)
@@ -224,6 +229,14 @@ func (s *scheduler) set(i int, state run.NodeState) {
 		}
 		s.skipDependents(i)
 	}
+}
+
+// touch records that node i changed: the run's version grows, and the
+// node's is the new one.
+func (s *scheduler) touch(i int) {
+	s.version++
+	s.changedAt[i] = s.version
+	s.changed = true
 }
 
 // skipDependents skips the pending nodes that depend, directly or not, on
@@ -471,7 +484,13 @@ func (s *scheduler) nodeStates(limit int) ([]run.NodeStatus, map[run.NodeState]i
 
 // page returns the page of nodes q asks for (q is well formed).
 func (s *scheduler) page(q run.NodesQuery) run.NodesPage {
-	return run.Page(s.nodes, q)
+	var keep func(int) bool
+	if q.Since > 0 {
+		keep = func(i int) bool { return s.changedAt[i] > q.Since }
+	}
+	p := run.Page(s.nodes, q, keep)
+	p.Version = s.version
+	return p
 }
 
 // summary returns the IDs of the running, waiting and failed nodes, at most

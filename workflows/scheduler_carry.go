@@ -65,6 +65,7 @@ func (s *scheduler) carried() []run.CarriedNode {
 // starts anything.
 func (s *scheduler) restore(c *run.Carried) {
 	s.paused = c.Paused
+	s.version = c.Version
 	for _, a := range c.Early {
 		if i, ok := s.index[a.Node]; ok {
 			if s.early == nil {
@@ -106,5 +107,6 @@ func (s *scheduler) carryState(c *run.Carried) {
 		b := s.budget.Budget
 		c.Budget, c.BudgetStopped = &b, s.budget.stopped
 	}
+	c.Version = s.version
 	c.Nodes = s.carried()
 }
