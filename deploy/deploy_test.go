@@ -222,6 +222,17 @@ func TestComposeImages(t *testing.T) {
 		assert.Equal(t, ".", c.Services[name].Build, "%s builds the Dockerfile", name)
 	}
 
+	// The server images run the version of go.temporal.io/server that
+	// go.mod requires: the one Maestro's tests run against, and the one
+	// deploy/prodcheck/run.sh builds from the compose file's pin.
+	goModData, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	serverMod := regexp.MustCompile(`(?m)^\s*go\.temporal\.io/server v(\S+)`).FindSubmatch(goModData)
+	require.NotNil(t, serverMod, "go.mod does not require go.temporal.io/server")
+	assert.Equal(t, string(serverMod[1]), serverTag, "temporalio/server's tag and go.mod's go.temporal.io/server")
+	_, setupTag, _ := strings.Cut(c.Services[svcSetup].Image, ":")
+	assert.Equal(t, serverTag, setupTag, "admin-tools (setup) and server versions")
+
 	env := c.Services[svcTemporal].Environment
 	assert.Equal(t, "postgres12", env["DB"])
 	assert.Equal(t, svcPostgres, env["POSTGRES_SEEDS"])
