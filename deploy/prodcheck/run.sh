@@ -92,7 +92,7 @@ show_logs() {
   for f in "$tmp"/logs/*.log; do
     [ -s "$f" ] || continue
     echo "---- last lines of $(basename "$f") ----" >&2
-    tail -n 25 "$f" >&2 || true
+    tail -n 15 "$f" >&2 || true
   done
 }
 
@@ -142,7 +142,7 @@ free_port() {
   local p busy
   busy=" $(listening) "
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % 12000)) # below 32768: Temporal stores membership ports as smallint
     case "$busy$taken_ports" in *" $p "*) continue ;; esac
     if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
     taken_ports+="$p "
@@ -153,12 +153,15 @@ free_port() {
 }
 
 # wait_until SECONDS DESCRIPTION COMMAND...: runs COMMAND every second until
-# it succeeds; fails the step after SECONDS.
+# it succeeds; fails the step after SECONDS, or as soon as one of the
+# processes in watch (pid:name ...) has exited.
+watch=()
 wait_until() {
   local limit=$1 what=$2
   shift 2
-  local t0=$SECONDS
+  local t0=$SECONDS w
   until "$@" >/dev/null 2>&1; do
+    for w in "${watch[@]}"; do alive "${w%%:*}" "${w#*:}"; done
     if ((SECONDS - t0 >= limit)); then die "$what: not after ${limit}s"; fi
     sleep 1
   done
@@ -223,7 +226,7 @@ mv "$tmp/gobin/sql" "$tmp/bin/temporal-sql-tool"
 (cd "$tmp" && GOBIN="$tmp/bin" GOFLAGS= GOWORK=off go install "github.com/temporalio/cli/cmd/temporal@$CLI_VERSION") \
   >"$tmp/logs/build-cli.log" 2>&1 || die "go install github.com/temporalio/cli/cmd/temporal@$CLI_VERSION failed"
 build_temporal_s=$((SECONDS - t0))
-echo "built in ${build_temporal_s}s: $(temporal --version | head -n 1)"
+echo "built in ${build_temporal_s}s; temporal CLI $CLI_VERSION: $(temporal --version | head -n 1)"
 
 step "build maestro"
 t0=$SECONDS
@@ -296,6 +299,7 @@ mkdir -p "$tmp/server"
 (cd "$tmp/server" && exec env "${server_env[@]}" temporal-server start) >"$tmp/logs/temporal-server.log" 2>&1 &
 pids+=($!)
 server_pid=$!
+watch+=("$server_pid:temporal-server")
 t0=$SECONDS
 # The compose healthcheck: port 7233 answers.
 wait_until 120 "Temporal frontend on $temporal_address" port_open "$fe_port"
@@ -339,12 +343,14 @@ for w in 1 2; do
     MAESTRO_METRICS_ADDR="127.0.0.1:$m" maestro worker) >"$tmp/logs/worker$w.log" 2>&1 &
   pids+=($!)
   worker_pids+=($!)
+  watch+=("$!:maestro worker $w")
 done
 mkdir -p "$tmp/api"
 (cd "$tmp/api" && exec env "${maestro_env[@]}" MAESTRO_DATA_DIR="$tmp/api" \
   MAESTRO_API_ADDR="127.0.0.1:$api_port" MAESTRO_API_TOKEN="$api_token" maestro api) >"$tmp/logs/api.log" 2>&1 &
 pids+=($!)
 api_pid=$!
+watch+=("$api_pid:maestro api")
 
 health_is() { [ "$(curl -fsS --max-time 10 "$api_url/health" | jq -r .status)" = "$1" ]; }
 wait_until 60 "API /health healthy (both workers polling)" health_is healthy
@@ -411,9 +417,9 @@ counts() {
     token=$(jq -r '.next_page_token // empty' <<<"$page")
     [ -n "$token" ] || break
   done
-  jq -r '[map(select(. == "completed")) | length,
-          map(select(. == "failed" or . == "cancelled" or . == "timed_out" or . == "terminated")) | length,
-          map(select(. == "running" or . == "paused")) | length] | @tsv' <<<"$all"
+  jq -r '[(map(select(. == "completed")) | length),
+          (map(select(. == "failed" or . == "cancelled" or . == "timed_out" or . == "terminated")) | length),
+          (map(select(. == "running" or . == "paused")) | length)] | @tsv' <<<"$all"
 }
 since_runs() { awk -v a="$date_runs" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 
@@ -429,6 +435,7 @@ while :; do
   started=$(find "$tmp/started" -type f | wc -l)
   if [ -z "$killed_at" ] && [ "$started" -ge "$KILL_AT" ]; then
     kill -KILL "${worker_pids[0]}" || die "could not kill worker 1"
+    wait "${worker_pids[0]}" 2>/dev/null || true
     killed_at=$(since_runs)
     killed_started=$started
     read -r killed_completed _ killed_open < <(counts) || { killed_completed="?"; killed_open="?"; }
@@ -473,6 +480,7 @@ for i in $(seq 1 "$RUNS"); do
   body=${res#* }
   read -r st done_n total_n retried < <(jq -r '[.status, .completed_nodes, .total_nodes,
       ([.nodes[] | select(.attempts > 1)] | length)] | @tsv' <<<"$body")
+  jq -r '.workflow_id as $w | .nodes[] | select(.attempts > 1) | "  \($w) node \(.id): \(.attempts) attempts"' <<<"$body"
   [ "$st" = completed ] || die "pc-$i is $st"
   [ "$done_n" = "$total_n" ] && [ "$total_n" -gt 0 ] || die "pc-$i: $done_n of $total_n nodes completed"
   if [ "$retried" -gt 0 ]; then retried_nodes=$((retried_nodes + retried)); retried_runs=$((retried_runs + 1)); fi
