@@ -268,8 +268,11 @@ wait_until 60 "PostgreSQL ready on 127.0.0.1:$pg_port" "$pg_bin/pg_isready" -h 1
 echo "PostgreSQL on 127.0.0.1:$pg_port"
 
 step "schema: deploy/scripts/setup-schema.sh (twice)"
-schema_env=(SQL_PLUGIN=postgres12 SQL_HOST=127.0.0.1 SQL_PORT="$pg_port" SQL_USER=temporal
-  SQL_PASSWORD="$pg_password" SCHEMA_DIR="$schema_dir")
+# The compose file's environment for service temporal-schema.
+schema_env=(
+  SQL_PLUGIN=postgres12 SQL_HOST=127.0.0.1 SQL_PORT="$pg_port" SQL_USER=temporal SQL_PASSWORD="$pg_password"
+  SCHEMA_DIR="$schema_dir"
+)
 for n in 1 2; do
   env "${schema_env[@]}" timeout 300 sh "$repo/deploy/scripts/setup-schema.sh" >"$tmp/logs/setup-schema-$n.log" 2>&1 ||
     die "setup-schema.sh (run $n) failed (see $tmp/logs/setup-schema-$n.log)"
