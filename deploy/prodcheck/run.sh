@@ -37,7 +37,8 @@
 # start requests at once), PRODCHECK_TEMPLATE (sdlc-parallel),
 # PRODCHECK_KILL_AT (runs started before the kill; RUNS/2),
 # PRODCHECK_TIMEOUT (seconds for all runs to close; 900),
-# PRODCHECK_TEMPORAL_CLI_VERSION (v1.5.1), PRODCHECK_KEEP=1 keeps the
+# PRODCHECK_TEMPORAL_CLI_VERSION (v1.5.1: later ones do not build with `go
+# install`, their go.mod has a replace directive), PRODCHECK_KEEP=1 keeps the
 # temporary directory (logs) for inspection.
 set -euo pipefail
 
@@ -323,8 +324,8 @@ step "two maestro workers and one maestro api"
 free_port api_port
 api_url="http://127.0.0.1:$api_port"
 api_token=$(openssl rand -hex 32 2>/dev/null || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-printf '%s' "$api_token" >"$tmp/api-token"
-chmod 600 "$tmp/api-token"
+# curl reads the header from a file: the token stays off command lines.
+(umask 077 && printf 'Authorization: Bearer %s\n' "$api_token" >"$tmp/api-auth")
 mkdir -p "$tmp/artifacts"
 # The compose file's x-maestro-env, with the addresses of this host.
 maestro_env=(
@@ -374,7 +375,7 @@ api() {
   local out code tries=0
   while :; do
     out=$(curl -sS --max-time 30 -X "$method" "$api_url$path" \
-      -H "Authorization: Bearer $(cat "$tmp/api-token")" -H 'Content-Type: application/json' \
+      -H @"$tmp/api-auth" -H 'Content-Type: application/json' \
       "$@" ${body:+--data "$body"} -w '\n%{http_code}') || out=$'\n000'
     code=${out##*$'\n'}
     case "$code" in
