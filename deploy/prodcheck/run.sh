@@ -102,7 +102,7 @@ cleanup() {
   trap - EXIT INT TERM
   if [ "$rc" -ne 0 ]; then
     echo "prodcheck: FAILED (exit $rc) in step '${current_step}'" >&2
-    show_logs
+    case "$rc" in 130 | 143) ;; *) show_logs ;; esac # not when interrupted
   fi
   # Maestro's processes and the server first, newest first, then PostgreSQL.
   local i pid
