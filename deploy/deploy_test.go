@@ -222,6 +222,17 @@ func TestComposeImages(t *testing.T) {
 		assert.Equal(t, ".", c.Services[name].Build, "%s builds the Dockerfile", name)
 	}
 
+	// The server images run the version of go.temporal.io/server that
+	// go.mod requires: the one Maestro's tests run against, and the one
+	// deploy/prodcheck/run.sh builds from the compose file's pin.
+	goModData, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	serverMod := regexp.MustCompile(`(?m)^\s*go\.temporal\.io/server v(\S+)`).FindSubmatch(goModData)
+	require.NotNil(t, serverMod, "go.mod does not require go.temporal.io/server")
+	assert.Equal(t, string(serverMod[1]), serverTag, "temporalio/server's tag and go.mod's go.temporal.io/server")
+	_, setupTag, _ := strings.Cut(c.Services[svcSetup].Image, ":")
+	assert.Equal(t, serverTag, setupTag, "admin-tools (setup) and server versions")
+
 	env := c.Services[svcTemporal].Environment
 	assert.Equal(t, "postgres12", env["DB"])
 	assert.Equal(t, svcPostgres, env["POSTGRES_SEEDS"])
@@ -615,4 +626,59 @@ func TestComposePolicy(t *testing.T) {
 		assert.Equal(t, want, pol, name)
 	}
 	assert.Equal(t, files[0], files[1], "the worker and the API share one policy")
+}
+
+// scriptArray returns the NAME=value entries of the bash array assignment
+// `name=(...)` in script; values keep their quotes.
+func scriptArray(t *testing.T, script, name string) map[string]string {
+	t.Helper()
+	m := regexp.MustCompile(`(?ms)^` + regexp.QuoteMeta(name) + `=\((.*?)^\)`).FindStringSubmatch(script)
+	require.NotNil(t, m, "deploy/prodcheck/run.sh has no %s=(...)", name)
+	out := map[string]string{}
+	for _, kv := range regexp.MustCompile(`([A-Z][A-Z0-9_]*)=("[^"]*"|\S+)`).FindAllStringSubmatch(m[1], -1) {
+		out[kv[1]] = kv[2]
+	}
+	return out
+}
+
+// TestProdcheckMatchesCompose checks that deploy/prodcheck/run.sh, which runs
+// the compose stack's programs without Docker, gives them the compose file's
+// environment: every variable the compose file sets for the schema job, the
+// server and Maestro's services is set there too, to the same value where it
+// is not an address, a port or a path.
+func TestProdcheckMatchesCompose(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "deploy", "prodcheck", "run.sh"))
+	require.NoError(t, err)
+	script := string(data)
+	assert.Contains(t, script, "set -euo pipefail")
+	assert.Contains(t, script, "trap cleanup EXIT")
+	assert.Contains(t, script, `"$repo/deploy/scripts/setup-schema.sh"`)
+	assert.Contains(t, script, `"$repo/deploy/scripts/setup-namespace.sh"`)
+	assert.Contains(t, script, "temporal-server start", "the server must start as in its image: from the environment, without a config file")
+
+	c := loadCompose(t)
+	// Addresses, ports, paths and secrets differ on one host.
+	local := map[string]bool{
+		"SQL_HOST": true, "SQL_PORT": true, "SQL_PASSWORD": true,
+		"POSTGRES_SEEDS": true, "DB_PORT": true, "POSTGRES_PWD": true, "BIND_ON_IP": true, "DYNAMIC_CONFIG_FILE_PATH": true,
+		"TEMPORAL_ADDRESS": true, "MAESTRO_ARTIFACT_DIR": true, "MAESTRO_POLICY_FILE": true,
+	}
+	for _, tc := range []struct{ array, service string }{
+		{"schema_env", svcSchema},
+		{"server_env", svcTemporal},
+		{"maestro_env", svcWorker},
+	} {
+		got := scriptArray(t, script, tc.array)
+		for k, v := range c.Services[tc.service].Environment {
+			want := interpolated(v)
+			if tc.service == svcWorker && (want == "" || k == "MAESTRO_METRICS_ADDR") {
+				continue // unset agent settings; per-worker metrics ports
+			}
+			g, ok := got[k]
+			if !assert.True(t, ok, "%s: compose sets %s for %s", tc.array, k, tc.service) || local[k] {
+				continue
+			}
+			assert.Equal(t, want, strings.Trim(g, `"`), "%s: %s", tc.array, k)
+		}
+	}
 }

@@ -22,6 +22,18 @@ done
 
 temporal operator namespace describe --namespace "$ns" >/dev/null 2>&1 ||
   temporal operator namespace create --namespace "$ns" --retention 720h
+# A namespace just created reaches the frontend's namespace cache within
+# about ten seconds; until then, search attribute calls on it answer "not
+# found".
+n=0
+until temporal operator search-attribute list --namespace "$ns" >/dev/null 2>&1; do
+  n=$((n + 1))
+  if [ "$n" -ge 60 ]; then
+    echo "namespace $ns is not usable after 60s" >&2
+    exit 1
+  fi
+  sleep 1
+done
 echo "namespace $ns ready"
 
 for name in MaestroPipeline MaestroTemplate MaestroMode MaestroStatus; do

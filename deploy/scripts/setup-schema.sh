@@ -6,13 +6,23 @@
 # newer Temporal server image gets its schema upgrade.
 #
 # temporal-sql-tool reads SQL_PLUGIN, SQL_HOST, SQL_PORT, SQL_USER and
-# SQL_PASSWORD from the environment.
+# SQL_PASSWORD from the environment. SCHEMA_DIR is the directory of the
+# PostgreSQL schema files, by default where admin-tools has them; outside the
+# image (deploy/prodcheck/run.sh), the server module's schema/postgresql/v12.
 set -eu
 
 echo "waiting for PostgreSQL at ${SQL_HOST}:${SQL_PORT}"
-until nc -z -w 5 "${SQL_HOST}" "${SQL_PORT}"; do sleep 1; done
+n=0
+until nc -z -w 5 "${SQL_HOST}" "${SQL_PORT}"; do
+  n=$((n + 1))
+  if [ "$n" -ge 60 ]; then
+    echo "PostgreSQL at ${SQL_HOST}:${SQL_PORT} does not answer" >&2
+    exit 1
+  fi
+  sleep 1
+done
 
-schema=/etc/temporal/schema/postgresql/v12
+schema="${SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}"
 for db in temporal temporal_visibility; do
   case "$db" in
     temporal) dir="$schema/temporal/versioned" ;;
