@@ -48,6 +48,18 @@ func TestFirstPaint(t *testing.T) {
 		nodes = append(nodes, n)
 	}
 	big := p.start(map[string]any{"dag": map[string]any{"name": "five-hundred", "mode": "dag_parallel", "nodes": nodes}})
+	// A run bigger than a status holds (1,000 nodes): the page reads the
+	// rest of its nodes page by page.
+	var more []any
+	for i := range 1500 {
+		n := map[string]any{"id": fmt.Sprintf("m%04d", i), "executor": map[string]any{"kind": "noop"}}
+		if i >= 100 {
+			n["depends_on"] = []string{fmt.Sprintf("m%04d", i-100)}
+		}
+		more = append(more, n)
+	}
+	huge := p.start(map[string]any{"dag": map[string]any{"name": "fifteen-hundred", "mode": "dag_parallel", "max_parallel": 100, "nodes": more}})
+	require.Equal(t, "completed", string(p.waitClosed(huge).Status))
 	require.Equal(t, "completed", string(p.waitClosed(sdlc).Status))
 	bv := p.waitClosed(big)
 	require.Equal(t, "completed", string(bv.Status))
@@ -84,6 +96,7 @@ func TestFirstPaint(t *testing.T) {
 	}{
 		{"sdlc-parallel, 7 nodes", sdlc, 7},
 		{"500 nodes", big, 500},
+		{"1,500 nodes (paged)", huge, 1500},
 	} {
 		var drawn, painted []float64
 		for range 3 {

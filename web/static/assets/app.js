@@ -222,9 +222,22 @@ function showRun(id) {
 }
 
 async function fetchRun(me) {
-  const r = await api('GET', '/api/workflows/' + encodeURIComponent(me.id));
+  const path = '/api/workflows/' + encodeURIComponent(me.id);
+  const r = await api('GET', path);
   if (me.closed) return;
   if (!r.ok) { say($('#run-msg'), errorText(r), true); return; }
+  // A run of more than 1,000 nodes: its status has the first 1,000; the
+  // rest are read page by page, once (the event stream keeps them live).
+  let token = r.data.nodes_next_page_token;
+  if (token && me.nodes.size < r.data.total_nodes) {
+    while (token) {
+      const p = await api('GET', path + '/nodes?page_size=1000&page_token=' + encodeURIComponent(token));
+      if (me.closed) return;
+      if (!p.ok) { say($('#run-msg'), errorText(p), true); break; }
+      r.data.nodes = r.data.nodes.concat(p.data.nodes);
+      token = p.data.next_page_token;
+    }
+  }
   applyRun(r.data);
 }
 
@@ -293,6 +306,11 @@ function markDrawn(me) {
 // applyRun takes a whole run: the graph is drawn when its nodes changed,
 // else updated in place.
 function applyRun(run) {
+  if (run.nodes_next_page_token && cur.nodes.size > run.nodes.length) {
+    // A big run's status or snapshot: keep the nodes past its first page.
+    const first = new Set(run.nodes.map((n) => n.id));
+    run.nodes = run.nodes.concat([...cur.nodes.values()].filter((n) => !first.has(n.id)));
+  }
   const same = cur.run && run.nodes.length === cur.nodes.size && run.nodes.every((n) => cur.nodes.has(n.id));
   cur.run = run;
   if (!same) {
