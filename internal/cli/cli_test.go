@@ -362,7 +362,8 @@ func TestConfigJSON(t *testing.T) {
 			assert.Equal(t, config.DefaultTemplateMaxBytes, got.TemplateMaxBytes)
 			assert.Equal(t, config.DefaultTemplateTimeout.String(), got.TemplateTimeout)
 			got.DataDir, got.ArtifactDir, got.WorkerProcDir, got.MetricsAddr, got.APIAddr, got.APIRateLimit = "", "", "", "", "", 0
-			got.TemplateMaxBytes, got.TemplateTimeout = 0, ""
+			assert.Equal(t, config.DefaultWorkerStopTimeout.String(), got.WorkerStopTimeout)
+			got.TemplateMaxBytes, got.TemplateTimeout, got.WorkerStopTimeout = 0, "", ""
 			assert.Equal(t, tt.want, got)
 		})
 	}
