@@ -432,6 +432,34 @@ func (s *Service) Cancel(ctx context.Context, workflowID string) error {
 	return nil
 }
 
+// Terminate ends a run at once, for a run that does not react to Cancel:
+// Temporal closes it as terminated with reason, without the workflow
+// recording its nodes' final states (Status replays them up to the end);
+// running nodes' attempts are cancelled at their next heartbeat and their
+// processes killed. An empty reason is a *FieldError naming "reason";
+// terminating a run that has closed is ErrNotRunning.
+func (s *Service) Terminate(ctx context.Context, workflowID, reason string) error {
+	if err := checkLookupID("id", workflowID); err != nil {
+		return err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return &FieldError{Field: "reason", Message: "is required: say why the run is terminated (it is recorded in the run's history)"}
+	}
+	// The server would terminate nothing for a closed run; say so.
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return MapNotFound(workflowID, err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("%w: %s has already closed", ErrNotRunning, workflowID)
+	}
+	if err := s.c.TerminateWorkflow(ctx, workflowID, "", reason); err != nil {
+		return s.controlError(ctx, workflowID, err)
+	}
+	return nil
+}
+
 // Pause stops a run from starting new nodes; running nodes finish.
 func (s *Service) Pause(ctx context.Context, workflowID string) error {
 	return s.signal(ctx, workflowID, workflows.SignalPause)

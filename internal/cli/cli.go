@@ -55,6 +55,7 @@ func commands() []command {
 		{"status", "<workflow-id> [--json] [--watch]", "show a run's state and every node's state", cmdStatus},
 		{"list", "[--status state] [--limit n] [--json]", "list runs, newest first", cmdList},
 		{"cancel", "<workflow-id> [--wait]", "cancel a run: running nodes are stopped, the rest skipped", cmdCancel},
+		{"terminate", "<workflow-id> --reason text", "end a run at once, for one that does not react to cancel (nodes' final states are not recorded)", cmdTerminate},
 		{"pause", "<workflow-id>", "stop a run from starting new nodes; running nodes finish", cmdPause},
 		{"resume", "<workflow-id>", "let a paused run start nodes again", cmdResume},
 		{"retry", "<workflow-id> [--wait] [--json]", "start a new run of a failed run, reusing its completed nodes", cmdRetry},
