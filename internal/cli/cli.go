@@ -67,7 +67,7 @@ func commands() []command {
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
 		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue and the search attributes", cmdDoctor},
-		{"version", "", "print the build's version", cmdVersion},
+		{"version", "[--json]", "print the build's version and the workflow code's (its GetVersion patches)", cmdVersion},
 		{"help", "[command]", "show this help, or a command's flags", nil},
 	}
 }

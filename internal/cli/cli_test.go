@@ -528,3 +528,25 @@ func TestPrintStatus(t *testing.T) {
 	assert.Contains(t, table[4], "(reused) xxx")
 	assert.True(t, strings.HasSuffix(table[4], "x…"), table[4])
 }
+
+// TestVersion prints the build and the workflow code's version: its
+// patches and their hash, which differ between builds whose workflow code
+// replays histories differently.
+func TestVersion(t *testing.T) {
+	code := workflows.WorkflowCodeVersion()
+	r := runCLI(t, nil, "version")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `(?m)^maestro +\S+`, r.stdout)
+	assert.Contains(t, r.stdout, "workflow code "+code.String()+"\n")
+	assert.Contains(t, r.stdout, "lost-attempts-are-free=1")
+
+	r = runCLI(t, nil, "--version", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var got struct {
+		Build        string                `json:"build"`
+		WorkflowCode workflows.CodeVersion `json:"workflow_code"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+	assert.NotEmpty(t, got.Build)
+	assert.Equal(t, code, got.WorkflowCode)
+}
