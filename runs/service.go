@@ -86,6 +86,10 @@ type Config struct {
 	// forbids is refused with every problem as a *dag.ValidationError, and
 	// nothing starts. The workers check every node again before it runs.
 	Policy *policy.Policy
+	// Host, when set, makes Health also check this machine as a worker
+	// host (`maestro doctor`): the policy, the workspace directory and
+	// git, the artifact directory, and the clock against Temporal's.
+	Host *Host
 }
 
 // Service starts, inspects and controls runs through a Temporal client.

@@ -66,7 +66,7 @@ func commands() []command {
 		{"validate", "<file> [--mode mode] [--json]", "check a pipeline file and show its execution levels; needs no server", cmdValidate},
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
-		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue and the search attributes", cmdDoctor},
+		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue, the search attributes, and this host: worker policy, workspace directory and git, artifact directory, clock", cmdDoctor},
 		{"version", "[--json]", "print the build's version and the workflow code's (its GetVersion patches)", cmdVersion},
 		{"help", "[command]", "show this help, or a command's flags", nil},
 	}
@@ -277,6 +277,19 @@ func (a *app) temporalFlags(name string) *flag.FlagSet {
 // config loads the configuration from the environment and applies the
 // connection flags.
 func (a *app) config() (config.Config, error) {
+	cfg, err := a.connConfig()
+	if err != nil {
+		return config.Config{}, err
+	}
+	if _, err := process.WorkerPolicy(cfg); err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
+}
+
+// connConfig is config without checking that the worker policy loads (the
+// doctor reports that as a check).
+func (a *app) connConfig() (config.Config, error) {
 	cfg, err := config.Load(a.env)
 	if err != nil {
 		return config.Config{}, err
@@ -289,9 +302,6 @@ func (a *app) config() (config.Config, error) {
 	}
 	if a.conn.taskQueue != "" {
 		cfg.TaskQueue = a.conn.taskQueue
-	}
-	if _, err := process.WorkerPolicy(cfg); err != nil {
-		return config.Config{}, err
 	}
 	return cfg, nil
 }
