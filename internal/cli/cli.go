@@ -329,9 +329,12 @@ func (a *app) service(ctx context.Context) (*runs.Service, error) {
 
 // Run runs the command line args (without the program name) as the process
 // and exits with its exit code; SIGINT and SIGTERM cancel the command's
-// context, so servers stop gracefully.
+// context, so servers stop gracefully (a worker lets its running nodes
+// finish for MAESTRO_WORKER_STOP_TIMEOUT); a second one ends the process at
+// once.
 func Run(args []string) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	code := Main(ctx, args, os.Stdout, os.Stderr, config.OSEnv)
 	stop()
 	os.Exit(code)
