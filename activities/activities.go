@@ -127,6 +127,14 @@ type Config struct {
 	// commands left running (procrecord.Cleanup). Empty records nothing and
 	// gives commands no MAESTRO_PROCESS_TOKEN.
 	ProcessDir string
+	// StopTimeout is how long a stopping worker lets a running node go on
+	// (MAESTRO_WORKER_STOP_TIMEOUT): then the node's attempt is cancelled,
+	// its processes killed, and it fails with ErrTypeWorkerStopped, which
+	// Temporal retries at once on another worker and which does not count
+	// against max_attempts. The worker's own WorkerStopTimeout must be
+	// longer, so that it waits for that failure to be reported. 0 leaves
+	// the cancellation to the SDK's WorkerStopTimeout.
+	StopTimeout time.Duration
 }
 
 // Activities executes pipeline nodes. Create it with New.

@@ -85,14 +85,16 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 	log.InfoContext(ctx, "node started")
 	start := time.Now()
 	ctx, state := withAttemptState(ctx)
+	// A stopping worker ends the attempt after its stop timeout.
+	runCtx, stopCancel := a.untilStopTimeout(ctx)
+	defer stopCancel()
 	// The attempt ends itself a little before Temporal would time it out,
 	// so that a timeout counts against max_attempts like a failure the
 	// executor reports (a crash does not), and its processes are stopped.
-	runCtx := ctx
 	if deadline := activity.GetInfo(ctx).Deadline; !deadline.IsZero() {
 		margin := min(time.Second, time.Until(deadline)/10)
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
+		runCtx, cancel = context.WithDeadline(runCtx, deadline.Add(-margin))
 		defer cancel()
 	}
 
@@ -115,7 +117,11 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 		err = a.storeArtifact(ctx, in, &res)
 	}
 	took := time.Since(start)
-	recordAttempt(ctx, in.Node.Phase, kind, took, err, ctx.Err())
+	ctxErr := ctx.Err()
+	if err != nil && stoppedByWorker(runCtx) {
+		ctxErr = context.Canceled
+	}
+	recordAttempt(ctx, in.Node.Phase, kind, took, err, ctxErr)
 	elapsed := slog.Duration("duration", took)
 
 	if err == nil {
@@ -129,6 +135,12 @@ func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.Nod
 		}
 		log.InfoContext(ctx, "node completed", attrs...)
 		return res, nil
+	}
+	if stoppedByWorker(runCtx) {
+		// Neither the node's failure nor a cancellation: the attempt runs
+		// again elsewhere, and its failure count stays as it was.
+		log.InfoContext(ctx, "node stopped: the worker is stopping; it runs again on another worker", elapsed)
+		return run.NodeResult{}, workerStoppedError()
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		log.InfoContext(ctx, "node stopped", elapsed, slog.String("reason", ctxErr.Error()))

@@ -269,10 +269,10 @@ func validStatus(st string) bool {
 	return false
 }
 
-// ControlResponse answers cancel, pause and resume.
+// ControlResponse answers cancel, terminate, pause and resume.
 type ControlResponse struct {
 	WorkflowID string `json:"workflow_id"`
-	// Action is what was asked: cancel, pause or resume.
+	// Action is what was asked: cancel, terminate, pause or resume.
 	Action string `json:"action"`
 	// Accepted is always true: the run acts on the request asynchronously;
 	// follow GET /api/workflows/{id} or the events stream.

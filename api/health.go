@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workflows"
 )
 
 // Health answers GET /health.
@@ -21,6 +22,10 @@ type Health struct {
 	// Checks are runs.Service.Health's checks, in order: temporal,
 	// namespace, worker, search_attributes (the same as `maestro doctor`).
 	Checks []runs.Check `json:"checks"`
+	// WorkflowCode is the version of the workflow code this process was
+	// built with (its GetVersion patches and their hash, as `maestro
+	// version` prints it): compare it with the workers' after a deployment.
+	WorkflowCode workflows.CodeVersion `json:"workflow_code"`
 }
 
 // TemporalHealth describes the Temporal connection.
@@ -47,7 +52,7 @@ const (
 // NewHealth summarises runs' health checks as /health reports them, with the
 // HTTP status to send: 503 when unhealthy, 200 otherwise.
 func NewHealth(rh runs.Health) (Health, int) {
-	h := Health{Status: HealthHealthy, Checks: rh.Checks, Temporal: TemporalHealth{
+	h := Health{Status: HealthHealthy, Checks: rh.Checks, WorkflowCode: workflows.WorkflowCodeVersion(), Temporal: TemporalHealth{
 		Reachable: rh.Reachable, ServerVersion: rh.ServerVersion, Namespace: rh.Namespace, TaskQueue: rh.TaskQueue,
 		WorkerPolling: rh.WorkerPolling, Pollers: rh.WorkflowPollers + rh.ActivityPollers,
 	}}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/maestrohq/maestro/api"
 	"github.com/maestrohq/maestro/runs"
+	"github.com/maestrohq/maestro/workflows"
 )
 
 func TestNewHealthClassifiesTheChecks(t *testing.T) {
@@ -41,6 +42,7 @@ func TestNewHealthClassifiesTheChecks(t *testing.T) {
 			assert.Equal(t, tc.errDetail, h.Temporal.Error)
 			assert.Equal(t, tc.health.Reachable, h.Temporal.Reachable)
 			assert.Len(t, h.Checks, 4)
+			assert.Equal(t, workflows.WorkflowCodeVersion(), h.WorkflowCode)
 		})
 	}
 }

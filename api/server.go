@@ -79,6 +79,8 @@ type Runs interface {
 	List(ctx context.Context, f runs.ListFilter) ([]runs.RunSummary, []byte, error)
 	// Cancel, Pause and Resume control a run.
 	Cancel(ctx context.Context, workflowID string) error
+	// Terminate ends a run at once, with a reason.
+	Terminate(ctx context.Context, workflowID, reason string) error
 	Pause(ctx context.Context, workflowID string) error
 	Resume(ctx context.Context, workflowID string) error
 	// Retry starts a new run of a closed one, reusing its completed nodes.
@@ -346,6 +348,7 @@ func (s *Server) newEcho() *echo.Echo {
 	g.GET("/workflows/:id", s.runStatus)
 	g.GET("/workflows/:id/nodes", s.runNodes)
 	g.POST("/workflows/:id/cancel", s.cancelRun)
+	g.POST("/workflows/:id/terminate", s.terminateRun)
 	g.POST("/workflows/:id/pause", s.pauseRun)
 	g.POST("/workflows/:id/resume", s.resumeRun)
 	g.POST("/workflows/:id/retry", s.retryRun, s.oneAtATime)

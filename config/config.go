@@ -46,6 +46,10 @@ type Config struct {
 	// what they left running (the data directory's worker/procs unless
 	// MAESTRO_WORKER_PROC_DIR says otherwise).
 	WorkerProcDir string
+	// WorkerStopTimeout is how long a stopping worker lets its running
+	// nodes finish before it cancels them for a retry elsewhere
+	// (MAESTRO_WORKER_STOP_TIMEOUT).
+	WorkerStopTimeout time.Duration
 	// Template bounds the rendering of nodes' templates.
 	Template Template
 	// Agent holds the workers' default agent provider.
@@ -237,10 +241,11 @@ func Load(env Env) (Config, error) {
 	}
 	r := reader{env: env}
 	c := Config{
-		Client:      opts,
-		TaskQueue:   r.str(EnvTaskQueue, DefaultTaskQueue),
-		DefaultMode: r.mode(),
-		Log:         r.log(),
+		Client:            opts,
+		TaskQueue:         r.str(EnvTaskQueue, DefaultTaskQueue),
+		DefaultMode:       r.mode(),
+		Log:               r.log(),
+		WorkerStopTimeout: r.positiveDuration(EnvWorkerStopTimeout, DefaultWorkerStopTimeout),
 		Template: Template{
 			MaxBytes: r.positiveIntOr(EnvTemplateMaxBytes, DefaultTemplateMaxBytes),
 			Timeout:  r.positiveDuration(EnvTemplateTimeout, DefaultTemplateTimeout),

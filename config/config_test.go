@@ -169,6 +169,36 @@ func TestLoadTemplateLimits(t *testing.T) {
 	assert.Equal(t, "MAESTRO_TEMPLATE_TIMEOUT", EnvTemplateTimeout)
 }
 
+func TestLoadWorkerStopTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  MapEnv
+		want time.Duration
+		bad  bool
+	}{
+		{"default", nil, DefaultWorkerStopTimeout, false},
+		{"set", MapEnv{EnvWorkerStopTimeout: " 2m "}, 2 * time.Minute, false},
+		{"blank is unset", MapEnv{EnvWorkerStopTimeout: " "}, DefaultWorkerStopTimeout, false},
+		{"no unit", MapEnv{EnvWorkerStopTimeout: "30"}, 0, true},
+		{"zero", MapEnv{EnvWorkerStopTimeout: "0s"}, 0, true},
+		{"negative", MapEnv{EnvWorkerStopTimeout: "-5s"}, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, tc.env)
+			if tc.bad {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), EnvWorkerStopTimeout)
+				assert.Contains(t, err.Error(), "want a positive duration")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, c.WorkerStopTimeout)
+			assert.Equal(t, tc.want.String(), c.Effective(MapEnv{}).WorkerStopTimeout)
+		})
+	}
+	assert.Equal(t, "MAESTRO_WORKER_STOP_TIMEOUT", EnvWorkerStopTimeout)
+}
+
 func TestXDGDataHome(t *testing.T) {
 	c, err := load(t, MapEnv{"XDG_DATA_HOME": "/xdg"})
 	require.NoError(t, err)

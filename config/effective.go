@@ -15,9 +15,11 @@ type Effective struct {
 	ArtifactDir     string `json:"artifact_dir"`
 	WorkerProcDir   string `json:"worker_proc_dir"`
 	MetricsAddr     string `json:"metrics_addr"`
-	AgentProvider   string `json:"agent_provider,omitempty"`
-	AgentModel      string `json:"agent_model,omitempty"`
-	AgentPreset     string `json:"agent_preset,omitempty"`
+	// WorkerStopTimeout is MAESTRO_WORKER_STOP_TIMEOUT.
+	WorkerStopTimeout string `json:"worker_stop_timeout"`
+	AgentProvider     string `json:"agent_provider,omitempty"`
+	AgentModel        string `json:"agent_model,omitempty"`
+	AgentPreset       string `json:"agent_preset,omitempty"`
 	// PricesFile is MAESTRO_PRICES_FILE.
 	PricesFile  string `json:"prices_file,omitempty"`
 	APIAddr     string `json:"api_addr"`
@@ -48,30 +50,31 @@ func (c Config) Effective(env Env) Effective {
 		return "(unset)"
 	}
 	return Effective{
-		TemporalAddress:  c.Client.HostPort,
-		Namespace:        c.Client.Namespace,
-		TaskQueue:        c.TaskQueue,
-		DefaultMode:      c.DefaultMode,
-		TLS:              c.Client.ConnectionOptions.TLS != nil,
-		APIKeySet:        c.Client.Credentials != nil,
-		DAGExecution:     get(EnvEnableDAG),
-		Parallel:         get(EnvEnableParallel),
-		DataDir:          c.Dev.DataDir,
-		ArtifactDir:      c.ArtifactDir,
-		WorkerProcDir:    c.WorkerProcDir,
-		MetricsAddr:      c.MetricsAddr,
-		AgentProvider:    c.Agent.Provider,
-		AgentModel:       c.Agent.Model,
-		AgentPreset:      c.Agent.Preset,
-		PricesFile:       c.PricesFile,
-		APIAddr:          c.API.Addr,
-		APITokenSet:      c.API.Token != "",
-		APITokensFile:    c.API.TokensFile,
-		APICORSOrigins:   c.API.CORSOrigins,
-		APIRateLimit:     c.API.RateLimit,
-		TemporalUIURL:    c.API.TemporalUI,
-		PolicyFile:       c.Policy.File,
-		TemplateMaxBytes: c.Template.MaxBytes,
-		TemplateTimeout:  c.Template.Timeout.String(),
+		TemporalAddress:   c.Client.HostPort,
+		Namespace:         c.Client.Namespace,
+		TaskQueue:         c.TaskQueue,
+		DefaultMode:       c.DefaultMode,
+		TLS:               c.Client.ConnectionOptions.TLS != nil,
+		APIKeySet:         c.Client.Credentials != nil,
+		DAGExecution:      get(EnvEnableDAG),
+		Parallel:          get(EnvEnableParallel),
+		DataDir:           c.Dev.DataDir,
+		ArtifactDir:       c.ArtifactDir,
+		WorkerProcDir:     c.WorkerProcDir,
+		MetricsAddr:       c.MetricsAddr,
+		WorkerStopTimeout: c.WorkerStopTimeout.String(),
+		AgentProvider:     c.Agent.Provider,
+		AgentModel:        c.Agent.Model,
+		AgentPreset:       c.Agent.Preset,
+		PricesFile:        c.PricesFile,
+		APIAddr:           c.API.Addr,
+		APITokenSet:       c.API.Token != "",
+		APITokensFile:     c.API.TokensFile,
+		APICORSOrigins:    c.API.CORSOrigins,
+		APIRateLimit:      c.API.RateLimit,
+		TemporalUIURL:     c.API.TemporalUI,
+		PolicyFile:        c.Policy.File,
+		TemplateMaxBytes:  c.Template.MaxBytes,
+		TemplateTimeout:   c.Template.Timeout.String(),
 	}
 }

@@ -29,6 +29,10 @@ const (
 	// crash kills what the crashed one's commands left running (default:
 	// the data directory's worker/procs). Workers of one host may share it.
 	EnvWorkerProcDir = "MAESTRO_WORKER_PROC_DIR"
+	// EnvWorkerStopTimeout is how long a stopping worker (SIGTERM or
+	// SIGINT) lets its running nodes finish before it cancels them, so
+	// that they are retried on another worker (a Go duration).
+	EnvWorkerStopTimeout = "MAESTRO_WORKER_STOP_TIMEOUT"
 	// EnvTemplateMaxBytes caps what one template of a node (an http url,
 	// header or body, an agent prompt) may render, in bytes.
 	EnvTemplateMaxBytes = "MAESTRO_TEMPLATE_MAX_BYTES"
@@ -88,6 +92,9 @@ const (
 	// rendering of one template.
 	DefaultTemplateMaxBytes = 1 << 20
 	DefaultTemplateTimeout  = 5 * time.Second
+	// DefaultWorkerStopTimeout is the grace a stopping worker gives its
+	// running nodes.
+	DefaultWorkerStopTimeout = 30 * time.Second
 	// FallbackDataDir is the data directory when neither XDG_DATA_HOME
 	// nor HOME is set; otherwise it is $XDG_DATA_HOME/maestro or
 	// ~/.local/share/maestro. Artifacts default to its artifacts/.

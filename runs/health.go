@@ -104,8 +104,20 @@ func (h *Health) skipRest(reason string) {
 // workflow and activity tasks, and Maestro's search attributes registered
 // with the right types. A failed check makes the ones that need it skipped;
 // without Config.Namespace the namespace and search-attribute checks are
-// skipped. Each check's call is bounded by ctx only: give it a deadline.
+// skipped. With Config.Host, the host checks follow (see Host): policy,
+// workspace, artifacts and clock. Each check's call is bounded by ctx
+// only: give it a deadline.
 func (s *Service) Health(ctx context.Context) Health {
+	h := s.temporalHealth(ctx)
+	if s.cfg.Host != nil {
+		s.checkHost(ctx, &h, s.cfg.Host)
+	}
+	return h
+}
+
+// temporalHealth runs the checks of Temporal, the namespace, the worker and
+// the search attributes.
+func (s *Service) temporalHealth(ctx context.Context) Health {
 	ns, queue := s.cfg.Namespace, s.cfg.TaskQueue
 	h := Health{Namespace: ns, TaskQueue: queue, Checks: []Check{}}
 

@@ -88,6 +88,10 @@ type Config struct {
 	// forbids is refused with every problem as a *dag.ValidationError, and
 	// nothing starts. The workers check every node again before it runs.
 	Policy *policy.Policy
+	// Host, when set, makes Health also check this machine as a worker
+	// host (`maestro doctor`): the policy, the workspace directory and
+	// git, the artifact directory, and the clock against Temporal's.
+	Host *Host
 }
 
 // Service starts, inspects and controls runs through a Temporal client.
@@ -436,6 +440,34 @@ func (s *Service) Cancel(ctx context.Context, workflowID string) error {
 		return fmt.Errorf("%w: %s has already closed", ErrNotRunning, workflowID)
 	}
 	if err := s.c.CancelWorkflow(ctx, workflowID, ""); err != nil {
+		return s.controlError(ctx, workflowID, err)
+	}
+	return nil
+}
+
+// Terminate ends a run at once, for a run that does not react to Cancel:
+// Temporal closes it as terminated with reason, without the workflow
+// recording its nodes' final states (Status replays them up to the end);
+// running nodes' attempts are cancelled at their next heartbeat and their
+// processes killed. An empty reason is a *FieldError naming "reason";
+// terminating a run that has closed is ErrNotRunning.
+func (s *Service) Terminate(ctx context.Context, workflowID, reason string) error {
+	if err := checkLookupID("id", workflowID); err != nil {
+		return err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return &FieldError{Field: "reason", Message: "is required: say why the run is terminated (it is recorded in the run's history)"}
+	}
+	// The server would terminate nothing for a closed run; say so.
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return MapNotFound(workflowID, err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("%w: %s has already closed", ErrNotRunning, workflowID)
+	}
+	if err := s.c.TerminateWorkflow(ctx, workflowID, "", reason); err != nil {
 		return s.controlError(ctx, workflowID, err)
 	}
 	return nil

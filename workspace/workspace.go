@@ -139,6 +139,14 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 // GitVersion returns the version of git the Manager runs, e.g. "2.39.5".
 func (m *Manager) GitVersion() string { return m.version }
 
+// CheckGit checks, as New does, that git (gitPath, default "git" from
+// PATH) runs and is at least MinGitVersion, and returns its version; errors
+// wrap ErrGitMissing or ErrGitTooOld. It creates nothing.
+func CheckGit(ctx context.Context, gitPath string) (string, error) {
+	_, version, err := newRunner(ctx, gitPath, osEnviron(), discardLogger)
+	return version, err
+}
+
 var versionRE = regexp.MustCompile(`(\d+)\.(\d+)(\.\d+)?`)
 
 func newRunner(ctx context.Context, gitPath string, env []string, log *slog.Logger) (runner, string, error) {

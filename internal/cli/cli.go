@@ -56,6 +56,7 @@ func commands() []command {
 		{"nodes", "<workflow-id> [--status state] [--json] [--page-token t]", "list a run's nodes page by page, optionally of one state", cmdNodes},
 		{"list", "[--status state] [--limit n] [--json]", "list runs, newest first", cmdList},
 		{"cancel", "<workflow-id> [--wait]", "cancel a run: running nodes are stopped, the rest skipped", cmdCancel},
+		{"terminate", "<workflow-id> --reason text", "end a run at once, for one that does not react to cancel (nodes' final states are not recorded)", cmdTerminate},
 		{"pause", "<workflow-id>", "stop a run from starting new nodes; running nodes finish", cmdPause},
 		{"resume", "<workflow-id>", "let a paused run start nodes again", cmdResume},
 		{"retry", "<workflow-id> [--wait] [--json]", "start a new run of a failed run, reusing its completed nodes", cmdRetry},
@@ -66,8 +67,8 @@ func commands() []command {
 		{"validate", "<file> [--mode mode] [--json]", "check a pipeline file and show its execution levels; needs no server", cmdValidate},
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
-		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue and the search attributes", cmdDoctor},
-		{"version", "", "print the build's version", cmdVersion},
+		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue, the search attributes, and this host: worker policy, workspace directory and git, artifact directory, clock", cmdDoctor},
+		{"version", "[--json]", "print the build's version and the workflow code's (its GetVersion patches)", cmdVersion},
 		{"help", "[command]", "show this help, or a command's flags", nil},
 	}
 }
@@ -277,6 +278,19 @@ func (a *app) temporalFlags(name string) *flag.FlagSet {
 // config loads the configuration from the environment and applies the
 // connection flags.
 func (a *app) config() (config.Config, error) {
+	cfg, err := a.connConfig()
+	if err != nil {
+		return config.Config{}, err
+	}
+	if _, err := process.WorkerPolicy(cfg); err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
+}
+
+// connConfig is config without checking that the worker policy loads (the
+// doctor reports that as a check).
+func (a *app) connConfig() (config.Config, error) {
 	cfg, err := config.Load(a.env)
 	if err != nil {
 		return config.Config{}, err
@@ -289,9 +303,6 @@ func (a *app) config() (config.Config, error) {
 	}
 	if a.conn.taskQueue != "" {
 		cfg.TaskQueue = a.conn.taskQueue
-	}
-	if _, err := process.WorkerPolicy(cfg); err != nil {
-		return config.Config{}, err
 	}
 	return cfg, nil
 }
@@ -319,9 +330,12 @@ func (a *app) service(ctx context.Context) (*runs.Service, error) {
 
 // Run runs the command line args (without the program name) as the process
 // and exits with its exit code; SIGINT and SIGTERM cancel the command's
-// context, so servers stop gracefully.
+// context, so servers stop gracefully (a worker lets its running nodes
+// finish for MAESTRO_WORKER_STOP_TIMEOUT); a second one ends the process at
+// once.
 func Run(args []string) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	code := Main(ctx, args, os.Stdout, os.Stderr, config.OSEnv)
 	stop()
 	os.Exit(code)

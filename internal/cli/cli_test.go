@@ -362,7 +362,8 @@ func TestConfigJSON(t *testing.T) {
 			assert.Equal(t, config.DefaultTemplateMaxBytes, got.TemplateMaxBytes)
 			assert.Equal(t, config.DefaultTemplateTimeout.String(), got.TemplateTimeout)
 			got.DataDir, got.ArtifactDir, got.WorkerProcDir, got.MetricsAddr, got.APIAddr, got.APIRateLimit = "", "", "", "", "", 0
-			got.TemplateMaxBytes, got.TemplateTimeout = 0, ""
+			assert.Equal(t, config.DefaultWorkerStopTimeout.String(), got.WorkerStopTimeout)
+			got.TemplateMaxBytes, got.TemplateTimeout, got.WorkerStopTimeout = 0, "", ""
 			assert.Equal(t, tt.want, got)
 		})
 	}
@@ -526,4 +527,26 @@ func TestPrintStatus(t *testing.T) {
 	assert.Equal(t, []string{"ship", "-", "skipped", "-", "-", "dependency", `"test"`, "failed"}, strings.Fields(table[3]))
 	assert.Contains(t, table[4], "(reused) xxx")
 	assert.True(t, strings.HasSuffix(table[4], "x…"), table[4])
+}
+
+// TestVersion prints the build and the workflow code's version: its
+// patches and their hash, which differ between builds whose workflow code
+// replays histories differently.
+func TestVersion(t *testing.T) {
+	code := workflows.WorkflowCodeVersion()
+	r := runCLI(t, nil, "version")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `(?m)^maestro +\S+`, r.stdout)
+	assert.Contains(t, r.stdout, "workflow code "+code.String()+"\n")
+	assert.Contains(t, r.stdout, "lost-attempts-are-free=1")
+
+	r = runCLI(t, nil, "--version", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var got struct {
+		Build        string                `json:"build"`
+		WorkflowCode workflows.CodeVersion `json:"workflow_code"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+	assert.NotEmpty(t, got.Build)
+	assert.Equal(t, code, got.WorkflowCode)
 }

@@ -337,6 +337,28 @@ func cmdCancel(ctx context.Context, a *app, args []string) error {
 	return outcome(st, run.Cancelled)
 }
 
+// cmdTerminate terminates a run at once.
+func cmdTerminate(ctx context.Context, a *app, args []string) error {
+	fs := a.temporalFlags("terminate")
+	reason := fs.String("reason", "", "why the run is terminated (required; recorded in its history)")
+	pos, err := parse(fs, args, "workflow-id")
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return usagef("terminate", "terminate: --reason is required: say why the run is terminated")
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	if err := svc.Terminate(ctx, pos[0], *reason); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "terminated %s\n", pos[0])
+	return nil
+}
+
 // cmdPause pauses a run.
 func cmdPause(ctx context.Context, a *app, args []string) error {
 	return a.signal(ctx, "pause", args, (*runs.Service).Pause,

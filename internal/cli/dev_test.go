@@ -37,14 +37,23 @@ const childEnv = "MAESTRO_DEVMODE_TEST_CHILD"
 // devChild runs the test binary as `maestro dev` with the flags in
 // childEnv, and reports whether it did (TestMain then exits with the code).
 func devChild() (int, bool) {
-	args, ok := os.LookupEnv(childEnv)
-	if !ok {
+	var cmdline []string
+	if args, ok := os.LookupEnv(childEnv); ok {
+		cmdline = append([]string{"dev"}, strings.Fields(args)...)
+	} else if args, ok := os.LookupEnv(cliChildEnv); ok {
+		cmdline = strings.Fields(args)
+	} else {
 		return 0, false
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	return Main(ctx, append([]string{"dev"}, strings.Fields(args)...), os.Stdout, os.Stderr, config.OSEnv), true
+	return Main(ctx, cmdline, os.Stdout, os.Stderr, config.OSEnv), true
 }
+
+// cliChildEnv marks the test binary re-executed as `maestro` with the
+// space-separated command line it holds (e.g. "worker --task-queue q"),
+// handling SIGTERM and SIGINT as the binary does (Run).
+const cliChildEnv = "MAESTRO_CLI_TEST_CHILD"
 
 // devProcess is a running dev mode in a child process.
 type devProcess struct {

@@ -29,18 +29,20 @@ func (d *diagnosis) failed() int { return (&runs.Health{Checks: d.Checks}).Faile
 
 // cmdDoctor checks that Maestro can work: Temporal reachable, the namespace
 // there, a worker polling the task queue and the search attributes
-// registered.
+// registered; and this host as a worker's: the worker policy loads, the
+// workspace directory is writable with git recent enough, the artifact
+// directory is writable, and the clock agrees with Temporal's.
 func cmdDoctor(ctx context.Context, a *app, args []string) error {
 	fs := a.temporalFlags("doctor")
 	asJSON := fs.Bool("json", false, "print JSON")
-	timeout := fs.Duration("timeout", 5*time.Second, "allow each of the 4 checks `duration` (their budget is shared)")
+	timeout := fs.Duration("timeout", 5*time.Second, fmt.Sprintf("allow each of the %d checks `duration` (their budget is shared)", healthChecks))
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if *timeout <= 0 {
 		return usagef("doctor", "doctor: --timeout must be positive, got %s", *timeout)
 	}
-	cfg, err := a.config()
+	cfg, err := a.connConfig()
 	if err != nil {
 		return err
 	}
@@ -73,13 +75,14 @@ func diagnose(ctx context.Context, cfg config.Config, timeout time.Duration) *di
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, healthChecks*timeout)
 	defer cancel()
-	h := process.Runs(c, cfg).Health(ctx)
+	h := process.DoctorRuns(c, cfg).Health(ctx)
 	d.Checks, d.OK = h.Checks, h.OK()
 	return d
 }
 
-// healthChecks is how many checks runs.Health makes.
-const healthChecks = 4
+// healthChecks is how many checks runs.Health makes for the doctor (the
+// Temporal checks and the host checks).
+const healthChecks = 8
 
 func printDiagnosis(w io.Writer, d *diagnosis) {
 	fmt.Fprintf(w, "Temporal %s, namespace %s, task queue %s\n\n", d.Address, d.Namespace, d.TaskQueue)

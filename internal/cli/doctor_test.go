@@ -15,16 +15,58 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/workflows"
 )
 
 // doctorJSON runs doctor --json and decodes its output.
 func doctorJSON(t *testing.T, args ...string) (result, diagnosis) {
 	t.Helper()
-	r := runCLI(t, nil, append([]string{"doctor", "--json"}, args...)...)
+	r := runCLI(t, doctorEnv(t), append([]string{"doctor", "--json"}, args...)...)
 	var d diagnosis
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &d), "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	return r, d
+}
+
+// doctorEnv gives doctor a data directory of the test's own: the host
+// checks look at its workspace and artifact directories.
+func doctorEnv(t *testing.T) config.MapEnv {
+	return config.MapEnv{config.EnvDataDir: t.TempDir()}
+}
+
+// withHost adds the host checks' statuses to m: policy, workspace and
+// artifacts pass, clock is as given.
+func withHost(m map[string]string, clock string) map[string]string {
+	m["policy"], m["workspace"], m["artifacts"], m["clock"] = "ok", "ok", "ok", clock
+	return m
+}
+
+// TestDoctorChecksTheHost makes each host check fail through the
+// configuration a worker host would have: a policy file that does not
+// load, a workspace and an artifact directory that are files. Each is a
+// failed check with its fix (not an error before the checks), and the
+// clock check is skipped without a server.
+func TestDoctorChecksTheHost(t *testing.T) {
+	file := writeFile(t, "not-a-dir", "")
+	badPolicy := writeFile(t, "policy.yaml", "kinds: [teleport]\n")
+	r := runCLI(t, config.MapEnv{config.EnvDataDir: t.TempDir(), config.EnvPolicyFile: badPolicy,
+		config.EnvWorkspaceDir: file, config.EnvArtifactDir: file},
+		"doctor", "--address", unreachable, "--timeout", "2s")
+	assert.Equal(t, exitError, r.code, r.stderr)
+	assert.Regexp(t, `(?m)^\[FAIL\] +policy +the worker policy does not load: .*`+regexp.QuoteMeta(badPolicy), r.stdout)
+	assert.Contains(t, r.stdout, "fix: fix the policy file (MAESTRO_POLICY_FILE)")
+	assert.Regexp(t, `(?m)^\[FAIL\] +workspace +workspace directory `+regexp.QuoteMeta(file)+`: .*is not a directory$`, r.stdout)
+	assert.Contains(t, r.stdout, "or set MAESTRO_WORKSPACE_DIR")
+	assert.Regexp(t, `(?m)^\[FAIL\] +artifacts +artifact directory `+regexp.QuoteMeta(file)+`: .*is not a directory$`, r.stdout)
+	assert.Contains(t, r.stdout, "or set MAESTRO_ARTIFACT_DIR")
+	assert.Regexp(t, `(?m)^\[skip\] +clock +needs Temporal and the namespace$`, r.stdout)
+	assert.Equal(t, "maestro: doctor: 4 of 8 checks failed\n", r.stderr)
+
+	// A healthy host: the policy says what it allows.
+	r = runCLI(t, doctorEnv(t), "doctor", "--address", unreachable, "--timeout", "2s")
+	assert.Regexp(t, `(?m)^\[ok\] +policy +.*the default \(no policy configured\)`, r.stdout)
+	assert.Regexp(t, `(?m)^\[ok\] +workspace +\S+ writable, git 2\.\d+`, r.stdout)
+	assert.Regexp(t, `(?m)^\[ok\] +artifacts +\S+ writable$`, r.stdout)
 }
 
 // statuses maps each check's name to its status.
@@ -40,7 +82,7 @@ func statuses(d diagnosis) map[string]string {
 // a message naming the address, when nothing listens there.
 func TestDoctorUnreachable(t *testing.T) {
 	start := time.Now()
-	r := runCLI(t, nil, "doctor", "--address", unreachable, "--namespace", "ns1", "--task-queue", "q1")
+	r := runCLI(t, doctorEnv(t), "doctor", "--address", unreachable, "--namespace", "ns1", "--task-queue", "q1")
 	assert.Less(t, time.Since(start), 5*time.Second)
 	assert.Equal(t, exitError, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "Temporal "+unreachable+", namespace ns1, task queue q1\n")
@@ -49,15 +91,15 @@ func TestDoctorUnreachable(t *testing.T) {
 	for _, name := range []string{"namespace", "worker", "search attributes"} {
 		assert.Regexp(t, `(?m)^\[skip\] +`+name+` +Temporal is not reachable$`, r.stdout)
 	}
-	assert.Equal(t, "maestro: doctor: 1 of 4 checks failed\n", r.stderr)
+	assert.Equal(t, "maestro: doctor: 1 of 8 checks failed\n", r.stderr)
 
 	r, d := doctorJSON(t, "--address", unreachable, "--timeout", "2s")
 	assert.Equal(t, exitError, r.code)
 	assert.False(t, d.OK)
 	assert.Equal(t, unreachable, d.Address)
-	assert.Equal(t, map[string]string{"temporal": "fail", "namespace": "skip", "worker": "skip", "search_attributes": "skip"}, statuses(d))
+	assert.Equal(t, withHost(map[string]string{"temporal": "fail", "namespace": "skip", "worker": "skip", "search_attributes": "skip"}, "skip"), statuses(d))
 
-	r = runCLI(t, nil, "doctor", "--timeout", "0s")
+	r = runCLI(t, doctorEnv(t), "doctor", "--timeout", "0s")
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "--timeout must be positive")
 }
@@ -75,7 +117,7 @@ func TestDoctor(t *testing.T) {
 	// The worker has just started: its pollers show once they have polled.
 	var r result
 	assert.Eventually(t, func() bool {
-		r = runCLI(t, nil, "doctor", "--address", addr, "--namespace", ns, "--task-queue", env.TaskQueue)
+		r = runCLI(t, doctorEnv(t), "doctor", "--address", addr, "--namespace", ns, "--task-queue", env.TaskQueue)
 		return r.code == exitOK
 	}, 10*time.Second, 100*time.Millisecond)
 	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -90,17 +132,17 @@ func TestDoctor(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.True(t, d.OK)
 	assert.Equal(t, diagnosis{OK: true, Address: addr, Namespace: ns, TaskQueue: env.TaskQueue}, diagnosis{OK: d.OK, Address: d.Address, Namespace: d.Namespace, TaskQueue: d.TaskQueue})
-	assert.Equal(t, map[string]string{"temporal": "ok", "namespace": "ok", "worker": "ok", "search_attributes": "ok"}, statuses(d))
+	assert.Equal(t, withHost(map[string]string{"temporal": "ok", "namespace": "ok", "worker": "ok", "search_attributes": "ok"}, "ok"), statuses(d))
 
 	// Nobody polls this queue.
 	r, d = doctorJSON(t, "--address", addr, "--namespace", ns, "--task-queue", "nobody-polls-this")
 	assert.Equal(t, exitError, r.code)
 	assert.False(t, d.OK)
-	assert.Equal(t, map[string]string{"temporal": "ok", "namespace": "ok", "worker": "fail", "search_attributes": "ok"}, statuses(d))
+	assert.Equal(t, withHost(map[string]string{"temporal": "ok", "namespace": "ok", "worker": "fail", "search_attributes": "ok"}, "ok"), statuses(d))
 	assert.Equal(t, `no worker polls task queue "nobody-polls-this" (0 workflow and 0 activity pollers)`, d.Checks[2].Detail)
 	assert.Equal(t, []string{"start a worker on it: maestro worker --task-queue nobody-polls-this (env MAESTRO_TASK_QUEUE), or use the queue your workers poll"}, d.Checks[2].Fix)
-	assert.Equal(t, "maestro: doctor: 1 of 4 checks failed\n", r.stderr)
-	r = runCLI(t, nil, "doctor", "--address", addr, "--namespace", ns, "--task-queue", "nobody-polls-this")
+	assert.Equal(t, "maestro: doctor: 1 of 8 checks failed\n", r.stderr)
+	r = runCLI(t, doctorEnv(t), "doctor", "--address", addr, "--namespace", ns, "--task-queue", "nobody-polls-this")
 	assert.Equal(t, exitError, r.code)
 	assert.Regexp(t, `(?m)^\[FAIL\] +worker +no worker polls task queue "nobody-polls-this"`, r.stdout)
 
@@ -120,7 +162,7 @@ func TestDoctor(t *testing.T) {
 	// An unknown namespace: the checks that need it are skipped.
 	r, d = doctorJSON(t, "--address", addr, "--namespace", "no-such-namespace", "--task-queue", env.TaskQueue)
 	assert.Equal(t, exitError, r.code)
-	assert.Equal(t, map[string]string{"temporal": "ok", "namespace": "fail", "worker": "skip", "search_attributes": "skip"}, statuses(d))
+	assert.Equal(t, withHost(map[string]string{"temporal": "ok", "namespace": "fail", "worker": "skip", "search_attributes": "skip"}, "skip"), statuses(d))
 	assert.Equal(t, []string{"temporal operator namespace create --namespace no-such-namespace, or use --namespace / TEMPORAL_NAMESPACE"}, d.Checks[1].Fix)
 
 	// A namespace without Maestro's search attributes.
@@ -136,7 +178,7 @@ func TestDoctor(t *testing.T) {
 		_, d = doctorJSON(t, "--address", addr, "--namespace", bare, "--task-queue", env.TaskQueue)
 		return statuses(d)["namespace"] == "ok"
 	}, 8*time.Second, 100*time.Millisecond, "namespace %s never visible", bare)
-	assert.Equal(t, map[string]string{"temporal": "ok", "namespace": "ok", "worker": "fail", "search_attributes": "fail"}, statuses(d))
+	assert.Equal(t, withHost(map[string]string{"temporal": "ok", "namespace": "ok", "worker": "fail", "search_attributes": "fail"}, "ok"), statuses(d))
 	sa := d.Checks[3]
 	assert.Equal(t, "missing: MaestroMode, MaestroPipeline, MaestroStatus, MaestroTemplate", sa.Detail)
 	require.Len(t, sa.Fix, len(workflows.SearchAttributes()))

@@ -280,6 +280,7 @@ func printConfig(w io.Writer, e config.Effective) {
 	fmt.Fprintf(tw, "artifact directory:\t%s\n", e.ArtifactDir)
 	fmt.Fprintf(tw, "worker process records:\t%s\n", e.WorkerProcDir)
 	fmt.Fprintf(tw, "worker metrics:\t%s\n", orNone(e.MetricsAddr, "off"))
+	fmt.Fprintf(tw, "worker stop timeout:\t%s\n", e.WorkerStopTimeout)
 	agent := orNone(strings.TrimSpace(e.AgentProvider+" "+e.AgentModel), "none (template phases simulated)")
 	if e.AgentPreset != "" {
 		agent += " (preset " + e.AgentPreset + ")"

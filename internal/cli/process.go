@@ -12,6 +12,7 @@ import (
 	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/internal/process"
+	"github.com/maestrohq/maestro/workflows"
 )
 
 // cmdWorker runs a worker until interrupted.
@@ -101,26 +102,58 @@ func cmdDev(ctx context.Context, a *app, args []string) error {
 // cmdVersion prints the build's version and the workflow code's.
 func cmdVersion(_ context.Context, a *app, args []string) error {
 	fs := a.newFlags("version")
+	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	version, goVersion := "(devel)", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				version += " " + s.Value
-			}
-		}
+	v := buildVersion()
+	if *asJSON {
+		return writeJSON(a.stdout, v)
 	}
-	fmt.Fprintf(a.stdout, "maestro %s\n", version)
-	if goVersion != "" {
-		fmt.Fprintf(a.stdout, "go      %s\n", goVersion)
+	fmt.Fprintf(a.stdout, "maestro       %s\n", v.Build)
+	if v.Go != "" {
+		fmt.Fprintf(a.stdout, "go            %s\n", v.Go)
 	}
+	fmt.Fprintf(a.stdout, "workflow code %s\n", v.WorkflowCode)
 	return nil
+}
+
+// version is what `maestro version` prints.
+type version struct {
+	// Build is the module version and the VCS revision it was built from
+	// (with "(modified)" for uncommitted changes), as the Go toolchain
+	// recorded them.
+	Build string `json:"build"`
+	Go    string `json:"go,omitempty"`
+	// WorkflowCode is the workflow code's version: its GetVersion patches
+	// and their hash (workflows.WorkflowCodeVersion).
+	WorkflowCode workflows.CodeVersion `json:"workflow_code"`
+}
+
+// buildVersion reads the build's version from debug.ReadBuildInfo.
+func buildVersion() version {
+	v := version{Build: "(devel)", WorkflowCode: workflows.WorkflowCodeVersion()}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	v.Go = bi.GoVersion
+	if bi.Main.Version != "" {
+		v.Build = bi.Main.Version
+	}
+	modified := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v.Build += " " + s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if modified {
+		v.Build += " (modified)"
+	}
+	return v
 }
 
 // isSet reports whether the flag was given on the command line.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/maestrohq/maestro/config"
 	"github.com/maestrohq/maestro/devserver"
@@ -99,11 +98,14 @@ func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 		logger.Info("registered search attributes", "names", added)
 	}
 
-	w := NewWorker(c, cfg.TaskQueue, worker.Options{}, acts)
+	w := NewWorker(c, cfg.TaskQueue, SDKWorkerOptions(cfg), acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	defer w.Stop()
+	defer func() {
+		logger.Info("worker stopping: no new tasks; running nodes may finish", "stop_timeout", cfg.WorkerStopTimeout)
+		w.Stop()
+	}()
 
 	var apiURL string
 	if cfg.API.TemporalUI == "" {

@@ -74,6 +74,20 @@ func Runs(c client.Client, cfg config.Config) *runs.Service {
 	return runs.New(c, rc)
 }
 
+// DoctorRuns is Runs with the host checks of `maestro doctor` (runs.Host):
+// the worker policy cfg configures (or why it does not load), the
+// workspace and artifact directories, and the clock.
+func DoctorRuns(c client.Client, cfg config.Config) *runs.Service {
+	rc := runsConfig(cfg)
+	host := &runs.Host{WorkspaceDir: cfg.WorkspaceDir, ArtifactDir: cfg.ArtifactDir}
+	host.Policy, host.PolicyErr = WorkerPolicy(cfg)
+	if host.PolicyErr == nil && !cfg.Policy.Configured() && !cfg.Policy.DevMode {
+		host.PolicyHint = "the default (no policy configured): to allow more, set " + config.EnvPolicyFile + " or the other MAESTRO_POLICY_* variables (README, Security)"
+	}
+	rc.Host = host
+	return runs.New(c, rc)
+}
+
 // runsConfig is the runs service's configuration for cfg, checking runs
 // against WorkerPolicy(cfg) (the API's; an invalid policy, which
 // the commands refuse before getting here, allows nothing).

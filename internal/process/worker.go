@@ -57,6 +57,7 @@ func Activities(cfg config.Config, logger *slog.Logger, o WorkerOptions) (activi
 		Agent:          agent,
 		ArtifactStore:  artifacts.NewDir(cfg.ArtifactDir),
 		ProcessDir:     cfg.WorkerProcDir,
+		StopTimeout:    cfg.WorkerStopTimeout,
 
 		MaxTemplateBytes: cfg.Template.MaxBytes,
 		TemplateTimeout:  cfg.Template.Timeout,
@@ -107,6 +108,21 @@ func agentDefaults(a config.Agent) (activities.AgentDefaults, error) {
 	return d, d.Validate()
 }
 
+// StopMargin is how much longer than MAESTRO_WORKER_STOP_TIMEOUT a stopping
+// worker waits for its running nodes: once the stop timeout has passed, a
+// node's attempt kills its processes (SIGTERM, SIGKILL a few seconds later)
+// and reports that it stopped, so that Temporal retries it at once on
+// another worker; the margin lets that report reach Temporal before the
+// process exits.
+const StopMargin = 10 * time.Second
+
+// SDKWorkerOptions returns the SDK worker options of cfg's workers: they stop
+// polling at once when stopped, and wait for their running nodes up to the
+// stop timeout plus StopMargin.
+func SDKWorkerOptions(cfg config.Config) worker.Options {
+	return worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout + StopMargin}
+}
+
 // NewWorker returns a worker polling queue that runs Maestro's workflow and
 // node activities (configured by acts). It is not started. Unless opts say
 // otherwise, it sends a node's heartbeats as they come (at most one a
@@ -150,7 +166,7 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *
 		return err
 	}
 	defer c.Close()
-	w := NewWorker(c, cfg.TaskQueue, worker.Options{}, acts)
+	w := NewWorker(c, cfg.TaskQueue, SDKWorkerOptions(cfg), acts)
 	logger.Info("worker started",
 		"address", cfg.Client.HostPort,
 		"namespace", cfg.Client.Namespace,
@@ -162,12 +178,14 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions, logger *
 		"artifact_dir", cfg.ArtifactDir,
 		"proc_dir", acts.ProcessDir,
 		"template_max_bytes", acts.MaxTemplateBytes,
-		"template_timeout", acts.TemplateTimeout)
+		"template_timeout", acts.TemplateTimeout,
+		"stop_timeout", acts.StopTimeout)
 	LogPolicy(logger, cfg, acts.Policy)
-	if err := w.Run(interruptCh(ctx)); err != nil {
+	var stopping time.Time
+	if err := w.Run(interruptCh(ctx, logger, cfg.WorkerStopTimeout, &stopping)); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
-	logger.Info("worker stopped")
+	logger.Info("worker stopped", "took", time.Since(stopping))
 	return nil
 }
 
@@ -209,9 +227,14 @@ func ServeMetrics(addr string, logger *slog.Logger) (m *metrics.Metrics, stop fu
 	}, nil
 }
 
-// interruptCh adapts ctx to worker.Run: the channel is closed when ctx is done.
-func interruptCh(ctx context.Context) <-chan any {
+// interruptCh adapts ctx to worker.Run: the channel is closed when ctx is
+// done, which stopping records.
+func interruptCh(ctx context.Context, logger *slog.Logger, stopTimeout time.Duration, stopping *time.Time) <-chan any {
 	ch := make(chan any)
-	context.AfterFunc(ctx, func() { close(ch) })
+	context.AfterFunc(ctx, func() {
+		*stopping = time.Now()
+		logger.Info("worker stopping: no new tasks; running nodes may finish", "stop_timeout", stopTimeout)
+		close(ch)
+	})
 	return ch
 }
