@@ -125,6 +125,9 @@ type PlainPoint struct {
 
 // Report holds every figure of a comparison.
 type Report struct {
+	// Command is the command that made the report, for its Markdown;
+	// empty means Command.
+	Command     string
 	LatencyRuns int
 	// SDLCP50 and SDLCP90 are the SDLC-7 latencies, start to result, in
 	// milliseconds.

@@ -77,22 +77,15 @@ func TestCompareSmall(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(md, "\n| 20 |"), "Maestro's and the plain workflow's row")
 }
 
-// BenchmarkCompare measures Maestro side by side with the plain workflow on
-// one worker and the embedded server (see Compare) and prints the results
-// as Markdown, ready for docs/BENCHMARKS.md. Run it with Command; it takes
-// several minutes.
+// BenchmarkCompare is `maestro bench` as a benchmark: Run with its own
+// embedded server (beside the tests' idle one, which the peak RSS then
+// includes), printing the Markdown for docs/BENCHMARKS.md. It takes several
+// minutes: go test -run XXX -bench Compare -benchtime 1x -timeout 60m ./bench/
 func BenchmarkCompare(b *testing.B) {
-	o := compareOptions(b)
-	o.Log = os.Stderr
 	for range b.N {
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
-		r, err := Compare(ctx, o)
+		err := Run(ctx, RunOptions{Log: os.Stderr}, os.Stdout)
 		cancel()
 		require.NoError(b, err)
-		require.NoError(b, r.Markdown(os.Stdout, ThisMachine()))
-		b.ReportMetric(r.SDLCP50.Ratio(), "sdlc-p50-x")
-		b.ReportMetric(r.Throughput[0].RunsPerSecond.Ratio(), "throughput-x")
-		b.ReportMetric(r.StepMillis.Ratio(), "per-step-x")
-		b.ReportMetric(r.Uneven.Maestro, "uneven-wall/critical")
 	}
 }

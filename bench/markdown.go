@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// Command is the command that runs the comparison and prints its Markdown.
-const Command = "go test -run XXX -bench Compare -benchtime 1x -timeout 60m ./bench/"
-
 // Machine describes where a comparison ran.
 type Machine struct {
 	CPUs      int
@@ -44,7 +41,11 @@ func (r *Report) Markdown(w io.Writer, m Machine) error {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("## Results\n\n")
 	p("Machine: %d CPUs, %s, %s, %s.\n\n", m.CPUs, m.CPUModel, m.GoVersion, m.Date.Format("2006-01-02 15:04 UTC"))
-	p("Command:\n\n```sh\n%s\n```\n\n", Command)
+	cmd := r.Command
+	if cmd == "" {
+		cmd = Command
+	}
+	p("Command:\n\n```sh\n%s\n```\n\n", cmd)
 
 	p("### Small pipelines\n\n")
 	p("| Measurement | Maestro | Plain workflow | Maestro / plain |\n|---|---:|---:|---:|\n")

@@ -66,6 +66,7 @@ func commands() []command {
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
 		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue and the search attributes", cmdDoctor},
+		{"bench", "[--quick]", "measure Maestro beside a plain Temporal workflow on an embedded server; print Markdown (docs/BENCHMARKS.md)", cmdBench},
 		{"version", "", "print the build's version", cmdVersion},
 		{"help", "[command]", "show this help, or a command's flags", nil},
 	}
