@@ -257,31 +257,46 @@ func latency(ctx context.Context, o *Options, r *Report) error {
 }
 
 // throughputs runs ThroughputRuns SDLC-7 runs of each workflow at each
-// concurrency.
+// concurrency, in rounds of at least the concurrency (up to 4 rounds),
+// Maestro's and the plain workflow's alternating so that both see the same
+// noise; runs per second are the runs over the summed walls of the rounds.
 func throughputs(ctx context.Context, o *Options, r *Report) error {
+	maestro := func(ctx context.Context) error {
+		_, _, err := maestroRun(ctx, o, sdlcRequest(), 5*time.Minute)
+		return err
+	}
+	plain := func(ctx context.Context) error {
+		_, _, err := plainRun(ctx, o, sdlcPlain(), 5*time.Minute)
+		return err
+	}
 	for _, c := range o.Concurrency {
-		m, err := concurrently(ctx, o.ThroughputRuns, c, func(ctx context.Context) error {
-			_, _, err := maestroRun(ctx, o, sdlcRequest(), 5*time.Minute)
-			return err
-		})
-		if err != nil {
-			return err
+		rounds := max(1, min(4, o.ThroughputRuns/c))
+		var m, p time.Duration
+		done := 0
+		for i := range rounds {
+			n := o.ThroughputRuns / rounds
+			if i == rounds-1 {
+				n = o.ThroughputRuns - done
+			}
+			dm, err := concurrently(ctx, n, c, maestro)
+			if err != nil {
+				return err
+			}
+			dp, err := concurrently(ctx, n, c, plain)
+			if err != nil {
+				return err
+			}
+			m, p, done = m+dm, p+dp, done+n
 		}
-		p, err := concurrently(ctx, o.ThroughputRuns, c, func(ctx context.Context) error {
-			_, _, err := plainRun(ctx, o, sdlcPlain(), 5*time.Minute)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		r.Throughput = append(r.Throughput, Throughput{Concurrency: c, Runs: o.ThroughputRuns, RunsPerSecond: Pair{m, p}})
+		rate := func(d time.Duration) float64 { return float64(o.ThroughputRuns) / d.Seconds() }
+		r.Throughput = append(r.Throughput, Throughput{Concurrency: c, Runs: o.ThroughputRuns, RunsPerSecond: Pair{rate(m), rate(p)}})
 	}
 	return nil
 }
 
-// concurrently runs one total times, conc at once, and returns the runs per
-// second; the first error stops it.
-func concurrently(ctx context.Context, total, conc int, one func(context.Context) error) (float64, error) {
+// concurrently runs one total times, conc at once, and returns the wall
+// time; the first error stops it.
+func concurrently(ctx context.Context, total, conc int, one func(context.Context) error) (time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -305,7 +320,7 @@ func concurrently(ctx context.Context, total, conc int, one func(context.Context
 	if firstErr != nil {
 		return 0, firstErr
 	}
-	return float64(total) / time.Since(began).Seconds(), nil
+	return time.Since(began), nil
 }
 
 // chainPipeline is n no-op nodes, each after the one before.

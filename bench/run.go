@@ -59,7 +59,8 @@ func Run(ctx context.Context, o RunOptions, out io.Writer) error {
 		FrontendAddr:     addr,
 		Namespace:        process.DevNamespace,
 		SearchAttributes: workflows.SearchAttributes(),
-		Logger:           logger,
+		// Errors only: stopping the server makes its own clients warn.
+		Logger: slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
