@@ -69,6 +69,7 @@ func commands() []command {
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
 		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue, the search attributes, and this host: worker policy, workspace directory and git, artifact directory, clock", cmdDoctor},
 		{"version", "[--json]", "print the build's version and the workflow code's (its GetVersion patches)", cmdVersion},
+		{"bench", "[--quick]", "measure Maestro beside a plain Temporal workflow on an embedded server; print Markdown (docs/BENCHMARKS.md)", cmdBench},
 		{"help", "[command]", "show this help, or a command's flags", nil},
 	}
 }
