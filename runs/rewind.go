@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/workflows"
 )
@@ -60,6 +62,9 @@ type Rewound struct {
 	// were re-applied.
 	SignalsAfter []string `json:"signals_after"`
 	KeepSignals  bool     `json:"keep_signals"`
+	// Notes say what else the rewind did or could not do (the branch of
+	// a workspace run).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // rewindHistory is what Rewind reads from a run's history.
@@ -231,6 +236,22 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 		}
 	}
 
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		cur, err := status()
+		if err != nil {
+			return nil, err
+		}
+		undo, note := s.rewindBranch(ctx, workflowID, cur.Workspace)
+		if note != "" {
+			out.Notes = append(out.Notes, note)
+		}
+		defer func() {
+			if out.RunID == "" {
+				undo()
+			}
+		}()
+	}
+
 	exclude := []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_CANCEL_REQUEST}
 	if !opts.KeepSignals {
 		exclude = append(exclude, enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL, enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE)
@@ -257,6 +278,49 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 	out.RunID = resp.GetRunId()
 	return out, nil
 }
+
+// rewindBranch moves the branch a closed workspace run pushed (ws.Head)
+// back to the run's start commit, so that the rewound run, whose head
+// descends from it, can push its new head there as a fast-forward. It
+// does so only when the branch still is the run's head: work others pushed
+// is never overwritten. It returns what puts the branch back (if the reset
+// fails) and a note for the answer.
+func (s *Service) rewindBranch(ctx context.Context, workflowID string, ws *run.WorkspaceStatus) (undo func(), note string) {
+	undo = func() {}
+	if ws == nil || ws.Head == "" || ws.StartSHA == "" || ws.Branch == "" {
+		return undo, ""
+	}
+	cannot := func(why string) string {
+		return fmt.Sprintf("branch %s was not moved back (%s): unless the re-run nodes make the same commits, the rewound run will fail at its finish step without overwriting the branch; its work is in refs/maestro/%s/<node>", ws.Branch, why, dag.RefSafe(workflowID))
+	}
+	if s.cfg.Workspaces == nil {
+		return undo, cannot("this process has no workspace directory")
+	}
+	m, err := s.cfg.Workspaces()
+	if err != nil {
+		return undo, cannot(err.Error())
+	}
+	ref := "refs/heads/" + ws.Branch
+	cur, err := m.Resolve(ctx, ws.Repo, ref)
+	if err != nil {
+		return undo, cannot(err.Error())
+	}
+	if cur != ws.Head {
+		return undo, cannot(fmt.Sprintf("it moved since the run pushed %s to it", short(ws.Head)))
+	}
+	if err := m.Push(ctx, ws.Repo, ws.StartSHA, ref); err != nil {
+		return undo, cannot(err.Error())
+	}
+	undo = func() {
+		if err := m.Push(context.WithoutCancel(ctx), ws.Repo, ws.Head, ref); err != nil {
+			slog.WarnContext(ctx, "rewind failed and the branch could not be put back", "workflow_id", workflowID,
+				"branch", ws.Branch, "head", ws.Head, "error", err)
+		}
+	}
+	return undo, fmt.Sprintf("branch %s moved back from the run's head %s to its start commit %s; the rewound run pushes its new head there", ws.Branch, short(ws.Head), short(ws.StartSHA))
+}
+
+func short(sha string) string { return sha[:min(len(sha), 12)] }
 
 // namespace is the service's Temporal namespace, "default" when not set.
 func (s *Service) namespace() string {

@@ -79,6 +79,9 @@ func printRewound(a *app, rw *runs.Rewound) {
 	fmt.Fprintf(a.stdout, "new run id:   %s\n", rw.RunID)
 	fmt.Fprintf(a.stdout, "runs again:   %s\n", list(append([]string{rw.To}, rw.Rerun...)))
 	fmt.Fprintf(a.stdout, "keeps result: %s\n", list(rw.Kept))
+	for _, n := range rw.Notes {
+		fmt.Fprintf(a.stdout, "note:         %s\n", n)
+	}
 	switch {
 	case len(rw.SignalsAfter) == 0:
 	case rw.KeepSignals:
