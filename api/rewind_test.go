@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/maestrohq/maestro/api"
 	"github.com/maestrohq/maestro/dag"
@@ -219,5 +220,79 @@ func TestRewindApprovals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, "ana", st.Node("gate").Approval.By)
+	assert.Equal(t, map[string]int{"build": 1, "deploy": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
+}
+
+// A run that continued as new: a node of an earlier part cannot be rewound
+// to (409 naming to); a node of the current part can. The second part is
+// started directly with the state the first would carry.
+func TestRewindWithinTheCurrentPartOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := dag.Pipeline{Name: "long", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
+		{ID: "early", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "late", DependsOn: []string{"early"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
+	}}
+	now := time.Now()
+	c := run.Carried{Input: run.Input{Pipeline: p}, Part: 1, StartedAt: now, Nodes: []run.CarriedNode{
+		{Index: 0, State: run.NodeCompleted, Attempts: 1, StartedAt: run.Millis(&now), EndedAt: run.Millis(&now), Output: "early done"},
+	}}
+	data, err := c.Encode()
+	require.NoError(t, err)
+	we, err := server.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "continued-run", TaskQueue: h.env.TaskQueue},
+		workflows.WorkflowName, run.Input{Continued: data})
+	require.NoError(t, err)
+	st, err := h.env.Runs.Wait(ctx, we.GetID())
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, st.Error)
+
+	r := h.do(http.MethodPost, "/api/workflows/continued-run/rewind", map[string]any{"to": "early"})
+	require.Equal(t, http.StatusConflict, r.code, "body: %s", r.body)
+	e := r.apiError(t)
+	assert.Equal(t, api.CodeRunNotRewindable, e.Code)
+	assert.Equal(t, "to", e.Details.(map[string]any)["field"])
+	assert.Contains(t, e.Message, "earlier part")
+
+	rw := h.rewind("continued-run", map[string]any{"to": "late"})
+	assert.Empty(t, rw.Rerun)
+	assert.Equal(t, []string{"early"}, rw.Kept)
+	st, err = h.env.Runs.Wait(ctx, "continued-run")
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	assert.Equal(t, map[string]int{"late": 1}, scheduledAfter(t, "continued-run", rw.RunID, rw.ResetEventID))
+}
+
+// A running run (waiting at an approval gate) can be rewound: the current
+// execution ends (terminated by the reset) and the new one goes on.
+func TestRewindRunningRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := &dag.Pipeline{Name: "gated", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
+		{ID: "build", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "gate", DependsOn: []string{"build"}, Executor: dag.NewExecutor(&dag.ApprovalSpec{})},
+		{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
+	}}
+	started, err := h.env.Runs.Start(ctx, runs.StartRequest{DAG: p})
+	require.NoError(t, err)
+	id := started.WorkflowID
+	h.waitFor(id, "gate waiting", nodeIs("gate", run.NodeWaitingApproval))
+
+	rw := h.rewind(id, map[string]any{"to": "build"})
+	assert.Equal(t, []string{"gate", "deploy"}, rw.Rerun)
+	desc, err := server.Client.DescribeWorkflowExecution(ctx, id, started.RunID)
+	require.NoError(t, err)
+	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, desc.GetWorkflowExecutionInfo().GetStatus())
+
+	v := h.waitFor(id, "gate waiting again", nodeIs("gate", run.NodeWaitingApproval))
+	assert.Equal(t, rw.RunID, v.RunID)
+	_, err = h.env.Runs.Approve(ctx, id, run.Approval{Node: "gate", Approved: true})
+	require.NoError(t, err)
+	st, err := h.env.Runs.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, map[string]int{"build": 1, "deploy": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
 }
