@@ -137,6 +137,7 @@ func TestDeployNewWorkflowCodeWithRunsInFlight(t *testing.T) {
 		// The approve signal (an update would wait for the broken task).
 		require.NoError(t, e.Server.Client.SignalWorkflow(ctx, old.WorkflowID, "", workflows.ApproveName,
 			map[string]any{"node": "gate", "approved": true, "by": "ops"}))
+		began := time.Now()
 		var failures []string
 		deadline := time.Now().Add(20 * time.Second)
 		for len(failures) == 0 && time.Now().Before(deadline) {
@@ -144,14 +145,16 @@ func TestDeployNewWorkflowCodeWithRunsInFlight(t *testing.T) {
 			_, failures = historyOf(t, old.WorkflowID, old.RunID)
 		}
 		require.NotEmpty(t, failures, "the old run's workflow task fails on the unguarded code")
-		t.Logf("workflow task failure: %s", failures[0])
+		t.Logf("workflow task failure %s after the approval: %s", time.Since(began).Round(time.Millisecond), failures[0])
 		assert.True(t, strings.HasPrefix(failures[0], "WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR"), failures[0])
 
 		// Rolling back to code that replays it lets the run go on.
 		bad.Stop()
 		e.StartWorker(t)
+		began = time.Now()
 		st, err := e.Runs.Wait(ctx, old.WorkflowID)
 		require.NoError(t, err)
 		assert.Equal(t, run.Completed, st.Status, st.Error)
+		t.Logf("the run completed %s after the old code was back", time.Since(began).Round(time.Millisecond))
 	})
 }
