@@ -95,8 +95,24 @@ func TestRewindCompletedRunToTesting(t *testing.T) {
 		assert.Equal(t, first.Node(n).StartedAt, st.Node(n).StartedAt, "%s keeps its start", n)
 		assert.Equal(t, 1, scheduledAfter(t, id, rw.RunID, 0)[n], "%s keeps its one execution", n)
 	}
-	// The run lists under its ID as completed again.
+	// The run lists once under its ID, as its new execution.
 	assert.Equal(t, "completed", string(h.status(id).Status))
+	require.Eventually(t, func() bool {
+		var list api.ListResponse
+		r := h.do(http.MethodGet, "/api/workflows", nil)
+		if r.code != http.StatusOK {
+			return false
+		}
+		r.json(t, &list)
+		n, last := 0, ""
+		for _, s := range list.Workflows {
+			if s.WorkflowID == id {
+				n++
+				last = s.RunID + " " + string(s.Status)
+			}
+		}
+		return n == 1 && last == rw.RunID+" completed"
+	}, 10*time.Second, 100*time.Millisecond)
 }
 
 // Refusals: an unknown run is 404, an unknown or missing node 400 naming
