@@ -312,3 +312,35 @@ func TestRewindRunningRun(t *testing.T) {
 	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, map[string]int{"build": 1, "deploy": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
 }
+
+// A run whose own timeout has passed: a rewind past its first step would
+// time out at once and is refused (409 naming to); a rewind to its first
+// node starts its clock again and completes.
+func TestRewindAfterTheRunsTimeout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := &dag.Pipeline{Name: "short", Mode: dag.ModeDAGParallel, Timeout: "1s", Nodes: []dag.Node{
+		{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "b", DependsOn: []string{"a"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
+	}}
+	started, err := h.env.Runs.Start(ctx, runs.StartRequest{DAG: p})
+	require.NoError(t, err)
+	id := started.WorkflowID
+	st, err := h.env.Runs.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	time.Sleep(time.Until(st.StartedAt.Add(1100 * time.Millisecond)))
+
+	r := h.do(http.MethodPost, "/api/workflows/"+id+"/rewind", map[string]any{"to": "b"})
+	require.Equal(t, http.StatusConflict, r.code, "body: %s", r.body)
+	e := r.apiError(t)
+	assert.Equal(t, api.CodeRunNotRewindable, e.Code)
+	assert.Contains(t, e.Message, "timeout")
+
+	h.rewind(id, map[string]any{"to": "a"})
+	st, err = h.env.Runs.Wait(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, run.Completed, st.Status, st.Error)
+}

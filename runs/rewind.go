@@ -106,7 +106,8 @@ type namedEvent struct {
 //
 // An unknown run is ErrNotFound; an unknown node a *FieldError naming "to";
 // a node that never started in the run (or was reused from the run it
-// retries, or ran in an earlier part) a *FieldError naming "to" wrapping
+// retries, or ran in an earlier part), or one after the run's first step in
+// a run whose timeout has passed, a *FieldError naming "to" wrapping
 // ErrNotRewindable.
 func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts RewindOptions) (*Rewound, error) {
 	if err := checkLookupID("id", workflowID); err != nil {
@@ -190,6 +191,19 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 		var ok bool
 		if point, ok = h.taskAt(*n.StartedAt); !ok {
 			return nil, fmt.Errorf("rewind %s: no completed workflow task at %s, when node %q started", workflowID, n.StartedAt.Format(time.RFC3339Nano), to)
+		}
+	}
+
+	// The run's own timeout counts from its start, which a rewind keeps
+	// unless it goes back to the run's first workflow task.
+	if first := h.carried == nil && point.completed == h.tasks[0].completed; !first {
+		start := h.tasks[0].at
+		if h.carried != nil {
+			start = h.carried.StartedAt
+		}
+		if timeout := h.in.Pipeline.RunTimeout(); !time.Now().Before(start.Add(timeout)) {
+			return nil, refuse("the run's timeout (%s from its start at %s) has passed: rewound to node %q, it would time out at once; rewind to a node that started with the run (its clock starts again then), or start the pipeline anew",
+				timeout, start.UTC().Format(time.RFC3339), to)
 		}
 	}
 
