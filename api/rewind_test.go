@@ -170,6 +170,15 @@ func TestRewindRefusals(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, run.Failed, st.Status)
 	assert.Equal(t, map[string]int{"bad": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
+
+	// A retry reuses first without running it: nothing to rewind to there.
+	retried, err := h.env.Runs.Retry(ctx, id)
+	require.NoError(t, err)
+	_, err = h.env.Runs.Wait(ctx, retried.WorkflowID)
+	require.NoError(t, err)
+	r := h.do(http.MethodPost, "/api/workflows/"+retried.WorkflowID+"/rewind", map[string]any{"to": "first"})
+	require.Equal(t, http.StatusConflict, r.code, "body: %s", r.body)
+	assert.Contains(t, r.apiError(t).Message, "reused from "+id)
 }
 
 func withDeps(n dag.Node, deps ...string) dag.Node {
