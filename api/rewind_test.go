@@ -198,6 +198,7 @@ func TestRewindApprovals(t *testing.T) {
 		{ID: "build", Executor: dag.NewExecutor(&dag.NoopSpec{})},
 		{ID: "gate", DependsOn: []string{"build"}, Executor: dag.NewExecutor(&dag.ApprovalSpec{})},
 		{ID: "deploy", DependsOn: []string{"gate"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "notify", DependsOn: []string{"deploy"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 	}}
 	started, err := h.env.Runs.Start(ctx, runs.StartRequest{DAG: p})
 	require.NoError(t, err)
@@ -213,22 +214,45 @@ func TestRewindApprovals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, run.Completed, st.Status, st.Error)
 
+	// A point after the decision keeps it: rewound to notify, the run
+	// completes with no new decision.
+	rw := h.rewind(id, map[string]any{"to": "notify"})
+	assert.Empty(t, rw.Rerun)
+	assert.Equal(t, []string{"build", "gate", "deploy"}, rw.Kept)
+	assert.Empty(t, rw.SignalsAfter)
+	st, err = h.env.Runs.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, st.Error)
+	assert.Equal(t, "ana", st.Node("gate").Approval.By)
+	assert.Equal(t, map[string]int{"notify": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
+
+	// The decision that let deploy start came in the workflow task that
+	// started it: rewound to deploy, it is after the point, and the gate
+	// waits again.
+	rw = h.rewind(id, map[string]any{"to": "deploy"})
+	assert.Equal(t, []string{"gate", "notify"}, rw.Rerun)
+	assert.Equal(t, []string{"approve"}, rw.SignalsAfter)
+	approve()
+	st, err = h.env.Runs.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, run.Completed, st.Status, st.Error)
+
 	// The approval node itself: build keeps its result, the gate waits
 	// for a new decision (the one sent after it started is dropped).
-	rw := h.rewind(id, map[string]any{"to": "gate"})
-	assert.Equal(t, []string{"deploy"}, rw.Rerun)
+	rw = h.rewind(id, map[string]any{"to": "gate"})
+	assert.Equal(t, []string{"deploy", "notify"}, rw.Rerun)
 	assert.Equal(t, []string{"build"}, rw.Kept)
 	assert.Equal(t, []string{"approve"}, rw.SignalsAfter)
 	approve()
 	st, err = h.env.Runs.Wait(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, run.Completed, st.Status, st.Error)
-	assert.Equal(t, map[string]int{"deploy": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
+	assert.Equal(t, map[string]int{"deploy": 1, "notify": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
 
 	// Without keep_signals, the approval (sent after build started) is
 	// dropped: the gate waits for a new decision.
 	rw = h.rewind(id, map[string]any{"to": "build"})
-	assert.Equal(t, []string{"gate", "deploy"}, rw.Rerun)
+	assert.Equal(t, []string{"gate", "deploy", "notify"}, rw.Rerun)
 	assert.Empty(t, rw.Kept)
 	assert.Equal(t, []string{"approve"}, rw.SignalsAfter)
 	assert.False(t, rw.KeepSignals)
@@ -245,7 +269,7 @@ func TestRewindApprovals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, "ana", st.Node("gate").Approval.By)
-	assert.Equal(t, map[string]int{"build": 1, "deploy": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
+	assert.Equal(t, map[string]int{"build": 1, "deploy": 1, "notify": 1}, scheduledAfter(t, id, rw.RunID, rw.ResetEventID))
 }
 
 // A run that continued as new: a node of an earlier part cannot be rewound
