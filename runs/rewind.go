@@ -209,7 +209,7 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 
 	out := &Rewound{WorkflowID: workflowID, PreviousRunID: runID, To: to, ResetEventID: point.completed,
 		KeepSignals: opts.KeepSignals, Rerun: []string{}, Kept: []string{}, SignalsAfter: []string{}}
-	for _, id := range ids {
+	for i, id := range ids {
 		if id == to {
 			continue
 		}
@@ -229,8 +229,12 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 			}
 			continue
 		}
-		// No activity in this part: an approval node, or one that had
-		// not started.
+		// No activity in this part: a node that had not started (it
+		// runs when its turn comes), or an approval node.
+		if nodes[i].Executor.Kind != dag.KindApproval {
+			out.Rerun = append(out.Rerun, id)
+			continue
+		}
 		cur, err := status()
 		if err != nil {
 			return nil, err
