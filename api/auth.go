@@ -24,7 +24,7 @@ const (
 	// RoleRead may call the GET endpoints (but /metrics) and open event
 	// streams.
 	RoleRead Role = "read"
-	// RoleOperate may also start, cancel, terminate, pause, resume and retry runs,
+	// RoleOperate may also start, cancel, terminate, pause, resume, retry and rewind runs,
 	// decide approvals and validate pipelines.
 	RoleOperate Role = "operate"
 	// RoleAdmin may do everything, /metrics included.
@@ -222,7 +222,7 @@ func requiredRole(c echo.Context) Role {
 	if method == http.MethodPost {
 		switch path {
 		case "/api/workflows", "/api/workflows/:id/cancel", "/api/workflows/:id/terminate", "/api/workflows/:id/pause",
-			"/api/workflows/:id/resume", "/api/workflows/:id/retry",
+			"/api/workflows/:id/resume", "/api/workflows/:id/retry", "/api/workflows/:id/rewind",
 			"/api/workflows/:id/approve/:node", "/api/workflows/:id/budget", "/api/dags/validate":
 			return RoleOperate
 		}

@@ -33,6 +33,7 @@ const (
 	CodeMethodNotAllowed  = "method_not_allowed"
 	CodeRunNotRunning     = "run_not_running"
 	CodeRunNotRetryable   = "run_not_retryable"
+	CodeRunNotRewindable  = "run_not_rewindable"
 	CodeApprovalRefused   = "approval_refused"
 	CodeBudgetRefused     = "budget_refused"
 	CodeSearchAttributes  = "search_attributes_missing"
@@ -105,8 +106,11 @@ func toError(err error) *Error {
 	if errors.As(err, &fe) {
 		e := &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: fe.Error(),
 			Details: FieldDetails{Field: fe.Field, Allowed: fe.Allowed}, Err: err}
-		if errors.Is(fe, templates.ErrUnknown) {
+		switch {
+		case errors.Is(fe, templates.ErrUnknown):
 			e.Status, e.Code = http.StatusUnprocessableEntity, CodeUnknownTemplate
+		case errors.Is(fe, runs.ErrNotRewindable):
+			e.Status, e.Code = http.StatusConflict, CodeRunNotRewindable
 		}
 		return e
 	}

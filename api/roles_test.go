@@ -171,7 +171,7 @@ func TestOperateRouteClasses(t *testing.T) {
 	})
 	auth := []string{"Authorization", "Bearer read-only"}
 	for _, p := range []string{"/api/workflows", "/api/workflows/x/cancel", "/api/workflows/x/pause",
-		"/api/workflows/x/resume", "/api/workflows/x/retry", "/api/workflows/x/approve/n", "/api/dags/validate"} {
+		"/api/workflows/x/resume", "/api/workflows/x/retry", "/api/workflows/x/rewind", "/api/workflows/x/approve/n", "/api/dags/validate"} {
 		r := h.do(http.MethodPost, p, map[string]any{}, auth...)
 		require.Equal(t, http.StatusForbidden, r.code, p)
 		assert.Equal(t, api.RoleOperate, api.Role(r.apiError(t).Details.(map[string]any)["required_role"].(string)), p)

@@ -85,6 +85,9 @@ type Runs interface {
 	Resume(ctx context.Context, workflowID string) error
 	// Retry starts a new run of a closed one, reusing its completed nodes.
 	Retry(ctx context.Context, workflowID string) (*runs.Started, error)
+	// Rewind resets a run to the point just before one of its nodes
+	// started.
+	Rewind(ctx context.Context, workflowID, to string, opts runs.RewindOptions) (*runs.Rewound, error)
 	// Approve decides an approval node.
 	Approve(ctx context.Context, workflowID string, a run.Approval) (*run.NodeStatus, error)
 	// ExtendBudget raises a run's budget or rejects the extension.
@@ -352,6 +355,7 @@ func (s *Server) newEcho() *echo.Echo {
 	g.POST("/workflows/:id/pause", s.pauseRun)
 	g.POST("/workflows/:id/resume", s.resumeRun)
 	g.POST("/workflows/:id/retry", s.retryRun, s.oneAtATime)
+	g.POST("/workflows/:id/rewind", s.rewindRun)
 	g.GET("/workflows/:id/events", s.events)
 	g.POST("/workflows/:id/approve/:node", s.approveNode)
 	g.POST("/workflows/:id/budget", s.extendBudget)

@@ -101,6 +101,9 @@ const orderByStart = " ORDER BY StartTime DESC"
 // the server's safety-net execution timeout (terminated, timed_out), and for
 // runs without the attribute. Visibility is eventually consistent: a run
 // started a moment ago may be missing or show an earlier state.
+//
+// A workflow ID with several executions on a page (a run that was rewound,
+// or continued as new) is listed once, as its current execution.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte, error) {
 	query := fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowName)
 	ours := false // the query names one of Maestro's search attributes
@@ -177,11 +180,45 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 	if !sorted {
 		sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
 	}
+	out = latestRuns(out)
 	next := resp.GetNextPageToken()
 	if len(next) == 0 {
 		next = nil
 	}
 	return out, next, nil
+}
+
+// latestRuns keeps one entry per workflow ID: a run that was rewound (reset)
+// or continued as new has several executions, and the current one is the
+// run. It prefers an open execution, then the one that closed last; the
+// entry keeps the place of the workflow ID's first one. Executions of one ID
+// on different pages are not merged.
+func latestRuns(list []RunSummary) []RunSummary {
+	at := make(map[string]int, len(list))
+	out := list[:0]
+	for _, r := range list {
+		i, seen := at[r.WorkflowID]
+		if !seen {
+			at[r.WorkflowID] = len(out)
+			out = append(out, r)
+			continue
+		}
+		if later(r, out[i]) {
+			out[i] = r
+		}
+	}
+	return out
+}
+
+// later reports whether execution a is more current than b.
+func later(a, b RunSummary) bool {
+	switch {
+	case a.EndedAt == nil:
+		return b.EndedAt != nil || a.StartedAt.After(b.StartedAt)
+	case b.EndedAt == nil:
+		return false
+	}
+	return a.EndedAt.After(*b.EndedAt)
 }
 
 // summaryState is a run's state from its visibility record: the

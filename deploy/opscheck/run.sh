@@ -8,14 +8,16 @@
 # The stack is the production shape on one machine: `maestro dev` serves only
 # Temporal (its own worker polls another queue, its API is off); one `maestro
 # worker` and one `maestro api` on task queue "ops", as systemd or compose
-# would run them. Procedures, in the guide's order:
+# would run them. Procedures, numbered as the guide's sections:
 #   1. health check: maestro doctor, GET /health, maestro version, metrics
-#   2. graceful restart: SIGTERM to a worker running 5 command nodes → 0 failed
-#   3. emergency restart: SIGKILL to a worker running nodes → every run completes
-#   4. Temporal down: doctor and /health say so; after a restart runs go on
-#   5. a wrong run: rewind a completed run to a node → that node and those
-#      after it run again, the earlier ones do not
-#   6. a runaway run: cancel; terminate one that does not react (< 2 s)
+#   3. graceful restart: SIGTERM to a worker running 5 command nodes → 0 failed
+#   4. emergency restart: SIGKILL to a worker running nodes → every run completes
+#   7. Temporal down: doctor and /health say so; after a restart runs go on
+#   8. a wrong run: rewind a completed run to a node → it completes again,
+#      the answer lists the nodes that run again
+#   9. a runaway run: cancel; terminate one that does not react (< 2 s)
+# (Section 5, deploying new workflow code, is the Go test
+# TestDeployNewWorkflowCodeWithRunsInFlight in workflows/.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -97,7 +99,7 @@ maestro version
 curl -fsS "http://127.0.0.1:$metrics_port/metrics" > "$work/metrics.txt"
 grep -E '^(process_resident_memory_bytes|go_goroutines) ' "$work/metrics.txt" || fail "no memory metrics"
 
-step "2. graceful restart with 5 runs in flight"
+step "3. graceful restart with 5 runs in flight"
 pipeline "$work/slow.yaml" 4
 ids=()
 for i in 1 2 3 4 5; do
@@ -116,7 +118,7 @@ for id in "${ids[@]}"; do
 done
 echo "5/5 runs completed, 0 failed nodes"
 
-step "3. emergency restart (SIGKILL) with runs in flight"
+step "4. emergency restart (SIGKILL) with runs in flight"
 ids=()
 for i in 1 2 3; do
 	ids+=("emergency-$i-$RANDOM")
@@ -131,7 +133,7 @@ for id in "${ids[@]}"; do
 done
 echo "3/3 runs completed $(awk -v s="$began" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s after the kill"
 
-step "4. Temporal down, then back"
+step "7. Temporal down, then back"
 pipeline "$work/long.yaml" 8
 outage="outage-$RANDOM"
 maestro start --file "$work/long.yaml" --id "$outage" > /dev/null
@@ -146,7 +148,7 @@ start_temporal
 wait_for 60 maestro doctor || fail "doctor after the restart: $(maestro doctor 2>&1)"
 echo "doctor ok again"
 
-step "5. rewind a completed run to a node"
+step "8. rewind a completed run to a node"
 cat > "$work/chain.yaml" <<'YAML'
 name: chain
 mode: dag_parallel
@@ -162,7 +164,7 @@ grep -q check "$work/rewind.txt" || fail "rewind does not say that check runs ag
 wait_for 60 is_state "$chain" completed || fail "rewound run: $(state "$chain")"
 echo "the rewound run completed"
 
-step "6. a runaway run: cancel, terminate"
+step "9. a runaway run: cancel, terminate"
 pipeline "$work/runaway.yaml" 300
 cancelled="cancel-$RANDOM"
 maestro start --file "$work/runaway.yaml" --id "$cancelled" > /dev/null

@@ -60,6 +60,7 @@ func commands() []command {
 		{"pause", "<workflow-id>", "stop a run from starting new nodes; running nodes finish", cmdPause},
 		{"resume", "<workflow-id>", "let a paused run start nodes again", cmdResume},
 		{"retry", "<workflow-id> [--wait] [--json]", "start a new run of a failed run, reusing its completed nodes", cmdRetry},
+		{"rewind", "<workflow-id> --to node [--keep-signals] [--reason text] [--wait] [--json]", "reset a run to just before a node started: it and what started after it run again", cmdRewind},
 		{"approve", "<workflow-id> <node> [--reject] [--comment text] [--by name] [--json]", "approve (or reject) an approval node", cmdApprove},
 		{"budget", "<workflow-id> (--add-usd x [--add-tokens n] | --add-tokens n | --reject) [--comment text] [--by name] [--json]", "extend a run's budget (nodes waiting for it start again) or reject (they fail)", cmdBudget},
 		{"artifacts", "<workflow-id> [node] [--out dir] [--json]", "list a run's node outputs, print one, or save them all", cmdArtifacts},

@@ -104,7 +104,7 @@ func (s *Server) New(t testing.TB, opts ...Option) *Env {
 	if e.activities.Logger == nil {
 		e.activities.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	rc := runs.Config{TaskQueue: e.TaskQueue, DefaultMode: dag.ModeDAGParallel}
+	rc := runs.Config{TaskQueue: e.TaskQueue, DefaultMode: dag.ModeDAGParallel, Namespace: s.Namespace()}
 	if e.workspaceDir != "" {
 		if e.workspaceDir == "temp" {
 			e.workspaceDir = t.TempDir()
