@@ -40,10 +40,16 @@ type RunSummary struct {
 	RunID      string `json:"run_id"`
 	Pipeline   string `json:"pipeline"`
 	Template   string `json:"template,omitempty"`
+	// Requirement is the run's requirement (params.requirement), cut to
+	// 1,000 bytes.
+	Requirement string `json:"requirement,omitempty"`
 	// Status is the run state (see List).
 	Status    run.State  `json:"status"`
 	StartedAt time.Time  `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	// Usage is the tokens and cost of a finished run's agent nodes, when
+	// it had any (recorded in its memo as it ended).
+	Usage *run.Usage `json:"usage,omitempty"`
 }
 
 // StatusActive is the ListFilter.Status of runs that have not closed:
@@ -174,6 +180,15 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 		}
 		if p := fields["template"]; p != nil {
 			_ = s.cfg.DataConverter.FromPayload(p, &r.Template)
+		}
+		if p := fields["requirement"]; p != nil {
+			_ = s.cfg.DataConverter.FromPayload(p, &r.Requirement)
+		}
+		if p := fields[workflows.MemoUsage]; p != nil {
+			var u run.Usage
+			if s.cfg.DataConverter.FromPayload(p, &u) == nil {
+				r.Usage = &u
+			}
 		}
 		out = append(out, r)
 	}

@@ -235,6 +235,7 @@ func TestRunPageInChromium(t *testing.T) {
 	rowText := text(t, ctx, row)
 	assert.Contains(t, rowText, "completed")
 	assert.Contains(t, rowText, "sdlc-parallel")
+	assert.Contains(t, rowText, "a page", "the requirement is in the list")
 
 	// The run's DAG: 7 nodes in layers, backend ∥ frontend, edges.
 	require.NoError(t, chromedp.Do(ctx,

@@ -90,6 +90,20 @@ func TestBudgetReachedWaitsUntilExtended(t *testing.T) {
 	assert.Equal(t, 20, st.Usage.OutputTokens)
 	assert.InDelta(t, 2*callUSD, st.Usage.CostUSD, 1e-12)
 
+	// Run lists show the run's tokens and cost (from its memo).
+	require.Eventually(t, func() bool {
+		list, _, err := e.Runs.List(ctx, runs.ListFilter{PageSize: 1000})
+		require.NoError(t, err)
+		for _, r := range list {
+			if r.WorkflowID == started.WorkflowID && r.Usage != nil {
+				assert.Equal(t, 200, r.Usage.InputTokens)
+				assert.InDelta(t, 2*callUSD, r.Usage.CostUSD, 1e-12)
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond, "the listed run has its usage")
+
 	_, err = e.Runs.ExtendBudget(ctx, started.WorkflowID, run.BudgetDecision{AddTokens: 1})
 	assert.ErrorIs(t, err, runs.ErrNotRunning)
 }

@@ -314,6 +314,7 @@ func (r *execution) finish(ctx workflow.Context) (*run.Status, error) {
 	r.publish(ctx)
 	recordRunFinished(ctx, r.in.Template, string(state))
 	st := r.snapshot()
+	r.memoUsage(ctx, st.Usage)
 	switch state {
 	case run.Completed:
 		return st, nil

@@ -3,6 +3,7 @@ package workflows
 import (
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/run"
+	"go.temporal.io/sdk/workflow"
 )
 
 // totalUsage sums the token usage of nodes; its Model is the model they all
@@ -54,4 +55,22 @@ func simulated(in run.Input, results []*run.NodeResult) bool {
 		}
 	}
 	return true
+}
+
+// versionUsageMemo marks runs that record their token usage and cost in
+// their memo when they end, so that run lists show it without reading each
+// run.
+const versionUsageMemo = "usage-in-memo"
+
+// MemoUsage is the memo key of a finished run's total usage (run.Usage).
+const MemoUsage = "usage"
+
+// memoUsage records the run's total usage in its memo, when it has any.
+func (r *execution) memoUsage(ctx workflow.Context, u *run.Usage) {
+	if u == nil || workflow.GetVersion(ctx, versionUsageMemo, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoUsage: u}); err != nil {
+		r.logger.Warn("cannot record the run's usage in its memo", "error", err)
+	}
 }

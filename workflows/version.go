@@ -24,6 +24,7 @@ var patches = []Patch{
 	{ID: versionLostAttempts, Max: 1},
 	{ID: versionSkipAtOnce, Max: 1},
 	{ID: versionContinueAsNew, Max: 1},
+	{ID: versionUsageMemo, Max: 1},
 }
 
 // CodeVersion identifies the workflow code a worker runs: the patches it

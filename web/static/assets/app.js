@@ -169,8 +169,11 @@ async function loadRuns(more) {
     el('td', {}, el('a', { href: '#/runs/' + encodeURIComponent(w.workflow_id) }, w.workflow_id)),
     el('td', {}, el('span', { class: 'badge', 'data-state': w.status }, w.status)),
     el('td', {}, w.pipeline + (w.template && w.template !== w.pipeline ? ' (' + w.template + ')' : '')),
+    el('td', { class: 'req', title: w.requirement || '' }, w.requirement || ''),
     el('td', {}, fmtTime(w.started_at)),
-    el('td', {}, w.ended_at || w.status === 'running' || w.status === 'paused' ? fmtDur(w.started_at, w.ended_at) : '')));
+    el('td', {}, w.ended_at || w.status === 'running' || w.status === 'paused' ? fmtDur(w.started_at, w.ended_at) : ''),
+    el('td', { class: 'cost' }, w.usage ? (w.usage.cost_usd ? usd(w.usage.cost_usd) : '') + (w.usage.cost_unknown ? ' +?' : '') +
+      ' · ' + ((w.usage.input_tokens || 0) + (w.usage.output_tokens || 0)) + ' tok' : '')));
   if (more) body.append(...rows); else body.replaceChildren(...rows);
   list.next = r.data.next_page_token || null;
   $('#more').hidden = !list.next;
