@@ -122,10 +122,10 @@ func TestSystemdUnits(t *testing.T) {
 			assert.Equal(t, tc.subcommand, exec[1])
 			assert.Equal(t, []string{"multi-user.target"}, u["Install"]["WantedBy"])
 
-			stopSec, err := time.ParseDuration(u.get("Service", "TimeoutStopSec"))
+			stopTimeout, err := time.ParseDuration(u.get("Service", "TimeoutStopSec"))
 			require.NoError(t, err, "TimeoutStopSec with a unit, e.g. 60s")
-			assert.Greater(t, stopSec, config.DefaultWorkerStopTimeout, "TimeoutStopSec above the default stop timeout")
-			assert.Greater(t, stopSec, tc.stops, "TimeoutStopSec above what stopping takes")
+			assert.Greater(t, stopTimeout, config.DefaultWorkerStopTimeout, "TimeoutStopSec above the default stop timeout")
+			assert.Greater(t, stopTimeout, tc.stops, "TimeoutStopSec above what stopping takes")
 			// The data directory is writable by the service (git
 			// checkouts, artifacts, process records).
 			assert.Equal(t, "maestro", u.get("Service", "StateDirectory"))

@@ -62,6 +62,10 @@ type CarriedNode struct {
 	Commit    *Commit       `json:"c,omitempty"`
 	Repairs   []RepairRound `json:"rp,omitempty"`
 	ExitCode  *int          `json:"x,omitempty"`
+	// Version is the run's version at the node's last change
+	// (Status.Version), so that watches that read up to some version miss
+	// nothing and see nothing twice across parts.
+	Version int64 `json:"v,omitempty"`
 }
 
 // Result is the result of a carried completed node (its Output is empty

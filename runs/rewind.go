@@ -169,6 +169,37 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 		return st, err
 	}
 
+	// node finds a node's state: in the status, or, for a node past a big
+	// run's first nodes, in its pages (read once).
+	var rest map[string]run.NodeStatus
+	node := func(id string) (*run.NodeStatus, error) {
+		cur, err := status()
+		if err != nil {
+			return nil, err
+		}
+		if n := cur.Node(id); n != nil || cur.NodesNextPageToken == "" {
+			return n, nil
+		}
+		if rest == nil {
+			rest = map[string]run.NodeStatus{}
+			q := run.NodesQuery{PageSize: run.MaxNodesPage, PageToken: cur.NodesNextPageToken}
+			for q.PageToken != "" {
+				p, err := s.Nodes(ctx, workflowID, q)
+				if err != nil {
+					return nil, err
+				}
+				for _, n := range p.Nodes {
+					rest[n.ID] = n
+				}
+				q.PageToken = p.NextPageToken
+			}
+		}
+		if n, ok := rest[id]; ok {
+			return &n, nil
+		}
+		return nil, nil
+	}
+
 	var point workflowTask
 	if sched, ok := h.first[to]; ok {
 		point, ok = h.taskBefore(sched)
@@ -176,11 +207,10 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 			return nil, fmt.Errorf("rewind %s: no completed workflow task before node %q was scheduled (event %d)", workflowID, to, sched)
 		}
 	} else {
-		cur, err := status()
+		n, err := node(to)
 		if err != nil {
 			return nil, err
 		}
-		n := cur.Node(to)
 		if n == nil || n.StartedAt == nil {
 			state := "not started"
 			if n != nil {
@@ -235,13 +265,12 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 			out.Rerun = append(out.Rerun, id)
 			continue
 		}
-		cur, err := status()
+		n, err := node(id)
 		if err != nil {
 			return nil, err
 		}
-		n := cur.Node(id)
 		switch {
-		case n == nil: // beyond the status's first nodes: not known
+		case n == nil: // not known
 		case n.StartedAt == nil || n.EndedAt == nil || !n.EndedAt.Before(point.at):
 			out.Rerun = append(out.Rerun, id)
 		default:
@@ -270,7 +299,8 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 		}()
 	}
 
-	exclude := []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_CANCEL_REQUEST}
+	// Cancel requests are never re-applied by a reset.
+	var exclude []enumspb.ResetReapplyExcludeType
 	if !opts.KeepSignals {
 		exclude = append(exclude, enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL, enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE)
 	}

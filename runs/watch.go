@@ -226,7 +226,11 @@ func (s *Service) changedBeyond(ctx context.Context, cur *run.Status, b *beyondS
 		if err != nil {
 			return nil, err
 		}
-		version = max(version, p.Version)
+		if q.PageToken == "" {
+			// The first page's version: later pages may be newer, and a
+			// change between two pages is read again next time.
+			version = max(version, p.Version)
+		}
 		for _, n := range p.Nodes {
 			if inStatus[n.ID] {
 				continue

@@ -57,6 +57,9 @@ func (r *execution) restore(c *run.Carried) {
 // this part's history is long, and every active node is a running
 // activity.
 func (r *execution) wantsCarry(ctx workflow.Context) bool {
+	if r.noCarry {
+		return false
+	}
 	info := workflow.GetInfo(ctx)
 	if info.GetCurrentHistoryLength() < carryEvents && info.GetCurrentHistorySize() < carryBytes {
 		return false
@@ -67,9 +70,16 @@ func (r *execution) wantsCarry(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, versionContinueAsNew, workflow.DefaultVersion, 1) == 1
 }
 
+// maxCarriedBytes bounds the encoded state handed to the next part, far
+// below Temporal's 2 MB payload limit (a 10,000-node pipeline and its states
+// compress to ~120 KB; outputs that dependents still need can make it more).
+const maxCarriedBytes = 1 << 20
+
 // continueAsNew returns the error that continues the run as new with its
 // state, once nothing runs. Signals already received are applied first
-// (the caller drains the selector).
+// (the caller drains the selector). It returns nil when the state is too
+// big to hand over: the run then goes on in this part, and does not try
+// again.
 func (r *execution) continueAsNew(ctx workflow.Context) error {
 	in := r.in
 	in.Reuse, in.Continued = nil, nil
@@ -78,6 +88,12 @@ func (r *execution) continueAsNew(ctx workflow.Context) error {
 	data, err := c.Encode()
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadCarriedState, err)
+	}
+	if len(data) > maxCarriedBytes {
+		r.logger.Warn("not continuing as new: the carried state is too big; the run goes on in this part",
+			"carried_bytes", len(data), "limit", maxCarriedBytes)
+		r.noCarry = true
+		return nil
 	}
 	r.logger.Info("continuing as new", "part", c.Part, "carried_nodes", len(c.Nodes), "carried_bytes", len(data),
 		"history_events", workflow.GetInfo(ctx).GetCurrentHistoryLength())

@@ -144,6 +144,9 @@ type execution struct {
 	// carrying says this part is getting ready to (see carry.go).
 	part     int
 	carrying bool
+	// noCarry says the carried state was too big once: the run stays in
+	// this part.
+	noCarry bool
 }
 
 func newRun(ctx workflow.Context, in run.Input) *execution {
@@ -226,13 +229,23 @@ func (r *execution) execute(ctx workflow.Context) (*run.Status, error) {
 			for sel.HasPending() {
 				sel.Select(ctx)
 			}
-			if r.s.stopping == "" && workflow.AllHandlersFinished(ctx) {
-				return nil, r.continueAsNew(ctx)
-			}
-			if r.s.stopping != "" {
+			switch {
+			case r.s.stopping != "":
 				r.carrying, r.s.hold = false, false
-				continue
+			case len(r.s.active) > 0:
+				// A decision let a node start (it waits or runs): drain again.
+			case !workflow.AllHandlersFinished(ctx):
+				// An update handler (approve, extend_budget) has not
+				// answered yet: wait for it, or for the next event.
+				_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || sel.HasPending() })
+			default:
+				if err := r.continueAsNew(ctx); err != nil {
+					return nil, err
+				}
+				// The carried state is too big to hand over: go on here.
+				r.carrying, r.s.hold = false, false
 			}
+			continue
 		}
 		sel.Select(ctx)
 	}

@@ -43,7 +43,7 @@ func (s *scheduler) carried() []run.CarriedNode {
 			StartedAt: run.Millis(st.StartedAt), EndedAt: run.Millis(st.EndedAt),
 			Error: st.Error, ErrorType: st.ErrorType, Reused: st.Reused,
 			Usage: st.Usage, Approval: st.Approval, Commit: st.Commit, Repairs: st.Repairs,
-			Bytes: st.OutputBytes, Truncated: st.OutputTruncated,
+			Bytes: st.OutputBytes, Truncated: st.OutputTruncated, Version: s.changedAt[i],
 		}
 		if res := s.results[i]; res != nil {
 			c.Artifact, c.Simulated, c.ExitCode = res.Artifact, res.Simulated, res.ExitCode
@@ -93,6 +93,15 @@ func (s *scheduler) restore(c *run.Carried) {
 		}
 		s.set(i, cn.State)
 	}
+	// set counted the restored changes as new ones: put back the versions
+	// they had, so that a watch reading since an earlier version sees each
+	// change once.
+	for _, cn := range c.Nodes {
+		if cn.Index >= 0 && cn.Index < len(s.nodes) {
+			s.changedAt[cn.Index] = cn.Version
+		}
+	}
+	s.version = c.Version
 	// Pending roots were queued when the scheduler was made; nodes whose
 	// dependencies all completed were queued by set.
 }

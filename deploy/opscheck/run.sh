@@ -57,6 +57,7 @@ export MAESTRO_POLICY_KINDS=command,noop,approval MAESTRO_POLICY_COMMANDS=sleep
 API=http://127.0.0.1:$api_port
 
 start_temporal() {
+	if [ -f "$work/dev.log" ]; then mv "$work/dev.log" "$work/dev-before.log"; fi
 	"$work/maestro" dev --data-dir "$work/dev" --temporal-listen "127.0.0.1:$port" --ui-listen "" --api-listen "" \
 		--task-queue dev-only >> "$work/dev.log" 2>&1 &
 	temporal_pid=$!
@@ -143,7 +144,9 @@ if maestro doctor --timeout 2s > "$work/doctor-down.txt" 2>&1; then fail "doctor
 grep -i "temporal" "$work/doctor-down.txt" | head -3
 code=$(curl -s -o /dev/null -w '%{http_code}' "$API/health")
 [ "$code" = 503 ] || fail "/health answered $code with Temporal down"
-echo "/health: 503 while Temporal is down"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$API/api/workflows/$outage")
+[ "$code" = 503 ] || fail "GET /api/workflows/<id> answered $code with Temporal down"
+echo "/health and run requests: 503 while Temporal is down"
 start_temporal
 wait_for 60 maestro doctor || fail "doctor after the restart: $(maestro doctor 2>&1)"
 echo "doctor ok again"
@@ -183,7 +186,9 @@ wait_for 30 is_state "$runaway" running
 began=$(date +%s.%N)
 maestro terminate "$runaway" --reason "runaway: ignores cancel"
 wait_for 10 is_state "$runaway" terminated || fail "terminate: $(state "$runaway")"
-echo "terminated in $(awk -v s="$began" -v e="$(date +%s.%N)" 'BEGIN {printf "%.2f", e - s}') s"
+took=$(awk -v s="$began" -v e="$(date +%s.%N)" 'BEGIN {printf "%.2f", e - s}')
+awk -v t="$took" 'BEGIN {exit !(t < 2)}' || fail "terminate took $took s"
+echo "terminated in $took s"
 
 echo
 echo "ops check passed"

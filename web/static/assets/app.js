@@ -224,15 +224,18 @@ function showRun(id) {
   });
 }
 
-async function fetchRun(me) {
+// fetchRun reads the run; a big run's nodes past its first page are read
+// again too when all is true (after a reconnect, events may have been
+// missed) or when the page does not have them yet.
+async function fetchRun(me, all) {
   const path = '/api/workflows/' + encodeURIComponent(me.id);
   const r = await api('GET', path);
   if (me.closed) return;
   if (!r.ok) { say($('#run-msg'), errorText(r), true); return; }
   // A run of more than 1,000 nodes: its status has the first 1,000; the
-  // rest are read page by page, once (the event stream keeps them live).
+  // rest are read page by page (then the event stream keeps them live).
   let token = r.data.nodes_next_page_token;
-  if (token && me.nodes.size < r.data.total_nodes) {
+  if (token && (all || me.nodes.size < r.data.total_nodes)) {
     while (token) {
       const p = await api('GET', path + '/nodes?page_size=1000&page_token=' + encodeURIComponent(token));
       if (me.closed) return;
@@ -259,7 +262,7 @@ function connect(me) {
   ws.onclose = () => {
     $('#conn').textContent = '';
     if (me.closed || isClosedRun(me.run)) return;
-    setTimeout(() => { if (!me.closed) fetchRun(me).then(() => connect(me)); }, 2000);
+    setTimeout(() => { if (!me.closed) fetchRun(me, true).then(() => connect(me)); }, 2000);
   };
 }
 
