@@ -8,16 +8,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/testenv"
 	"github.com/maestrohq/maestro/run"
 	"github.com/maestrohq/maestro/runs"
-	"github.com/maestrohq/maestro/workflows"
 )
 
 var server *testenv.Server
@@ -27,60 +22,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	server.Stop()
 	os.Exit(code)
-}
-
-// historyStats counts the events and bytes of every run of a workflow ID's
-// chain (a run that continued as new has several), and keeps the biggest
-// run's history.
-type historyStats struct {
-	Runs, Events, Bytes int
-	MaxEvents, MaxBytes int // of the biggest run
-	Biggest             *historypb.History
-}
-
-func history(t testing.TB, ctx context.Context, id string) historyStats {
-	t.Helper()
-	var hs historyStats
-	runID := ""
-	for {
-		desc, err := server.Client.DescribeWorkflowExecution(ctx, id, runID)
-		require.NoError(t, err)
-		it := server.Client.GetWorkflowHistory(ctx, id, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		h := &historypb.History{}
-		bytes := 0
-		var first string
-		for it.HasNext() {
-			ev, err := it.Next()
-			require.NoError(t, err)
-			h.Events = append(h.Events, ev)
-			bytes += proto.Size(ev)
-			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
-				first = a.GetContinuedExecutionRunId()
-			}
-		}
-		hs.Runs++
-		hs.Events += len(h.Events)
-		hs.Bytes += bytes
-		if len(h.Events) > hs.MaxEvents {
-			hs.MaxEvents, hs.Biggest = len(h.Events), h
-		}
-		hs.MaxBytes = max(hs.MaxBytes, bytes)
-		if first == "" {
-			return hs
-		}
-		runID = first
-	}
-}
-
-// replay replays a history with the worker's workflow code and returns how
-// long it took.
-func replay(t testing.TB, h *historypb.History) time.Duration {
-	t.Helper()
-	r := worker.NewWorkflowReplayer()
-	workflows.Register(r)
-	began := time.Now()
-	require.NoError(t, r.ReplayWorkflowHistory(nil, h))
-	return time.Since(began)
 }
 
 // TestTenThousandNodes completes a pipeline of dag.MaxNodes nodes (layers
@@ -123,8 +64,10 @@ func TestTenThousandNodes(t *testing.T) {
 	assert.NotEmpty(t, st.NodesNextPageToken)
 	assert.Empty(t, st.Running)
 
-	hs := history(t, ctx, started.WorkflowID)
-	replayed := replay(t, hs.Biggest)
+	hs, err := readChain(ctx, server.Client, started.WorkflowID)
+	require.NoError(t, err)
+	replayed, _, err := replayHistory(hs.biggest)
+	require.NoError(t, err)
 
 	// Every node, page by page.
 	seen := map[string]bool{}
@@ -147,10 +90,10 @@ func TestTenThousandNodes(t *testing.T) {
 	assert.Len(t, seen, dag.MaxNodes)
 	assert.Equal(t, 10, pages)
 
-	assert.Greater(t, hs.Runs, 1, "the run continued as new")
-	assert.Less(t, hs.MaxEvents, 10240, "events of the biggest run (Temporal warns at 10,240)")
-	assert.Less(t, hs.MaxBytes, 10<<20, "bytes of the biggest run (Temporal warns at 10 MB)")
+	assert.Greater(t, hs.parts, 1, "the run continued as new")
+	assert.Less(t, hs.maxEvents, 10240, "events of the biggest run (Temporal warns at 10,240)")
+	assert.Less(t, hs.maxBytes, 10<<20, "bytes of the biggest run (Temporal warns at 10 MB)")
 	t.Logf("%d nodes: %s wall, status query %s mid-run; history: %d runs, %d events (biggest run %d), %.1f MB (biggest %.1f MB), %.0f bytes per node; replay of the biggest run %s",
-		dag.MaxNodes, wall.Round(time.Millisecond), queried.Round(time.Millisecond), hs.Runs, hs.Events, hs.MaxEvents,
-		float64(hs.Bytes)/(1<<20), float64(hs.MaxBytes)/(1<<20), float64(hs.Bytes)/float64(dag.MaxNodes), replayed.Round(time.Millisecond))
+		dag.MaxNodes, wall.Round(time.Millisecond), queried.Round(time.Millisecond), hs.parts, hs.events, hs.maxEvents,
+		float64(hs.bytes)/(1<<20), float64(hs.maxBytes)/(1<<20), float64(hs.bytes)/float64(dag.MaxNodes), replayed.Round(time.Millisecond))
 }

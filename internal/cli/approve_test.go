@@ -15,12 +15,7 @@ func TestApproveCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env := temporalServer().New(t)
-	conn := []string{"--address", server.HostPort(), "--namespace", server.Namespace(), "--task-queue", env.TaskQueue}
-	cli := func(args ...string) result {
-		t.Helper()
-		return runCLI(t, nil, append(args, conn...)...)
-	}
+	env, cli := onServer(t)
 	file := filepath.Join(t.TempDir(), "gated.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(`name: gated
 mode: dag_parallel

@@ -20,12 +20,7 @@ func TestBudgetCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env := temporalServer().New(t)
-	conn := []string{"--address", server.HostPort(), "--namespace", server.Namespace(), "--task-queue", env.TaskQueue}
-	cli := func(args ...string) result {
-		t.Helper()
-		return runCLI(t, nil, append(args, conn...)...)
-	}
+	env, cli := onServer(t)
 	file := writeFile(t, "gated.yaml", `name: gated
 mode: dag_parallel
 budget: {usd: 1}

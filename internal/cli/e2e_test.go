@@ -31,6 +31,18 @@ func temporalServer() *testenv.Server {
 	return server
 }
 
+// onServer gives the test its own task queue and worker on the shared
+// server, and a way to run the CLI against them.
+func onServer(t *testing.T) (*testenv.Env, func(args ...string) result) {
+	t.Helper()
+	env := temporalServer().New(t)
+	conn := []string{"--address", server.HostPort(), "--namespace", server.Namespace(), "--task-queue", env.TaskQueue}
+	return env, func(args ...string) result {
+		t.Helper()
+		return runCLI(t, nil, append(args, conn...)...)
+	}
+}
+
 func TestMain(m *testing.M) {
 	if code, ok := devChild(); ok {
 		os.Exit(code)
@@ -51,12 +63,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env := temporalServer().New(t)
-	conn := []string{"--address", server.HostPort(), "--namespace", server.Namespace(), "--task-queue", env.TaskQueue}
-	cli := func(args ...string) result {
-		t.Helper()
-		return runCLI(t, nil, append(args, conn...)...)
-	}
+	_, cli := onServer(t)
 
 	// start --wait prints the ids, then the node table, and exits 0.
 	r := cli("start", "--template", templates.SDLCParallel, "--requirement", "x", "--wait")

@@ -19,12 +19,7 @@ func TestNodesCommandPagesABigRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env := temporalServer().New(t)
-	conn := []string{"--address", server.HostPort(), "--namespace", server.Namespace(), "--task-queue", env.TaskQueue}
-	cli := func(args ...string) result {
-		t.Helper()
-		return runCLI(t, nil, append(args, conn...)...)
-	}
+	env, cli := onServer(t)
 	n := run.StatusNodes + 200
 	started, err := env.Runs.Start(t.Context(), runs.StartRequest{DAG: bench.Layered("big", n, 100, 100)})
 	require.NoError(t, err)

@@ -18,12 +18,7 @@ func TestRewindCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env := temporalServer().New(t)
-	conn := []string{"--address", server.HostPort(), "--namespace", server.Namespace(), "--task-queue", env.TaskQueue}
-	cli := func(args ...string) result {
-		t.Helper()
-		return runCLI(t, nil, append(args, conn...)...)
-	}
+	env, cli := onServer(t)
 	r := cli("start", "--template", templates.SDLCParallel, "--requirement", "x", "--wait")
 	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	id := workflowIDLine.FindStringSubmatch(r.stdout)[1]

@@ -21,12 +21,7 @@ func TestTerminate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env := temporalServer().New(t)
-	conn := []string{"--address", server.HostPort(), "--namespace", server.Namespace(), "--task-queue", env.TaskQueue}
-	cli := func(args ...string) result {
-		t.Helper()
-		return runCLI(t, nil, append(args, conn...)...)
-	}
+	env, cli := onServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := env.Runs.Start(ctx, runs.StartRequest{DAG: &dag.Pipeline{Name: "stubborn", Nodes: []dag.Node{{
