@@ -25,6 +25,7 @@ import (
 type chainStats struct {
 	parts, events, bytes int
 	maxEvents, maxBytes  int
+	maxEvent             int // the biggest event's bytes
 	biggest              *historypb.History
 }
 
@@ -48,7 +49,9 @@ func readChain(ctx context.Context, c client.Client, id string) (chainStats, err
 				return hs, fmt.Errorf("history of %s: %w", id, err)
 			}
 			h.Events = append(h.Events, ev)
-			bytes += proto.Size(ev)
+			size := proto.Size(ev)
+			bytes += size
+			hs.maxEvent = max(hs.maxEvent, size)
 			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
 				prev = a.GetContinuedExecutionRunId()
 			}

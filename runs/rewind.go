@@ -434,8 +434,10 @@ func (s *Service) rewindHistory(ctx context.Context, workflowID, runID string) (
 		if err != nil {
 			return nil, fmt.Errorf("decode the carried state of %s: %w", workflowID, err)
 		}
-		h.carried = c
 		h.in = c.Input
+		if c.Part > 0 { // part 0: a big pipeline's compressed input only
+			h.carried = c
+		}
 	}
 	return h, nil
 }

@@ -187,16 +187,18 @@ func requestHash(in *run.Input) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// checkInputSize refuses an input over MaxInputBytes once encoded.
-func (s *Service) checkInputSize(in *run.Input) error {
+// checkInputSize refuses an input over MaxInputBytes once encoded, and
+// returns its encoded size.
+func (s *Service) checkInputSize(in *run.Input) (int, error) {
 	p, err := s.cfg.DataConverter.ToPayloads(*in)
 	if err != nil {
-		return fmt.Errorf("encode the run input: %w", err)
+		return 0, fmt.Errorf("encode the run input: %w", err)
 	}
-	if n := proto.Size(p); n > MaxInputBytes {
-		return fmt.Errorf("%w: the run input is %d bytes encoded, over the limit of %d (Temporal's payload limit); pass large data by reference", ErrPayloadTooLarge, n, MaxInputBytes)
+	n := proto.Size(p)
+	if n > MaxInputBytes {
+		return n, fmt.Errorf("%w: the run input is %d bytes encoded, over the limit of %d (Temporal's payload limit); pass large data by reference", ErrPayloadTooLarge, n, MaxInputBytes)
 	}
-	return nil
+	return n, nil
 }
 
 // isBlobSizeError tells Temporal's refusal of a payload over its limit.
@@ -206,8 +208,16 @@ func isBlobSizeError(err error) bool {
 }
 
 func (s *Service) start(ctx context.Context, id string, in *run.Input) (*Started, error) {
-	if err := s.checkInputSize(in); err != nil {
+	size, err := s.checkInputSize(in)
+	if err != nil {
 		return nil, err
+	}
+	input := *in
+	if size > run.CompressInputAbove {
+		// A big pipeline travels compressed (the workflow decodes it).
+		if input, err = run.Compressed(*in); err != nil {
+			return nil, fmt.Errorf("compress the run input: %w", err)
+		}
 	}
 	hash, err := requestHash(in)
 	if err != nil {
@@ -235,7 +245,7 @@ func (s *Service) start(ctx context.Context, id string, in *run.Input) (*Started
 			"retry_of":      in.RetryOf,
 			memoRequestHash: hash,
 		},
-	}, workflows.WorkflowName, *in)
+	}, workflows.WorkflowName, input)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return s.existing(ctx, id, already.RunId, hash)
