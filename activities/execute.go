@@ -74,7 +74,13 @@ func specOf[T dag.ExecutorSpec](in run.NodeInput) (T, error) {
 // carrying a run.Failure; a cancelled or timed-out attempt returns the context's
 // error so that Temporal records a cancellation or a timeout.
 func (a *Activities) ExecuteNode(ctx context.Context, in run.NodeInput) (run.NodeResult, error) {
-	attempt := activity.GetInfo(ctx).Attempt
+	info := activity.GetInfo(ctx)
+	if in.WorkflowID == "" {
+		// The workflow leaves it out of the input (it is in every
+		// activity's info) to keep history small.
+		in.WorkflowID = info.WorkflowExecution.ID
+	}
+	attempt := info.Attempt
 	kind := in.Node.Executor.Kind
 	log := a.cfg.Logger.With(
 		slog.String("workflow_id", in.WorkflowID),

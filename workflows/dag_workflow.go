@@ -302,14 +302,16 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 }
 
 // nodeInput is the activity input of node d working on ws (nil outside a
-// workspace run).
+// workspace run). It leaves out what the activity has without it, to keep
+// history small: the workflow ID (in the activity's info) and the node's
+// dependency list (their outputs come in Inputs).
 func (r *execution) nodeInput(d dag.Node, ws *run.NodeWorkspace) run.NodeInput {
+	d.DependsOn = nil
 	return run.NodeInput{
-		WorkflowID: r.info.WorkflowExecution.ID,
-		Pipeline:   r.p.Name,
-		Node:       d,
-		Params:     r.p.Params,
-		Workspace:  ws,
+		Pipeline:  r.p.Name,
+		Node:      d,
+		Params:    r.p.Params,
+		Workspace: ws,
 	}
 }
 
