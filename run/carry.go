@@ -129,6 +129,23 @@ func (c *Carried) Encode() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// Open returns the input a run was started with, out of its compressed form
+// when it has one, and the state an earlier part carried (nil for a run's
+// first part, whether its input was compressed or not).
+func Open(in Input) (Input, *Carried, error) {
+	if len(in.Continued) == 0 {
+		return in, nil, nil
+	}
+	c, err := DecodeCarried(in.Continued)
+	if err != nil {
+		return in, nil, err
+	}
+	if c.Part == 0 {
+		return c.Input, nil, nil
+	}
+	return c.Input, c, nil
+}
+
 // DecodeCarried decodes what Encode returned.
 func DecodeCarried(data []byte) (*Carried, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))

@@ -51,16 +51,25 @@ type NodesPage struct {
 	Version int64 `json:"version,omitempty"`
 }
 
-// Check says whether the query is well formed, naming the bad field.
+// QueryError is a malformed NodesQuery: Field names the bad field
+// (status, since, page_size or page_token).
+type QueryError struct {
+	Field, Message string
+}
+
+// Error returns "field: message".
+func (e *QueryError) Error() string { return e.Field + ": " + e.Message }
+
+// Check says whether the query is well formed: nil, or a *QueryError.
 func (q NodesQuery) Check() error {
 	if q.Status != "" && !q.Status.Valid() {
-		return fmt.Errorf("status: %q is not a node state (one of %v)", q.Status, NodeStates)
+		return &QueryError{"status", fmt.Sprintf("%q is not a node state (one of %v)", q.Status, NodeStates)}
 	}
 	if q.Since < 0 {
-		return fmt.Errorf("since: must not be negative, got %d", q.Since)
+		return &QueryError{"since", fmt.Sprintf("must not be negative, got %d", q.Since)}
 	}
 	if q.PageSize < 0 || q.PageSize > MaxNodesPage {
-		return fmt.Errorf("page_size: must be between 1 and %d, got %d", MaxNodesPage, q.PageSize)
+		return &QueryError{"page_size", fmt.Sprintf("must be between 1 and %d, got %d", MaxNodesPage, q.PageSize)}
 	}
 	if _, err := q.Offset(); err != nil {
 		return err
@@ -79,11 +88,12 @@ func (q NodesQuery) Offset() (int, error) {
 			return n, nil
 		}
 	}
-	return 0, fmt.Errorf("page_token: not a token this run returned")
+	return 0, &QueryError{"page_token", "not a token this run returned"}
 }
 
-// nodesToken is the page token of a page starting at declared index i.
-func nodesToken(i int) string {
+// PageTokenAt is the page token of the nodes from declared index i on (in
+// declared order, without a status filter: a Status's NodesNextPageToken).
+func PageTokenAt(i int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("n:" + strconv.Itoa(i)))
 }
 
@@ -108,7 +118,7 @@ func Page(nodes []NodeStatus, q NodesQuery, keep func(i int) bool) NodesPage {
 		}
 		if len(page.Nodes) == size {
 			if page.NextPageToken == "" {
-				page.NextPageToken = nodesToken(i)
+				page.NextPageToken = PageTokenAt(i)
 			}
 			continue
 		}

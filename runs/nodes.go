@@ -2,8 +2,8 @@ package runs
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
@@ -22,10 +22,10 @@ func (s *Service) Nodes(ctx context.Context, workflowID string, q run.NodesQuery
 	if err := checkLookupID("id", workflowID); err != nil {
 		return nil, err
 	}
-	if err := q.Check(); err != nil {
-		field, msg, _ := strings.Cut(err.Error(), ": ")
-		fe := &FieldError{Field: field, Message: msg}
-		if field == "status" {
+	var qe *run.QueryError
+	if err := q.Check(); errors.As(err, &qe) {
+		fe := &FieldError{Field: qe.Field, Message: qe.Message}
+		if qe.Field == "status" {
 			for _, st := range run.NodeStates {
 				fe.Allowed = append(fe.Allowed, string(st))
 			}

@@ -429,16 +429,11 @@ func (s *Service) rewindHistory(ctx context.Context, workflowID, runID string) (
 			h.signals = append(h.signals, namedEvent{id, ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput().GetName()})
 		}
 	}
-	if len(h.in.Continued) > 0 {
-		c, err := run.DecodeCarried(h.in.Continued)
-		if err != nil {
-			return nil, fmt.Errorf("decode the carried state of %s: %w", workflowID, err)
-		}
-		h.in = c.Input
-		if c.Part > 0 { // part 0: a big pipeline's compressed input only
-			h.carried = c
-		}
+	in, carried, err := run.Open(h.in)
+	if err != nil {
+		return nil, fmt.Errorf("decode the carried state of %s: %w", workflowID, err)
 	}
+	h.in, h.carried = in, carried
 	return h, nil
 }
 

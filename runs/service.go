@@ -613,14 +613,13 @@ func (s *Service) completedWork(ctx context.Context, workflowID, runID string) (
 			}
 		}
 	}
-	if len(in.Continued) > 0 {
-		// The last part of a run that continued as new: the run's input
-		// and the nodes completed in earlier parts are carried in it.
-		c, err := run.DecodeCarried(in.Continued)
-		if err != nil {
-			return nil, fmt.Errorf("decode the carried state of %s: %w", workflowID, err)
-		}
-		in = c.Input
+	// A compressed input, or the last part of a run that continued as
+	// new: the run's input, and the nodes completed in earlier parts.
+	in, c, err := run.Open(in)
+	if err != nil {
+		return nil, fmt.Errorf("decode the carried state of %s: %w", workflowID, err)
+	}
+	if c != nil {
 		for _, cn := range c.Nodes {
 			if cn.State != run.NodeCompleted || cn.Index < 0 || cn.Index >= len(in.Pipeline.Nodes) {
 				continue

@@ -31,18 +31,14 @@ const versionContinueAsNew = "continue-as-new"
 // state cannot be decoded.
 const ErrTypeBadCarriedState = "BadCarriedState"
 
-// continued decodes the input of a run that continued as new: the run's
-// original input and the state carried from the earlier part (nil for the
-// first part).
+// continued opens a run's input (run.Open): the run's original input and
+// the state carried from the earlier part (nil for the first part).
 func continued(in run.Input) (run.Input, *run.Carried, error) {
-	if len(in.Continued) == 0 {
-		return in, nil, nil
-	}
-	c, err := run.DecodeCarried(in.Continued)
+	in, c, err := run.Open(in)
 	if err != nil {
 		return in, nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadCarriedState, err)
 	}
-	return c.Input, c, nil
+	return in, c, nil
 }
 
 // restore applies what the earlier part carried.

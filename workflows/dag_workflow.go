@@ -74,7 +74,7 @@ func DAGWorkflow(ctx workflow.Context, in run.Input) (*run.Status, error) {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidPipeline, nil)
 	}
 	r := newRun(ctx, in)
-	if carried != nil && carried.Part > 0 {
+	if carried != nil {
 		r.restore(carried)
 	} else {
 		recordRunStarted(ctx, in.Template)

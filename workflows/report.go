@@ -37,7 +37,7 @@ func (r *execution) snapshot() *run.Status {
 		Budget:         r.s.budgetStatus(),
 	}
 	if len(nodes) < len(r.p.Nodes) {
-		st.NodesNextPageToken = r.s.page(run.NodesQuery{PageSize: run.StatusNodes}).NextPageToken
+		st.NodesNextPageToken = run.PageTokenAt(len(nodes))
 	}
 	st.Running, st.Waiting, st.Failed = r.s.summary(run.SummaryIDs)
 	st.Version = r.s.version
