@@ -17,6 +17,9 @@ type NoopSpec struct {
 // Kind returns KindNoop.
 func (*NoopSpec) Kind() string { return KindNoop }
 
+// standalone: a noop node reads only its own spec and ID.
+func (*NoopSpec) standalone() bool { return true }
+
 // Validate checks the duration and fail_attempts.
 func (s *NoopSpec) Validate() []Problem {
 	var ps problems

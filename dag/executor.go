@@ -74,6 +74,21 @@ func (e Executor) Gate() bool {
 	return ok && g.Gate()
 }
 
+// standalone is implemented by the specs of kinds whose nodes use nothing
+// of their run but the node itself.
+type standalone interface {
+	standalone() bool
+}
+
+// Standalone reports whether the executor's nodes use nothing of their run
+// but the node itself — no dependency outputs, params or pipeline name — so
+// that the workflow can hand their activity the node alone and keep history
+// small (noop).
+func (e Executor) Standalone() bool {
+	s, ok := e.Resolve().(standalone)
+	return ok && s.standalone()
+}
+
 // SpecOf returns e's spec as T (e.g. *CommandSpec), with the kind's
 // defaults when e has no spec, and false when e's spec is not a T.
 func SpecOf[T ExecutorSpec](e Executor) (T, bool) {

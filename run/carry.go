@@ -1,11 +1,7 @@
 package run
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/json"
 	"fmt"
-	"io"
 	"time"
 )
 
@@ -115,18 +111,11 @@ const MaxCarriedBytes = 64 << 20
 
 // Encode returns c as gzip-compressed JSON.
 func (c *Carried) Encode() ([]byte, error) {
-	var b bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	data, err := gzipJSON(c)
 	if err != nil {
 		return nil, fmt.Errorf("compress the carried state: %w", err)
 	}
-	if err := json.NewEncoder(zw).Encode(c); err != nil {
-		return nil, fmt.Errorf("encode the carried state: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compress the carried state: %w", err)
-	}
-	return b.Bytes(), nil
+	return data, nil
 }
 
 // Open returns the input a run was started with, out of its compressed form
@@ -148,20 +137,9 @@ func Open(in Input) (Input, *Carried, error) {
 
 // DecodeCarried decodes what Encode returned.
 func DecodeCarried(data []byte) (*Carried, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("decompress the carried state: %w", err)
-	}
-	raw, err := io.ReadAll(io.LimitReader(zr, MaxCarriedBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("decompress the carried state: %w", err)
-	}
-	if len(raw) > MaxCarriedBytes {
-		return nil, fmt.Errorf("the carried state is over %d bytes", MaxCarriedBytes)
-	}
 	var c Carried
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("decode the carried state: %w", err)
+	if err := gunzipJSON(data, MaxCarriedBytes, &c); err != nil {
+		return nil, fmt.Errorf("the carried state: %w", err)
 	}
 	return &c, nil
 }

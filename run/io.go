@@ -1,6 +1,10 @@
 package run
 
-import "github.com/maestrohq/maestro/dag"
+import (
+	"encoding/json"
+
+	"github.com/maestrohq/maestro/dag"
+)
 
 // Input starts a run.
 type Input struct {
@@ -21,8 +25,10 @@ type Input struct {
 
 // NodeInput is what the workflow hands the activity for one node.
 type NodeInput struct {
-	WorkflowID string            `json:"workflow_id"`
-	Pipeline   string            `json:"pipeline"`
+	// WorkflowID is the run's workflow ID. The workflow leaves it out (the
+	// activity reads it from its info); set, it wins.
+	WorkflowID string            `json:"workflow_id,omitempty"`
+	Pipeline   string            `json:"pipeline,omitempty"`
 	Node       dag.Node          `json:"node"`
 	Params     map[string]any    `json:"params,omitempty"`
 	Inputs     map[string]string `json:"inputs,omitempty"` // dependency outputs by node ID
@@ -57,13 +63,17 @@ type Remaining struct {
 const ErrTypeBudgetExceeded = "BudgetExceeded"
 
 // NodeResult is what a node's successful attempt returns to the workflow.
+//
+// Its JSON leaves out what it can tell without them, to keep history small:
+// output_bytes when the output is whole (it is then the output's length)
+// and attempt when it is the first; decoding fills them in again.
 type NodeResult struct {
 	// Output is the node's output, capped by the worker (activities.Config.MaxOutputBytes).
 	Output string `json:"output"`
 	// Truncated says Output was cut; OutputBytes is the full size.
 	Truncated   bool  `json:"truncated,omitempty"`
-	OutputBytes int   `json:"output_bytes"`
-	Attempt     int32 `json:"attempt"`
+	OutputBytes int   `json:"output_bytes,omitempty"`
+	Attempt     int32 `json:"attempt,omitempty"`
 	ExitCode    *int  `json:"exit_code,omitempty"`
 	HTTPStatus  int   `json:"http_status,omitempty"`
 	// Artifact refers to the full output in the artifact store, when the
@@ -80,6 +90,39 @@ type NodeResult struct {
 	// Full is the whole output (up to the worker's artifact cap) for the
 	// artifact store; it is never encoded, so it never reaches history.
 	Full []byte `json:"-"`
+}
+
+// nodeResultJSON is NodeResult without its JSON methods.
+type nodeResultJSON NodeResult
+
+// MarshalJSON encodes r, leaving out output_bytes when the output is whole
+// and attempt when it is 1.
+func (r NodeResult) MarshalJSON() ([]byte, error) {
+	w := nodeResultJSON(r)
+	if !r.Truncated && r.OutputBytes == len(r.Output) {
+		w.OutputBytes = 0
+	}
+	if r.Attempt == 1 {
+		w.Attempt = 0
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes r, an output without output_bytes being whole and
+// a result without attempt being the first attempt's.
+func (r *NodeResult) UnmarshalJSON(b []byte) error {
+	var w nodeResultJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = NodeResult(w)
+	if r.OutputBytes == 0 && !r.Truncated {
+		r.OutputBytes = len(r.Output)
+	}
+	if r.Attempt == 0 {
+		r.Attempt = 1
+	}
+	return nil
 }
 
 // Usage is the model an agent node used and the tokens it consumed.

@@ -87,6 +87,10 @@ type Status struct {
 	// NodesNextPageToken reads the rest (see NodesQuery).
 	Nodes              []NodeStatus `json:"nodes"`
 	NodesNextPageToken string       `json:"nodes_next_page_token,omitempty"`
+	// NodesCompressed is Nodes gzip-compressed, in a run's result when
+	// they are many (see Compact); decoding a Status expands it back into
+	// Nodes, so that it is never set in a decoded Status.
+	NodesCompressed []byte `json:"nodes_gzip,omitempty"`
 	// Version grows with every change of a node's state; a NodesQuery
 	// with Since reads the nodes changed after it.
 	Version int64 `json:"version,omitempty"`

@@ -60,11 +60,16 @@ func retryPolicy(rp *dag.Retry) *temporal.RetryPolicy {
 	return retry
 }
 
-// summary is the activity's summary in the Web UI.
+// summary is the activity's summary in the Web UI: the node's name, its
+// phase if it has one, and its kind. A standalone node (noop) with neither
+// name nor phase has none: its activity ID is its node ID, and the bytes
+// add up in history over thousands of nodes.
 func summary(d dag.Node) string {
-	phase := d.Phase
-	if phase == "" {
-		phase = "custom"
+	if d.Name == "" && d.Phase == "" && d.Executor.Standalone() {
+		return ""
 	}
-	return fmt.Sprintf("%s [%s, %s]", d.DisplayName(), phase, d.Executor.Kind)
+	if d.Phase == "" {
+		return fmt.Sprintf("%s [%s]", d.DisplayName(), d.Executor.Kind)
+	}
+	return fmt.Sprintf("%s [%s, %s]", d.DisplayName(), d.Phase, d.Executor.Kind)
 }

@@ -280,7 +280,10 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 	}
 	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d, extra))
 	in := r.nodeInput(d, r.nodeWorkspace(i))
-	in.Inputs, in.Artifacts, in.Budget = inputs, refs, r.s.remaining(i)
+	if !d.Executor.Standalone() {
+		in.Inputs, in.Artifacts = inputs, refs
+	}
+	in.Budget = r.s.remaining(i)
 	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult
@@ -303,10 +306,15 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 
 // nodeInput is the activity input of node d working on ws (nil outside a
 // workspace run). It leaves out what the activity has without it, to keep
-// history small: the workflow ID (in the activity's info) and the node's
-// dependency list (their outputs come in Inputs).
+// history small: the workflow ID (in the activity's info), the node's
+// dependency list (their outputs come in Inputs), and for a node whose
+// executor uses nothing of the run (dag.Executor.Standalone) the pipeline's
+// name and params.
 func (r *execution) nodeInput(d dag.Node, ws *run.NodeWorkspace) run.NodeInput {
 	d.DependsOn = nil
+	if d.Executor.Standalone() {
+		return run.NodeInput{Node: d, Workspace: ws}
+	}
 	return run.NodeInput{
 		Pipeline:  r.p.Name,
 		Node:      d,
@@ -330,6 +338,11 @@ func (r *execution) finish(ctx workflow.Context) (*run.Status, error) {
 	recordRunFinished(ctx, r.in.Template, string(state))
 	st := r.snapshot()
 	r.memoUsage(ctx, st.Usage)
+	// The result holds many nodes compressed: it is recorded in history
+	// (the status query still answers them whole).
+	if err := st.Compact(); err != nil {
+		r.logger.Warn("cannot compact the result; it is recorded whole", "error", err)
+	}
 	switch state {
 	case run.Completed:
 		return st, nil

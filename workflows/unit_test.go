@@ -98,14 +98,24 @@ func TestInputsCarryDependencyOutputsAndParams(t *testing.T) {
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, Params: map[string]any{"requirement": "r"}, Nodes: []dag.Node{
 		{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})},
 		{ID: "b", Executor: dag.NewExecutor(&dag.NoopSpec{})},
-		{ID: "c", DependsOn: []string{"a", "b"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "c", DependsOn: []string{"a", "b"}, Executor: echo()},
+		{ID: "d", DependsOn: []string{"c"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
 	}}
 	env.ExecuteWorkflow(DAGWorkflow, run.Input{Pipeline: p})
 	st := finalStatus(t, env)
 	require.Equal(t, run.Completed, st.Status)
 	assert.Equal(t, map[string]string{"a": "out-a", "b": "out-b"}, seen["c"].Inputs)
 	assert.Equal(t, "r", seen["c"].Params["requirement"])
+	assert.Equal(t, "t", seen["c"].Pipeline)
 	assert.Empty(t, seen["a"].Inputs)
+	// A noop node uses nothing of the run: its input is the node alone.
+	assert.Equal(t, run.NodeInput{Node: dag.Node{ID: "d", Executor: dag.NewExecutor(&dag.NoopSpec{})}}, seen["d"])
+	assert.Empty(t, seen["c"].WorkflowID, "the activity reads the workflow ID from its info")
+}
+
+// echo is a command executor: a kind that reads its inputs and params.
+func echo() dag.Executor {
+	return dag.NewExecutor(&dag.CommandSpec{Process: dag.Process{Argv: []string{"echo"}}})
 }
 
 func TestReusedNodesAreNotExecuted(t *testing.T) {
@@ -116,7 +126,7 @@ func TestReusedNodesAreNotExecuted(t *testing.T) {
 	})
 	p := dag.Pipeline{Name: "t", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
 		{ID: "a", Executor: dag.NewExecutor(&dag.NoopSpec{})},
-		{ID: "b", DependsOn: []string{"a"}, Executor: dag.NewExecutor(&dag.NoopSpec{})},
+		{ID: "b", DependsOn: []string{"a"}, Executor: echo()},
 	}}
 	env.ExecuteWorkflow(DAGWorkflow, run.Input{Pipeline: p, RetryOf: "old", Reuse: map[string]run.NodeResult{"a": {Output: "from before", Attempt: 2}}})
 	st := finalStatus(t, env)
