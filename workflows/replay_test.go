@@ -27,14 +27,21 @@ var record = flag.Bool("record", false, "record the replay histories in testdata
 const historiesDir = "testdata/histories"
 
 // TestReplayRecordedHistories replays histories recorded by earlier versions
-// of DAGWorkflow. A change that makes the workflow issue different commands
-// for the same history fails here: guard it with workflow.GetVersion.
+// of DAGWorkflow: those in testdata/histories by the code before any
+// GetVersion patch, those in each testdata/histories/<hash> by the code
+// whose workflows.WorkflowCodeVersion hash names the directory. A change
+// that makes the workflow issue different commands for the same history
+// fails here: guard it with workflow.GetVersion.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
 	require.NoError(t, err)
+	more, err := filepath.Glob(filepath.Join(historiesDir, "*", "*.json"))
+	require.NoError(t, err)
+	files = append(files, more...)
 	require.NotEmpty(t, files, "no recorded histories; run go test ./workflows -run TestRecordHistories -record")
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		name, _ := filepath.Rel(historiesDir, f)
+		t.Run(name, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			workflows.Register(r)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
@@ -43,13 +50,16 @@ func TestReplayRecordedHistories(t *testing.T) {
 }
 
 // TestRecordHistories runs one scenario per workflow path on the real server
-// and writes their histories for TestReplayRecordedHistories. It only runs
+// and writes their histories for TestReplayRecordedHistories, in
+// testdata/histories/<hash of this code's WorkflowCodeVersion>: each
+// version of the code adds its own, none replaces another's. It only runs
 // with -record.
 func TestRecordHistories(t *testing.T) {
 	if !*record {
-		t.Skip("run with -record to re-record histories")
+		t.Skip("run with -record to record histories")
 	}
-	require.NoError(t, os.MkdirAll(historiesDir, 0o755))
+	dir := filepath.Join(historiesDir, workflows.WorkflowCodeVersion().Hash)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
 	ctx := context.Background()
 	sdlc, err := templates.Build(templates.SDLCParallel, "Build a todo app")
 	require.NoError(t, err)
@@ -60,7 +70,9 @@ func TestRecordHistories(t *testing.T) {
 	flaky := noop("flaky", 0)
 	flaky.Executor.Spec.(*dag.NoopSpec).FailAttempts = 1
 	flaky.Retry = &dag.Retry{InitialInterval: "50ms"}
-	timedOut := pipeline("timeout", dag.ModeDAGParallel, noop("quick", 0), slow, noop("next", 0, "slow"))
+	slowest := noop("slow", 30*time.Second)
+	slowest.HeartbeatTimeout = "500ms" // under the run's timeout
+	timedOut := pipeline("timeout", dag.ModeDAGParallel, noop("quick", 0), slowest, noop("next", 0, "slow"))
 	timedOut.Timeout = "1s"
 
 	scenarios := []struct {
@@ -110,9 +122,9 @@ func TestRecordHistories(t *testing.T) {
 				require.NoError(t, err)
 				_, err = e.Runs.Wait(ctx, retried.WorkflowID)
 				require.NoError(t, err)
-				writeHistory(t, retried.WorkflowID, "retry_reuses_completed")
+				writeHistory(t, retried.WorkflowID, filepath.Join(dir, "retry_reuses_completed.json"))
 			}
-			writeHistory(t, started.WorkflowID, sc.name)
+			writeHistory(t, started.WorkflowID, filepath.Join(dir, sc.name+".json"))
 		})
 	}
 }
@@ -122,7 +134,7 @@ type envT struct {
 	t *testing.T
 }
 
-func writeHistory(t *testing.T, workflowID, name string) {
+func writeHistory(t *testing.T, workflowID, path string) {
 	t.Helper()
 	it := server.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	hist := &historypb.History{}
@@ -133,5 +145,5 @@ func writeHistory(t *testing.T, workflowID, name string) {
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(historiesDir, name+".json"), b, 0o644))
+	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
