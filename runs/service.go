@@ -236,7 +236,11 @@ func (s *Service) start(ctx context.Context, id string, in *run.Input) (*Started
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            title,
-		TypedSearchAttributes:                    searchAttributes(in),
+		// A worker sharing this client (maestro dev, maestro bench) gets
+		// the run's first workflow task in the start's answer, without a
+		// trip through matching; elsewhere the SDK does not ask for it.
+		EnableEagerStart:      true,
+		TypedSearchAttributes: searchAttributes(in),
 		Memo: map[string]any{
 			"pipeline":      in.Pipeline.Name,
 			"template":      in.Template,

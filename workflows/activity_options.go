@@ -16,11 +16,6 @@ import (
 // are bounded all the same.
 const LostAttemptAllowance = 10
 
-// versionLostAttempts marks runs whose nodes get LostAttemptAllowance
-// attempts beyond max_attempts (runs started before retried at most
-// max_attempts times, whatever the cause).
-const versionLostAttempts = "lost-attempts-are-free"
-
 // activityOptions are the options of node d's activity in pipeline p; extra
 // attempts are allowed beyond the node's max_attempts.
 func activityOptions(p dag.Pipeline, d dag.Node, extra int32) workflow.ActivityOptions {

@@ -274,11 +274,7 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 	}
 	d := r.p.Nodes[i]
 	inputs, refs := r.s.inputs(i)
-	var extra int32
-	if workflow.GetVersion(ctx, versionLostAttempts, workflow.DefaultVersion, 1) == 1 {
-		extra = LostAttemptAllowance
-	}
-	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d, extra))
+	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d, LostAttemptAllowance))
 	in := r.nodeInput(d, r.nodeWorkspace(i))
 	if !d.Executor.Standalone() {
 		in.Inputs, in.Artifacts = inputs, refs

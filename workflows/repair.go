@@ -267,11 +267,7 @@ func (r *execution) repairSpec(i int) *dag.CommandSpec {
 
 // startRepairable runs the command of node i, which has a repair.
 func (r *execution) startRepairable(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int, c *dag.CommandSpec) {
-	var extra int32
-	if workflow.GetVersion(ctx, versionLostAttempts, workflow.DefaultVersion, 1) == 1 {
-		extra = LostAttemptAllowance
-	}
-	p := newRepairer(r.p.Nodes[i], c, r.s.bases(i, r.ws.StartSHA), extra)
+	p := newRepairer(r.p.Nodes[i], c, r.s.bases(i, r.ws.StartSHA), LostAttemptAllowance)
 	r.runCommand(ctx, nodesCtx, sel, i, p)
 }
 

@@ -21,11 +21,24 @@ type Patch struct {
 // patches lists every workflow.GetVersion change ID of the workflow code
 // with its maxSupported (a test checks it against the calls in the source).
 var patches = []Patch{
-	{ID: versionLostAttempts, Max: 1},
 	{ID: versionSkipAtOnce, Max: 1},
 	{ID: versionContinueAsNew, Max: 1},
 	{ID: versionUsageMemo, Max: 1},
 }
+
+// retired lists the change IDs of patches whose GetVersion call was
+// removed, because both of their branches replay alike (they differ in
+// nothing a replay compares) and the newer one is right for every run: a
+// history that recorded the marker replays without it (the SDK skips
+// version markers no call asks for). An ID here is never used again.
+//
+//   - lost-attempts-are-free: node activities get LostAttemptAllowance
+//     attempts beyond max_attempts. The branches differed only in the
+//     retry policy of the activities scheduled (which replay does not
+//     compare); runs of the older code still in flight get the allowance on
+//     their next nodes. Retired because its marker and its search-attribute
+//     upsert cost every run two events and a visibility write.
+var retired = []string{"lost-attempts-are-free"}
 
 // CodeVersion identifies the workflow code a worker runs: the patches it
 // knows and a short hash of them. Two workers with the same hash replay the

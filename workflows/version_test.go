@@ -83,11 +83,14 @@ func TestPatchesListEveryGetVersion(t *testing.T) {
 		got[p.ID] = p.Max
 	}
 	assert.Equal(t, found, got)
+	for _, id := range retired {
+		assert.NotContains(t, found, id, "a retired change ID is never used again")
+	}
 }
 
 func TestWorkflowCodeVersionString(t *testing.T) {
 	v := WorkflowCodeVersion()
-	assert.Regexp(t, `^4 patches \(continue-as-new=1, lost-attempts-are-free=1, skip-dependents-of-early-rejection=1, usage-in-memo=1\), hash [0-9a-f]{12}$`, v.String())
+	assert.Regexp(t, `^3 patches \(continue-as-new=1, skip-dependents-of-early-rejection=1, usage-in-memo=1\), hash [0-9a-f]{12}$`, v.String())
 	assert.Equal(t, v, WorkflowCodeVersion(), "stable")
 	assert.Equal(t, "1 patch (a=2), hash x", CodeVersion{Patches: []Patch{{ID: "a", Max: 2}}, Hash: "x"}.String())
 }

@@ -538,7 +538,7 @@ func TestVersion(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Regexp(t, `(?m)^maestro +\S+`, r.stdout)
 	assert.Contains(t, r.stdout, "workflow code "+code.String()+"\n")
-	assert.Contains(t, r.stdout, "lost-attempts-are-free=1")
+	assert.Contains(t, r.stdout, "usage-in-memo=1")
 
 	r = runCLI(t, nil, "--version", "--json")
 	require.Equal(t, 0, r.code, r.stderr)
