@@ -89,10 +89,15 @@ type Pair struct {
 // Ratio is Maestro's figure over the plain workflow's.
 func (p Pair) Ratio() float64 { return p.Maestro / p.Plain }
 
-// Throughput is the runs per second of both workflows at one concurrency.
+// Throughput is the runs per second of both workflows at one concurrency,
+// and the process CPU time each run cost (worker, client and embedded
+// server: everything a run makes the machine do), which the machine's noise
+// moves less than the runs per second.
 type Throughput struct {
 	Concurrency, Runs int
 	RunsPerSecond     Pair
+	// CPUPerRun is in milliseconds.
+	CPUPerRun Pair
 }
 
 // ScalePoint is one size of the scale curve.
@@ -271,27 +276,56 @@ func throughputs(ctx context.Context, o *Options, r *Report) error {
 	}
 	for _, c := range o.Concurrency {
 		rounds := max(1, min(4, o.ThroughputRuns/c))
-		var m, p time.Duration
+		var m, p, mCPU, pCPU time.Duration
 		done := 0
 		for i := range rounds {
 			n := o.ThroughputRuns / rounds
 			if i == rounds-1 {
 				n = o.ThroughputRuns - done
 			}
-			dm, err := concurrently(ctx, n, c, maestro)
+			// Rounds alternate which goes first, so that neither always
+			// runs on the other's leftovers (timers firing, a bigger
+			// database).
+			first, second := maestro, plain
+			if i%2 == 1 {
+				first, second = plain, maestro
+			}
+			d1, c1, err := measured(ctx, n, c, first)
 			if err != nil {
 				return err
 			}
-			dp, err := concurrently(ctx, n, c, plain)
+			d2, c2, err := measured(ctx, n, c, second)
 			if err != nil {
 				return err
 			}
-			m, p, done = m+dm, p+dp, done+n
+			if i%2 == 1 {
+				d1, d2, c1, c2 = d2, d1, c2, c1
+			}
+			m, p, mCPU, pCPU, done = m+d1, p+d2, mCPU+c1, pCPU+c2, done+n
 		}
 		rate := func(d time.Duration) float64 { return float64(o.ThroughputRuns) / d.Seconds() }
-		r.Throughput = append(r.Throughput, Throughput{Concurrency: c, Runs: o.ThroughputRuns, RunsPerSecond: Pair{rate(m), rate(p)}})
+		perRun := func(d time.Duration) float64 { return millis(d) / float64(o.ThroughputRuns) }
+		r.Throughput = append(r.Throughput, Throughput{Concurrency: c, Runs: o.ThroughputRuns,
+			RunsPerSecond: Pair{rate(m), rate(p)}, CPUPerRun: Pair{perRun(mCPU), perRun(pCPU)}})
 	}
 	return nil
+}
+
+// measured runs concurrently and also returns the process CPU time it took.
+func measured(ctx context.Context, total, conc int, one func(context.Context) error) (time.Duration, time.Duration, error) {
+	before, err := processCPU()
+	if err != nil {
+		return 0, 0, err
+	}
+	wall, err := concurrently(ctx, total, conc, one)
+	if err != nil {
+		return 0, 0, err
+	}
+	after, err := processCPU()
+	if err != nil {
+		return 0, 0, err
+	}
+	return wall, after - before, nil
 }
 
 // concurrently runs one total times, conc at once, and returns the wall

@@ -56,6 +56,8 @@ func TestCompareSmall(t *testing.T) {
 	assert.Positive(t, r.SDLCP50.Plain)
 	require.Len(t, r.Throughput, 1)
 	assert.Positive(t, r.Throughput[0].RunsPerSecond.Plain)
+	assert.Positive(t, r.Throughput[0].CPUPerRun.Maestro)
+	assert.Positive(t, r.Throughput[0].CPUPerRun.Plain)
 	assert.Positive(t, r.StepMillis.Maestro)
 	assert.GreaterOrEqual(t, r.Uneven.Maestro, 1.0, "no run beats its critical path")
 	assert.GreaterOrEqual(t, r.Uneven.Plain, 1.6, "level by level takes 1.6 s of steps")
@@ -71,7 +73,7 @@ func TestCompareSmall(t *testing.T) {
 	require.NoError(t, r.Markdown(&b, ThisMachine()))
 	md := b.String()
 	t.Log(md)
-	for _, want := range []string{"## Results", Command, "| SDLC-7 latency p50", "| Throughput, 2 concurrent", "| 20 |", "| 40 |"} {
+	for _, want := range []string{"## Results", Command, "| SDLC-7 latency p50", "| Throughput, 2 concurrent", "| CPU per run at 2 concurrent", "| 20 |", "| 40 |"} {
 		assert.Contains(t, md, want)
 	}
 	assert.Equal(t, 2, strings.Count(md, "\n| 20 |"), "Maestro's and the plain workflow's row")

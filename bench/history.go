@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -88,6 +89,15 @@ func replayHistory(h *historypb.History) (time.Duration, uint64, error) {
 		return 0, 0, fmt.Errorf("replay: %w", err)
 	}
 	return took, after.TotalAlloc - before.TotalAlloc, nil
+}
+
+// processCPU is the CPU time (user and system) the process used so far.
+func processCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("process CPU time: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // peakRSS is the process's peak resident set size in bytes (VmHWM).

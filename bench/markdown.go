@@ -54,6 +54,8 @@ func (r *Report) Markdown(w io.Writer, m Machine) error {
 	for _, t := range r.Throughput {
 		p("| Throughput, %d concurrent (%d SDLC-7 runs each) | %.1f runs/s | %.1f runs/s | %.2f× |\n",
 			t.Concurrency, t.Runs, t.RunsPerSecond.Maestro, t.RunsPerSecond.Plain, t.RunsPerSecond.Ratio())
+		p("| CPU per run at %d concurrent (the whole process: worker, client, server) | %.1f ms | %.1f ms | %.2f× |\n",
+			t.Concurrency, t.CPUPerRun.Maestro, t.CPUPerRun.Plain, t.CPUPerRun.Ratio())
 	}
 	p("| Per step, %d-node chain (median wall / %d) | %.2f ms | %.2f ms | %.2f× |\n", r.ChainNodes, r.ChainNodes, r.StepMillis.Maestro, r.StepMillis.Plain, r.StepMillis.Ratio())
 	p("| Uneven DAG, wall / critical path (%s; level by level %s) | %.3f | %.3f (level by level) | %.2f× |\n\n",
