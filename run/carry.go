@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/maestrohq/maestro/dag"
 )
 
 // CompressInputAbove is the encoded size above which a run's start input
@@ -189,6 +191,9 @@ func (n CarriedNode) sparse() bool {
 // nodes decodes the columns.
 func (c *carriedColumns) nodes() ([]CarriedNode, error) {
 	n := len(c.Index)
+	if n > dag.MaxNodes {
+		return nil, fmt.Errorf("the carried columns hold %d nodes, over the limit of %d", n, dag.MaxNodes)
+	}
 	if len(c.Version) != n || len(c.Started) != n || len(c.Ended) != n || len(c.State) != n || len(c.Attempts) != n || len(c.Bytes) != n {
 		return nil, errors.New("the carried columns differ in length")
 	}

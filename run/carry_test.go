@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/maestrohq/maestro/dag"
 )
 
 func carriedOf(n int) *Carried {
@@ -103,4 +105,11 @@ func TestACompressedStartInputStaysInTheListForm(t *testing.T) {
 	}
 	require.NoError(t, json.NewDecoder(zr).Decode(&old), "a worker from before the columns reads it")
 	assert.Equal(t, "t", old.Input.Template)
+}
+
+func TestCarriedColumnsRefuseMoreNodesThanAPipelineHas(t *testing.T) {
+	data, err := gzipJSON(map[string]any{"part": 1, "cols": map[string]any{"i": make([]int, dag.MaxNodes+1)}})
+	require.NoError(t, err)
+	_, err = DecodeCarried(data)
+	assert.ErrorContains(t, err, "over the limit")
 }

@@ -18,7 +18,8 @@ const CompactNodesAbove = 8 << 10
 const maxStatusNodesBytes = 4 << 20
 
 // Compact moves s.Nodes into NodesCompressed when their JSON is over
-// CompactNodesAbove bytes, to keep a run's result small in its history;
+// CompactNodesAbove bytes (and not over what UnmarshalJSON accepts), to
+// keep a run's result small in its history;
 // decoding the status expands them again. The rest of the status (state,
 // counts, the running, waiting and failed nodes, usage, error) stays
 // readable as it is.
@@ -30,7 +31,9 @@ func (s *Status) Compact() error {
 	if err != nil {
 		return fmt.Errorf("compact the status: %w", err)
 	}
-	if len(raw) <= CompactNodesAbove {
+	if len(raw) <= CompactNodesAbove || len(raw) > maxStatusNodesBytes {
+		// Small enough to read as it is, or more than a decoder accepts
+		// (no status the query answers is that big): left whole.
 		return nil
 	}
 	data, err := gzipJSON(json.RawMessage(raw))

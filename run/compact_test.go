@@ -65,3 +65,11 @@ func TestDecodingRefusesBadCompressedNodes(t *testing.T) {
 	err = json.Unmarshal(b, &st)
 	assert.ErrorContains(t, err, "over")
 }
+
+func TestCompactLeavesWholeWhatADecoderWouldRefuse(t *testing.T) {
+	st := statusOf(2)
+	st.Nodes[0].Output = strings.Repeat("x", maxStatusNodesBytes)
+	require.NoError(t, st.Compact())
+	assert.Len(t, st.Nodes, 2)
+	assert.Nil(t, st.NodesCompressed)
+}

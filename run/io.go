@@ -66,7 +66,9 @@ const ErrTypeBudgetExceeded = "BudgetExceeded"
 //
 // Its JSON leaves out what it can tell without them, to keep history small:
 // output_bytes when the output is whole (it is then the output's length)
-// and attempt when it is the first; decoding fills them in again.
+// and attempt when it is the first; decoding fills them in again. So a
+// result with a zero OutputBytes and an output that is not Truncated reads
+// back as whole, and a zero Attempt as 1.
 type NodeResult struct {
 	// Output is the node's output, capped by the worker (activities.Config.MaxOutputBytes).
 	Output string `json:"output"`

@@ -46,3 +46,14 @@ func TestNodeResultDecodesTheEarlierForm(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"pipeline":{"name":"p","nodes":[]},"reuse":{"a":{"output":"x"}}}`), &in))
 	assert.Equal(t, NodeResult{Output: "x", OutputBytes: 1, Attempt: 1}, in.Reuse["a"])
 }
+
+func TestNodeResultZeroSizeOfAWholeOutputReadsAsItsLength(t *testing.T) {
+	// The compact form cannot tell "size unknown" (0) from "whole": a
+	// result built without OutputBytes decodes with the output's length,
+	// and one without Attempt as attempt 1. The activity always sets both.
+	b, err := json.Marshal(NodeResult{Output: "abc"})
+	require.NoError(t, err)
+	var back NodeResult
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, NodeResult{Output: "abc", OutputBytes: 3, Attempt: 1}, back)
+}

@@ -50,16 +50,12 @@ func TestReplayRecordedHistories(t *testing.T) {
 }
 
 // TestRecordHistories runs one scenario per workflow path on the real server
-// and writes their histories for TestReplayRecordedHistories, in
-// testdata/histories/<hash of this code's WorkflowCodeVersion>: each
-// version of the code adds its own, none replaces another's. It only runs
-// with -record.
+// and writes their histories for TestReplayRecordedHistories (see
+// writeHistory). It only runs with -record.
 func TestRecordHistories(t *testing.T) {
 	if !*record {
 		t.Skip("run with -record to record histories")
 	}
-	dir := filepath.Join(historiesDir, workflows.WorkflowCodeVersion().Hash)
-	require.NoError(t, os.MkdirAll(dir, 0o755))
 	ctx := context.Background()
 	sdlc, err := templates.Build(templates.SDLCParallel, "Build a todo app")
 	require.NoError(t, err)
@@ -122,9 +118,9 @@ func TestRecordHistories(t *testing.T) {
 				require.NoError(t, err)
 				_, err = e.Runs.Wait(ctx, retried.WorkflowID)
 				require.NoError(t, err)
-				writeHistory(t, retried.WorkflowID, filepath.Join(dir, "retry_reuses_completed.json"))
+				writeHistory(t, retried.WorkflowID, "retry_reuses_completed")
 			}
-			writeHistory(t, started.WorkflowID, filepath.Join(dir, sc.name+".json"))
+			writeHistory(t, started.WorkflowID, sc.name)
 		})
 	}
 }
@@ -134,8 +130,14 @@ type envT struct {
 	t *testing.T
 }
 
-func writeHistory(t *testing.T, workflowID, path string) {
+// writeHistory writes the history of workflowID's latest run as
+// testdata/histories/<hash of this code's WorkflowCodeVersion>/<name>.json:
+// each version of the workflow code adds its own generation, and a history
+// already recorded is never replaced (remove it to record it again).
+func writeHistory(t *testing.T, workflowID, name string) {
 	t.Helper()
+	dir := filepath.Join(historiesDir, workflows.WorkflowCodeVersion().Hash)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
 	it := server.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	hist := &historypb.History{}
 	for it.HasNext() {
@@ -145,5 +147,9 @@ func writeHistory(t *testing.T, workflowID, path string) {
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, b, 0o644))
+	f, err := os.OpenFile(filepath.Join(dir, name+".json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	require.NoError(t, err, "a history this code recorded is kept; remove it to record it again")
+	_, err = f.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 }
