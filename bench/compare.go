@@ -147,7 +147,10 @@ type Report struct {
 	UnevenCritical time.Duration
 	UnevenLevels   time.Duration
 	Uneven         Pair
-	Scale          []ScalePoint
+	// UnevenAlone is the plain workflow's median wall over the critical
+	// path when it runs the critical path alone, as a sequence.
+	UnevenAlone float64
+	Scale       []ScalePoint
 }
 
 // Compare measures Maestro's DAGWorkflow and the plain workflow side by
@@ -468,15 +471,63 @@ func unevenPipeline() *dag.Pipeline {
 	return p
 }
 
-// uneven measures wall over critical path on the uneven DAG.
+// unevenCriticalChain is the uneven DAG's critical path alone, as a plain
+// sequence: the same dependent hops with nothing beside them, the floor any
+// workflow on this server and worker can reach for the DAG. Of paths equally
+// long it takes the one with the most steps (the most hops to pay for).
+func unevenCriticalChain() Statement {
+	type best struct {
+		d     time.Duration
+		steps int
+		prev  string
+	}
+	longest := map[string]best{}
+	longer := func(a, b best) bool { return a.d > b.d || (a.d == b.d && a.steps > b.steps) }
+	last := ""
+	for _, n := range unevenDAG { // in dependency order
+		var b best
+		for _, d := range n.deps {
+			if c := (best{longest[d].d, longest[d].steps, d}); longer(c, b) {
+				b = c
+			}
+		}
+		b.d, b.steps = b.d+n.d, b.steps+1
+		longest[n.id] = b
+		if last == "" || longer(b, longest[last]) {
+			last = n.id
+		}
+	}
+	durations := map[string]time.Duration{}
+	for _, n := range unevenDAG {
+		durations[n.id] = n.d
+	}
+	var path []Statement
+	for id := last; id != ""; id = longest[id].prev {
+		path = append([]Statement{Act(id, durations[id])}, path...)
+	}
+	return Seq(path...)
+}
+
+// uneven measures wall over critical path on the uneven DAG: Maestro's run
+// of the DAG, the plain workflow's level by level, and the plain
+// workflow's run of the critical path alone.
 func uneven(ctx context.Context, o *Options, r *Report) error {
 	root, levels := unevenPlain()
 	m, p, err := repeat(ctx, o, runs.StartRequest{DAG: unevenPipeline()}, root)
 	if err != nil {
 		return err
 	}
+	var alone []time.Duration
+	for range o.Repeats {
+		d, _, err := plainRun(ctx, o, unevenCriticalChain(), smallRunTimeout)
+		if err != nil {
+			return err
+		}
+		alone = append(alone, d)
+	}
 	r.UnevenCritical, r.UnevenLevels = unevenCritical, levels
 	r.Uneven = Pair{m.Seconds() / unevenCritical.Seconds(), p.Seconds() / unevenCritical.Seconds()}
+	r.UnevenAlone = percentile(alone, 50).Seconds() / unevenCritical.Seconds()
 	return nil
 }
 

@@ -62,6 +62,7 @@ func TestCompareSmall(t *testing.T) {
 	assert.GreaterOrEqual(t, r.Uneven.Maestro, 1.0, "no run beats its critical path")
 	assert.GreaterOrEqual(t, r.Uneven.Plain, 1.6, "level by level takes 1.6 s of steps")
 	assert.Equal(t, 1600*time.Millisecond, r.UnevenLevels)
+	assert.GreaterOrEqual(t, r.UnevenAlone, 1.0, "the critical path alone takes at least its steps")
 	require.Len(t, r.Scale, 2)
 	assert.Equal(t, 1, r.Scale[0].Parts)
 	assert.Greater(t, r.Scale[0].Events, 20*4, "about 5 events a node")
@@ -73,7 +74,7 @@ func TestCompareSmall(t *testing.T) {
 	require.NoError(t, r.Markdown(&b, ThisMachine()))
 	md := b.String()
 	t.Log(md)
-	for _, want := range []string{"## Results", Command, "| SDLC-7 latency p50", "| Throughput, 2 concurrent", "| CPU per run at 2 concurrent", "| 20 |", "| 40 |"} {
+	for _, want := range []string{"## Results", Command, "| SDLC-7 latency p50", "| Throughput, 2 concurrent", "| CPU per run at 2 concurrent", "| Uneven DAG against its critical path alone", "| 20 |", "| 40 |"} {
 		assert.Contains(t, md, want)
 	}
 	assert.Equal(t, 2, strings.Count(md, "\n| 20 |"), "Maestro's and the plain workflow's row")
@@ -90,4 +91,15 @@ func BenchmarkCompare(b *testing.B) {
 		cancel()
 		require.NoError(b, err)
 	}
+}
+
+func TestUnevenCriticalChainIsTheLongestPath(t *testing.T) {
+	var ids []string
+	var total time.Duration
+	for _, s := range unevenCriticalChain().Sequence {
+		ids = append(ids, s.Activity.ID)
+		total += s.Activity.Sleep
+	}
+	assert.Equal(t, []string{"start", "a1", "a2", "a3", "end"}, ids)
+	assert.Equal(t, unevenCritical, total)
 }
