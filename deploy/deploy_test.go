@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,7 +67,8 @@ type service struct {
 		Retries     int      `yaml:"retries"`
 		StartPeriod string   `yaml:"start_period"`
 	} `yaml:"healthcheck"`
-	Restart string `yaml:"restart"`
+	Restart         string `yaml:"restart"`
+	StopGracePeriod string `yaml:"stop_grace_period"`
 }
 
 type composeFile struct {
@@ -680,5 +682,24 @@ func TestProdcheckMatchesCompose(t *testing.T) {
 			}
 			assert.Equal(t, want, strings.Trim(g, `"`), "%s: %s", tc.array, k)
 		}
+	}
+}
+
+// TestComposeLetsTheWorkerStopGracefully: compose SIGKILLs a service that
+// has not stopped within its stop_grace_period (10 s by default), and the
+// worker takes up to its stop timeout plus 10 s to let running nodes finish
+// and hand the rest over; the API as long as its systemd unit allows.
+func TestComposeLetsTheWorkerStopGracefully(t *testing.T) {
+	c := loadCompose(t)
+	stopTimeout := config.DefaultWorkerStopTimeout
+	if v, ok := c.Services["maestro-worker"].Environment[config.EnvWorkerStopTimeout]; ok {
+		d, err := time.ParseDuration(interpolated(v))
+		require.NoError(t, err)
+		stopTimeout = d
+	}
+	for name, least := range map[string]time.Duration{"maestro-worker": stopTimeout + 10*time.Second, "maestro-api": 30 * time.Second} {
+		grace, err := time.ParseDuration(c.Services[name].StopGracePeriod)
+		require.NoError(t, err, "%s: stop_grace_period with a unit, e.g. 60s", name)
+		assert.Greater(t, grace, least, name)
 	}
 }
