@@ -7,10 +7,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -55,7 +57,8 @@ type Health struct {
 	Reachable     bool   `json:"reachable"`
 	ServerVersion string `json:"server_version,omitempty"`
 	// WorkflowPollers and ActivityPollers count the pollers Temporal saw
-	// recently on the task queue; WorkerPolling says both are positive.
+	// on the task queue within PollerFresh; WorkerPolling says both are
+	// positive.
 	WorkflowPollers int     `json:"workflow_pollers"`
 	ActivityPollers int     `json:"activity_pollers"`
 	WorkerPolling   bool    `json:"worker_polling"`
@@ -169,6 +172,23 @@ func (s *Service) temporalHealth(ctx context.Context) Health {
 	return h
 }
 
+// PollerFresh is how recently Temporal must have seen a poller for the
+// health check to count it. A live worker polls again at least every
+// minute (the server answers an idle long poll after ~60 s); Temporal keeps
+// listing a stopped worker's pollers for a few minutes.
+const PollerFresh = 75 * time.Second
+
+// freshPollers counts the pollers seen within PollerFresh of now.
+func freshPollers(pollers []*taskqueuepb.PollerInfo, now time.Time) int {
+	n := 0
+	for _, p := range pollers {
+		if last := p.GetLastAccessTime(); last == nil || now.Sub(last.AsTime()) <= PollerFresh {
+			n++
+		}
+	}
+	return n
+}
+
 // checkWorker checks that a worker polls the task queue, for workflow and
 // for activity tasks.
 func (s *Service) checkWorker(ctx context.Context, h *Health) {
@@ -178,7 +198,7 @@ func (s *Service) checkWorker(ctx context.Context, h *Health) {
 		if err != nil {
 			return 0, err
 		}
-		return len(resp.GetPollers()), nil
+		return freshPollers(resp.GetPollers(), time.Now()), nil
 	}
 	wf, err1 := count(enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	act, err2 := count(enumspb.TASK_QUEUE_TYPE_ACTIVITY)
