@@ -174,9 +174,9 @@ func (s *Service) temporalHealth(ctx context.Context) Health {
 
 // PollerFresh is how recently Temporal must have seen a poller for the
 // health check to count it. A live worker polls again at least every
-// minute (the server answers an idle long poll after ~60 s; ages up to 55 s
-// were seen on an idle worker); Temporal keeps
-// listing a stopped worker's pollers for a few minutes.
+// minute (the server answers an idle long poll after ~60 s; an idle
+// worker's poller was last seen up to ~53 s before); Temporal keeps listing
+// a stopped worker's pollers for a few minutes.
 const PollerFresh = 90 * time.Second
 
 // freshPollers counts the pollers seen within PollerFresh of now.
