@@ -16,11 +16,11 @@ import (
 // are bounded all the same.
 const LostAttemptAllowance = 10
 
-// activityOptions are the options of node d's activity in pipeline p; extra
-// attempts are allowed beyond the node's max_attempts.
-func activityOptions(p dag.Pipeline, d dag.Node, extra int32) workflow.ActivityOptions {
+// activityOptions are the options of node d's activity in pipeline p;
+// LostAttemptAllowance attempts are allowed beyond the node's max_attempts.
+func activityOptions(p dag.Pipeline, d dag.Node) workflow.ActivityOptions {
 	rp := retryPolicy(d.Retry)
-	rp.MaximumAttempts += extra
+	rp.MaximumAttempts += LostAttemptAllowance
 	return workflow.ActivityOptions{
 		ActivityID:          d.ID,
 		StartToCloseTimeout: d.Timeout.Or(p.RunTimeout()),

@@ -273,12 +273,8 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 		return
 	}
 	d := r.p.Nodes[i]
-	inputs, refs := r.s.inputs(i)
-	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d, LostAttemptAllowance))
-	in := r.nodeInput(d, r.nodeWorkspace(i))
-	if !d.Executor.Standalone() {
-		in.Inputs, in.Artifacts = inputs, refs
-	}
+	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d))
+	in := r.nodeInput(d, r.nodeWorkspace(i), i)
 	in.Budget = r.s.remaining(i)
 	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
@@ -301,22 +297,27 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 }
 
 // nodeInput is the activity input of node d working on ws (nil outside a
-// workspace run). It leaves out what the activity has without it, to keep
+// workspace run), with the outputs of the dependencies of node dependent
+// (-1 for none). It leaves out what the activity has without it, to keep
 // history small: the workflow ID (in the activity's info), the node's
 // dependency list (their outputs come in Inputs), and for a node whose
 // executor uses nothing of the run (dag.Executor.Standalone) the pipeline's
-// name and params.
-func (r *execution) nodeInput(d dag.Node, ws *run.NodeWorkspace) run.NodeInput {
+// name, params and dependency outputs.
+func (r *execution) nodeInput(d dag.Node, ws *run.NodeWorkspace, dependent int) run.NodeInput {
 	d.DependsOn = nil
 	if d.Executor.Standalone() {
 		return run.NodeInput{Node: d, Workspace: ws}
 	}
-	return run.NodeInput{
+	in := run.NodeInput{
 		Pipeline:  r.p.Name,
 		Node:      d,
 		Params:    r.p.Params,
 		Workspace: ws,
 	}
+	if dependent >= 0 {
+		in.Inputs, in.Artifacts = r.s.inputs(dependent)
+	}
+	return in
 }
 
 // finish settles the final states, and returns the result or the run's

@@ -77,9 +77,6 @@ type repairer struct {
 	attempts int32
 	// last is the command's last failure.
 	last commandFailure
-	// extra is the attempts allowed beyond max_attempts (see
-	// activityOptions).
-	extra int32
 }
 
 // commandFailure is one failed run of the command.
@@ -90,8 +87,8 @@ type commandFailure struct {
 
 // newRepairer prepares the rounds of node d, whose command spec has a
 // repair, starting from bases.
-func newRepairer(d dag.Node, c *dag.CommandSpec, bases []string, extra int32) *repairer {
-	return &repairer{node: d, spec: c.Repair, argv: c.Argv, bases: bases, extra: extra}
+func newRepairer(d dag.Node, c *dag.CommandSpec, bases []string) *repairer {
+	return &repairer{node: d, spec: c.Repair, argv: c.Argv, bases: bases}
 }
 
 // commandActivityID is the activity ID of the command's current run.
@@ -267,7 +264,7 @@ func (r *execution) repairSpec(i int) *dag.CommandSpec {
 
 // startRepairable runs the command of node i, which has a repair.
 func (r *execution) startRepairable(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int, c *dag.CommandSpec) {
-	p := newRepairer(r.p.Nodes[i], c, r.s.bases(i, r.ws.StartSHA), LostAttemptAllowance)
+	p := newRepairer(r.p.Nodes[i], c, r.s.bases(i, r.ws.StartSHA))
 	r.runCommand(ctx, nodesCtx, sel, i, p)
 }
 
@@ -275,12 +272,10 @@ func (r *execution) startRepairable(ctx, nodesCtx workflow.Context, sel workflow
 // non-zero exits are not retried, they are repaired.
 func (r *execution) runCommand(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int, p *repairer) {
 	d := r.p.Nodes[i]
-	inputs, refs := r.s.inputs(i)
-	opts := activityOptions(r.p, d, p.extra)
+	opts := activityOptions(r.p, d)
 	opts.ActivityID = p.commandActivityID()
 	opts.RetryPolicy.NonRetryableErrorTypes = append(slices.Clone(opts.RetryPolicy.NonRetryableErrorTypes), activities.ErrTypeCommandExit)
-	in := r.nodeInput(d, r.repairWorkspace(p))
-	in.Inputs, in.Artifacts = inputs, refs
+	in := r.nodeInput(d, r.repairWorkspace(p), i)
 	f := workflow.ExecuteActivity(workflow.WithActivityOptions(nodesCtx, opts), activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult
@@ -325,9 +320,9 @@ func (r *execution) repairWorkspace(p *repairer) *run.NodeWorkspace {
 func (r *execution) runRepair(ctx, nodesCtx workflow.Context, sel workflow.Selector, i int, p *repairer) {
 	node := p.agentNode()
 	repair := p.context()
-	opts := activityOptions(r.p, node, p.extra)
+	opts := activityOptions(r.p, node)
 	opts.ActivityID = RepairActivityID(r.p.Nodes[i].ID, repair.Round)
-	in := r.nodeInput(node, r.repairWorkspace(p))
+	in := r.nodeInput(node, r.repairWorkspace(p), -1)
 	in.Repair = &repair
 	if r.s.budget != nil {
 		// The agent stops before a call that would cross the budget; the

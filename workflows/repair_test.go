@@ -28,7 +28,7 @@ func exitFailure(code int, tail string) run.Failure {
 // failure once max_rounds are used.
 func TestRepairerGivesUpAfterMaxRounds(t *testing.T) {
 	d, c := repairNodeFor(2, dag.AgentSpec{Provider: dag.ProviderCommand, Process: dag.Process{Argv: []string{"fix"}}})
-	p := newRepairer(d, c, []string{"start"}, 10)
+	p := newRepairer(d, c, []string{"start"})
 	assert.Equal(t, "test", p.commandActivityID())
 	assert.Equal(t, int32(1), p.commandAttempts())
 
@@ -81,7 +81,7 @@ func TestRepairerGivesUpAfterMaxRounds(t *testing.T) {
 
 func TestRepairerFixes(t *testing.T) {
 	d, c := repairNodeFor(0, dag.AgentSpec{Prompt: "mine"})
-	p := newRepairer(d, c, []string{"a", "b"}, 0)
+	p := newRepairer(d, c, []string{"a", "b"})
 	// A failure after two attempts (a retried timeout, then an exit).
 	require.Equal(t, 1, p.commandFailed("exit code 1", activities.ErrTypeCommandExit, run.Failure{Attempt: 2}, 2, true))
 	assert.Equal(t, "exit code 1", p.rounds[0].OutputTail, "no stderr: the message")
@@ -109,7 +109,7 @@ func TestRepairerRepairsOnlyExits(t *testing.T) {
 		{"a program that cannot start", activities.ErrTypeCommandStart, true},
 		{"a stopping run", activities.ErrTypeCommandExit, false},
 	} {
-		p := newRepairer(d, c, []string{"s"}, 0)
+		p := newRepairer(d, c, []string{"s"})
 		assert.Equal(t, 0, p.commandFailed("x", tc.errType, run.Failure{}, 3, tc.mayRepair), tc.name)
 		assert.Empty(t, p.rounds, tc.name)
 		assert.Equal(t, int32(3), p.attempts, tc.name)
@@ -118,7 +118,7 @@ func TestRepairerRepairsOnlyExits(t *testing.T) {
 
 func TestRepairerAgentFailsOrIsCancelled(t *testing.T) {
 	d, c := repairNodeFor(3, dag.AgentSpec{})
-	p := newRepairer(d, c, []string{"s"}, 0)
+	p := newRepairer(d, c, []string{"s"})
 	p.commandFailed("exit code 1: boom", activities.ErrTypeCommandExit, exitFailure(1, "boom"), 1, true)
 	msg, typ := p.agentFailed("agent: no API key", activities.ErrTypeConfig)
 	assert.Equal(t, "repair round 1 of the command's failure (exit code 1: boom) failed: agent: no API key", msg)
@@ -128,7 +128,7 @@ func TestRepairerAgentFailsOrIsCancelled(t *testing.T) {
 	p.cancelled()
 	assert.Equal(t, run.RepairFailed, p.rounds[0].State, "a final round stays as it ended")
 
-	q := newRepairer(d, c, []string{"s"}, 0)
+	q := newRepairer(d, c, []string{"s"})
 	q.cancelled() // before any round: nothing to mark
 	q.commandFailed("exit code 1", activities.ErrTypeCommandExit, exitFailure(1, ""), 1, true)
 	q.cancelled()
@@ -142,7 +142,7 @@ func TestFailureOutput(t *testing.T) {
 	assert.Equal(t, "stdout:\n--- FAIL\n\nstderr:\nexit status 1", failureOutput(run.Failure{StdoutTail: "--- FAIL\n", StderrTail: "exit status 1\n"}))
 	// Status keeps the last KiB of it, cut at a rune.
 	d, c := repairNodeFor(1, dag.AgentSpec{})
-	p := newRepairer(d, c, nil, 0)
+	p := newRepairer(d, c, nil)
 	p.commandFailed("m", activities.ErrTypeCommandExit, run.Failure{StdoutTail: strings.Repeat("é", run.RepairTailBytes) + "end"}, 1, true)
 	tail := p.rounds[0].OutputTail
 	assert.LessOrEqual(t, len(tail), run.RepairTailBytes)
@@ -175,7 +175,7 @@ func TestSchedulerShowsRepairs(t *testing.T) {
 	s := newScheduler(run.Input{Pipeline: dag.Pipeline{Name: "p", Nodes: []dag.Node{d}}}, nil)
 	s.startReady(time.Unix(1700000000, 0), func(int, startKind) {})
 	s.takeChanged()
-	p := newRepairer(d, c, []string{"s"}, 0)
+	p := newRepairer(d, c, []string{"s"})
 	p.commandFailed("exit code 1", activities.ErrTypeCommandExit, exitFailure(1, "x"), 1, true)
 	s.setRepairs(0, p)
 	assert.True(t, s.takeChanged())
