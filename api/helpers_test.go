@@ -55,7 +55,10 @@ func newHarnessOn(t *testing.T, env *testenv.Env, mod ...func(*api.Config)) *har
 		Logger:             quietLogger,
 		RateLimit:          -1,
 		StreamPollInterval: 100 * time.Millisecond,
-		TemporalTimeout:    5 * time.Second,
+		// Generous: the SDK gives a call half of what is left of its
+		// context, and with every package's tests at once on 2 cores a
+		// status query once ran out of those 2.5 s (TestRewindRunningRun).
+		TemporalTimeout: 30 * time.Second,
 	}
 	for _, f := range mod {
 		f(&cfg)
