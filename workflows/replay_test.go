@@ -1,10 +1,13 @@
 package workflows_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +15,10 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/maestrohq/maestro/bench"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/internal/testenv"
 	"github.com/maestrohq/maestro/run"
@@ -31,22 +36,42 @@ const historiesDir = "testdata/histories"
 // GetVersion patch, those in each testdata/histories/<hash> by the code
 // whose workflows.WorkflowCodeVersion hash names the directory. A change
 // that makes the workflow issue different commands for the same history
-// fails here: guard it with workflow.GetVersion.
+// fails here: guard it with workflow.GetVersion. Long histories are
+// stored gzip-compressed (.json.gz).
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
-	require.NoError(t, err)
-	more, err := filepath.Glob(filepath.Join(historiesDir, "*", "*.json"))
-	require.NoError(t, err)
-	files = append(files, more...)
+	var files []string
+	for _, pattern := range []string{"*.json", "*/*.json", "*/*.json.gz"} {
+		more, err := filepath.Glob(filepath.Join(historiesDir, pattern))
+		require.NoError(t, err)
+		files = append(files, more...)
+	}
 	require.NotEmpty(t, files, "no recorded histories; run go test ./workflows -run TestRecordHistories -record")
 	for _, f := range files {
 		name, _ := filepath.Rel(historiesDir, f)
 		t.Run(name, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			workflows.Register(r)
-			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+			require.NoError(t, r.ReplayWorkflowHistory(nil, readHistory(t, f)))
 		})
 	}
+}
+
+// readHistory reads a recorded history, gunzipping a .json.gz one.
+func readHistory(t *testing.T, path string) *historypb.History {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		require.NoError(t, err)
+		var out bytes.Buffer
+		_, err = out.ReadFrom(zr)
+		require.NoError(t, err)
+		data = out.Bytes()
+	}
+	h, err := client.HistoryFromJSON(bytes.NewReader(data), client.HistoryJSONOptions{})
+	require.NoError(t, err)
+	return h
 }
 
 // TestRecordHistories runs one scenario per workflow path on the real server
@@ -102,6 +127,19 @@ func TestRecordHistories(t *testing.T) {
 				require.NoError(e.t, e.Runs.Resume(ctx, id))
 			}},
 	}
+	t.Run("continued_as_new", func(t *testing.T) {
+		// Enough no-op nodes that the run's first part passes carryEvents
+		// and continues as new once; both parts are recorded.
+		e := server.New(t)
+		started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: bench.Layered("carry", 2400, 100, 100)})
+		require.NoError(t, err)
+		st, err := e.Runs.Wait(ctx, started.WorkflowID)
+		require.NoError(t, err)
+		require.Equal(t, run.Completed, st.Status, st.Error)
+		require.NotEqual(t, started.RunID, st.RunID, "the run did not continue as new")
+		writeRunHistory(t, started.WorkflowID, started.RunID, "continued_as_new_part1")
+		writeRunHistory(t, started.WorkflowID, "", "continued_as_new_part2")
+	})
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			e := &envT{Env: server.New(t), t: t}
@@ -130,24 +168,50 @@ type envT struct {
 	t *testing.T
 }
 
-// writeHistory writes the history of workflowID's latest run as
-// testdata/histories/<hash of this code's WorkflowCodeVersion>/<name>.json:
+// writeHistory writes the history of workflowID's latest run (see
+// writeRunHistory).
+func writeHistory(t *testing.T, workflowID, name string) {
+	t.Helper()
+	writeRunHistory(t, workflowID, "", name)
+}
+
+// longHistory is the number of events past which a recorded history is
+// stored gzip-compressed.
+const longHistory = 1000
+
+// writeRunHistory writes the history of one run of workflowID (runID ""
+// for the latest) as testdata/histories/<hash of this code's
+// WorkflowCodeVersion>/<name>.json, or .json.gz past longHistory events:
 // each version of the workflow code adds its own generation, and a history
 // already recorded is never replaced (remove it to record it again).
-func writeHistory(t *testing.T, workflowID, name string) {
+func writeRunHistory(t *testing.T, workflowID, runID, name string) {
 	t.Helper()
 	dir := filepath.Join(historiesDir, workflows.WorkflowCodeVersion().Hash)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	it := server.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := server.Client.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	hist := &historypb.History{}
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
 		hist.Events = append(hist.Events, ev)
 	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	path := filepath.Join(dir, name+".json")
+	opts := temporalproto.CustomJSONMarshalOptions{Indent: "  "}
+	if len(hist.Events) > longHistory {
+		path, opts.Indent = path+".gz", ""
+	}
+	b, err := opts.Marshal(hist)
 	require.NoError(t, err)
-	f, err := os.OpenFile(filepath.Join(dir, name+".json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if strings.HasSuffix(path, ".gz") {
+		var zb bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&zb, gzip.BestCompression)
+		require.NoError(t, err)
+		_, err = zw.Write(b)
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		b = zb.Bytes()
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	require.NoError(t, err, "a history this code recorded is kept; remove it to record it again")
 	_, err = f.Write(b)
 	require.NoError(t, err)
