@@ -22,8 +22,11 @@ import (
 
 var server *testenv.Server
 
+// The API's tests run on workers without a workflow cache (see
+// testenv.StartReplaying): each of them also checks that the workflow stays
+// deterministic, and that what the API reports holds when runs are replayed.
 func TestMain(m *testing.M) {
-	server = testenv.Start()
+	server = testenv.StartReplaying()
 	code := m.Run()
 	server.Stop()
 	os.Exit(code)

@@ -329,6 +329,31 @@ func (s *Service) Status(ctx context.Context, workflowID string) (*run.Status, e
 	if err != nil {
 		return nil, err
 	}
+	if st.Closed() {
+		// The query saw the run end before Temporal closed it: the
+		// workflow task that ends it is still in flight, or a worker
+		// without the run in its cache replayed the events that task
+		// will answer. A run is closed once Temporal says so.
+		return s.closingStatus(ctx, workflowID, runID, st)
+	}
+	s.mergePending(desc.GetPendingActivities(), st.Node)
+	return st, nil
+}
+
+// closingStatus is the status of a run whose state says it ended while
+// Temporal had it running: its closed status if Temporal closed it since,
+// else st as running (no end time, the reason it is ending kept in Error).
+func (s *Service) closingStatus(ctx context.Context, workflowID, runID string, st *run.Status) (*run.Status, error) {
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, runID)
+	if err != nil {
+		return nil, MapNotFound(workflowID, err)
+	}
+	switch status := desc.GetWorkflowExecutionInfo().GetStatus(); status {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+	default:
+		return s.closedStatus(ctx, workflowID, runID, status)
+	}
+	st.Status, st.EndedAt = run.Running, nil
 	s.mergePending(desc.GetPendingActivities(), st.Node)
 	return st, nil
 }

@@ -50,6 +50,18 @@ func Start() *Server {
 	return &Server{ts: ts, Client: c}
 }
 
+// StartReplaying is Start for a test process whose workers keep no run in
+// their workflow cache: every workflow task and every query replays the
+// run's history from its start, as after a worker restart or on a busy
+// worker that evicted the run. Workflow code that is not deterministic, or
+// a query that sees what Temporal has not recorded yet, then fails the
+// package's tests, not only the recorded replays. It changes a setting of
+// the whole process: call it from TestMain, before any worker starts.
+func StartReplaying() *Server {
+	worker.SetStickyWorkflowCacheSize(0)
+	return Start()
+}
+
 // Stop stops the server and its clients.
 func (s *Server) Stop() { s.ts.Stop() }
 
