@@ -77,6 +77,9 @@ func decodeYAML(data []byte) (map[string]any, error) {
 	if err := checkMappings(&root); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
 	}
+	if size := expandedSize(&root, map[*yaml.Node]int{}); size > MaxDefinitionBytes {
+		return nil, fmt.Errorf("%w: with its aliases expanded the document holds about %d bytes, over the limit of %d; repeat less through anchors (&) and aliases (*)", ErrSyntax, size, MaxDefinitionBytes)
+	}
 	var doc any
 	if err := root.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
@@ -123,6 +126,31 @@ func checkMappings(n *yaml.Node) error {
 		}
 	}
 	return nil
+}
+
+// expandedSize is about the number of bytes n holds with every alias
+// expanded, as decoding it would build (the yaml package's own guard against
+// aliasing only counts aliases, so a few hundred aliases of a large string
+// passed, and a 300 KB document decoded to gigabytes). Each node's size is
+// computed once (seen), so the walk is linear in the document; sizes stop
+// growing past MaxDefinitionBytes.
+func expandedSize(n *yaml.Node, seen map[*yaml.Node]int) int {
+	if n == nil {
+		return 0
+	}
+	if size, ok := seen[n]; ok {
+		return size
+	}
+	seen[n] = 0 // an alias cycle counts nothing (the decoder refuses it)
+	size := len(n.Value) + 1
+	if n.Kind == yaml.AliasNode {
+		size = expandedSize(n.Alias, seen)
+	}
+	for _, c := range n.Content {
+		size = min(size+expandedSize(c, seen), MaxDefinitionBytes+1)
+	}
+	seen[n] = size
+	return size
 }
 
 // emptyDocument reports whether a YAML document holds nothing (a final

@@ -350,3 +350,31 @@ func TestParseCapsYAMLMappings(t *testing.T) {
 	t.Logf("%d bytes of YAML parsed in %s", b.Len(), time.Since(start))
 	assert.Less(t, time.Since(start), 5*time.Second, "generous bound for a loaded machine")
 }
+
+// Aliases of a large value are counted as what they expand to: a 300 KB
+// document of 900 aliases of one 300 KB string would decode to 270 MB (and
+// its JSON to as much again), so it is refused before decoding; aliases
+// that stay small are fine.
+func TestParseRefusesAliasAmplification(t *testing.T) {
+	big := strings.Repeat("x", 300_000)
+	aliases := strings.TrimSuffix(strings.Repeat("*s, ", 900), ", ")
+	doc := "name: x\nnodes: [{id: a, executor: {kind: noop}}]\nparams: {s: &s \"" + big + "\", l: [" + aliases + "]}\n"
+	_, err := Parse([]byte(doc))
+	require.ErrorIs(t, err, ErrSyntax)
+	assert.Contains(t, err.Error(), "aliases expanded")
+
+	// Nested anchors multiply: ten levels of ten aliases each.
+	var b strings.Builder
+	b.WriteString("name: x\nnodes: [{id: a, executor: {kind: noop}}]\nparams:\n  l0: &l0 [aaaaaaaaaa]\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&b, "  l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	_, err = Parse([]byte(b.String()))
+	require.ErrorIs(t, err, ErrSyntax)
+
+	// A small anchor used a few hundred times parses.
+	small := strings.TrimSuffix(strings.Repeat("*n, ", 300), ", ")
+	p, err := Parse([]byte("name: x\nnodes: [{id: a, executor: {kind: noop}}]\nparams: {n: &n {k: v}, l: [" + small + "]}\n"))
+	require.NoError(t, err)
+	assert.Len(t, p.Params["l"], 300)
+}
