@@ -136,14 +136,17 @@ func TestBadStartRequestsAreRejectedWithClearErrorsAndStartNothing(t *testing.T)
 		{"unknown field", map[string]any{"template": "sdlc-parallel", "requirment": "typo"}, 400, api.CodeMalformedJSON, []string{"requirment"}},
 		{"unknown field in the dag", map[string]any{"dag": map[string]any{"name": "x", "nodes": []any{map[string]any{"id": "a", "executor": map[string]any{"kind": "noop"}, "dependson": []string{}}}}}, 400, api.CodeMalformedJSON, []string{"dependson"}},
 		{"wrong type", map[string]any{"template": "sdlc-parallel", "max_parallel": "four"}, 400, api.CodeMalformedJSON, []string{"max_parallel"}},
+		{"template without a requirement", map[string]any{"template": "sdlc-parallel", "requirement": "  "}, 400, api.CodeInvalidRequest, []string{`"field":"requirement"`}},
 		{"neither template nor dag", map[string]any{"requirement": "x"}, 400, api.CodeInvalidRequest, []string{"template"}},
 		{"template and dag", map[string]any{"template": "sdlc-parallel", "dag": inlineDAG("x", noopNode("a", ""))}, 400, api.CodeInvalidRequest, nil},
 		{"workflow_type and template", map[string]any{"template": "sdlc-parallel", "workflow_type": "linear"}, 400, api.CodeInvalidRequest, []string{"workflow_type"}},
 		{"unknown template", map[string]any{"template": "sdlc-quantum", "requirement": "x"}, 422, api.CodeUnknownTemplate, []string{"sdlc-quantum"}},
 		{"unknown workflow_type", map[string]any{"workflow_type": "diagonal", "requirement": "x"}, 422, api.CodeUnknownTemplate, []string{"workflow_type"}},
-		{"invalid mode override", map[string]any{"template": "sdlc-parallel", "mode": "sideways"}, 422, api.CodeInvalidDAG, []string{"mode"}},
+		{"invalid mode override", map[string]any{"template": "sdlc-parallel", "requirement": "x", "mode": "sideways"}, 422, api.CodeInvalidDAG, []string{"mode"}},
+		{"retry attempts over the limit", map[string]any{"dag": map[string]any{"name": "x", "nodes": []any{map[string]any{"id": "again", "executor": map[string]any{"kind": "noop"},
+			"retry": map[string]any{"max_attempts": 2147483647}}}}}, 422, api.CodeInvalidDAG, []string{`"node":"again"`, `"field":"retry.max_attempts"`}},
 		{"invalid DAG", map[string]any{"dag": cycle}, 422, api.CodeInvalidDAG, []string{"c -> a", "bad id!", "teleport"}},
-		{"run timeout over 30 days", map[string]any{"template": "sdlc-parallel", "timeout": "999999h"}, 422, api.CodeInvalidDAG, []string{`"field":"timeout"`, "999999h exceeds the limit"}},
+		{"run timeout over 30 days", map[string]any{"template": "sdlc-parallel", "requirement": "x", "timeout": "999999h"}, 422, api.CodeInvalidDAG, []string{`"field":"timeout"`, "999999h exceeds the limit"}},
 		{"node durations over their bounds", map[string]any{"dag": map[string]any{"name": "x", "nodes": []any{map[string]any{"id": "slowpoke", "executor": map[string]any{"kind": "noop"},
 			"timeout": "999999h", "heartbeat_timeout": "999999h", "retry": map[string]any{"max_interval": "999999h"}}}}}, 422, api.CodeInvalidDAG,
 			[]string{`"node":"slowpoke"`, `"field":"timeout"`, `"field":"heartbeat_timeout"`, `"field":"retry.max_interval"`}},
@@ -446,7 +449,7 @@ func TestValidate(t *testing.T) {
 	r.json(t, &v)
 	assert.Equal(t, []string{"a", "b"}, v.Order)
 
-	r = h.do(http.MethodPost, "/api/dags/validate", map[string]any{"template": "sdlc-parallel", "max_parallel": 1})
+	r = h.do(http.MethodPost, "/api/dags/validate", map[string]any{"template": "sdlc-parallel", "requirement": "x", "max_parallel": 1})
 	require.Equal(t, http.StatusOK, r.code, "body: %s", r.body)
 	r.json(t, &v)
 	assert.Equal(t, 1, v.Parallelism)

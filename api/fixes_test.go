@@ -261,7 +261,7 @@ func TestWorkflowTypeErrorsAreTheSameOnStartAndValidate(t *testing.T) {
 			})
 		}
 	}
-	r := h.do(http.MethodPost, "/api/dags/validate", map[string]any{"workflow_type": "Parallel"})
+	r := h.do(http.MethodPost, "/api/dags/validate", map[string]any{"workflow_type": "Parallel", "requirement": "x"})
 	require.Equal(t, http.StatusOK, r.code, "body: %s", r.body)
 }
 

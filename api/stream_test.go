@@ -196,7 +196,7 @@ func TestShutdownClosesStreamsWithACloseFrame(t *testing.T) {
 	go func() { served <- srv.Serve(l) }()
 	base := "http://" + l.Addr().String()
 
-	started, err := env.Runs.Start(context.Background(), runs.StartRequest{DAG: nil, Template: "sdlc-parallel"})
+	started, err := env.Runs.Start(context.Background(), runs.StartRequest{Template: "sdlc-parallel", Requirement: "x"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = env.Runs.Cancel(context.Background(), started.WorkflowID) })
 	// Pause it so that it stays open.
@@ -278,7 +278,7 @@ func TestTemporalDownGives503(t *testing.T) {
 	assert.NotEmpty(t, hl.Temporal.Error)
 
 	// Requests that need Temporal get 503 too, never 500.
-	resp2, err := http.Post(hs.URL+"/api/workflows", "application/json", strings.NewReader(`{"template": "sdlc-parallel"}`))
+	resp2, err := http.Post(hs.URL+"/api/workflows", "application/json", strings.NewReader(`{"template": "sdlc-parallel", "requirement": "x"}`))
 	require.NoError(t, err)
 	defer resp2.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp2.StatusCode)

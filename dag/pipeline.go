@@ -59,6 +59,14 @@ const (
 	// MaxRetryInterval bounds a node's retry intervals.
 	MaxRetryInterval = 24 * time.Hour
 	MaxIDLength      = 64
+	// MaxRetryAttempts bounds a node's retry.max_attempts.
+	MaxRetryAttempts = 1000
+	// MinTimeout is the shortest timeout a run, a node or a heartbeat
+	// may have.
+	MinTimeout = 100 * time.Millisecond
+	// MaxNameLength bounds a pipeline's name, which Temporal indexes as
+	// a search attribute.
+	MaxNameLength = 200
 )
 
 // Duration is a Go duration string such as "90s" or "1h30m". It is kept as

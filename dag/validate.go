@@ -56,9 +56,13 @@ func (p Pipeline) Validate() error {
 
 // ValidateStart is Validate plus the bounds every new run must respect: the
 // run's timeout at most MaxRunTimeout, a node's timeout at most the run's,
-// its heartbeat_timeout at most its timeout, its retry intervals at most
-// MaxRetryInterval, and its templates' ranges over integer literals at most
-// MaxTemplateRange iterations. All problems come at once.
+// its heartbeat_timeout at most its timeout, each of these timeouts at least
+// MinTimeout, its retry intervals at most MaxRetryInterval, its
+// retry.max_attempts at most MaxRetryAttempts, the pipeline's name at most
+// MaxNameLength bytes, and its templates' ranges over integer literals at
+// most MaxTemplateRange iterations. All problems come at once. (The workflow
+// checks only Validate, so that a bound added later never fails a run
+// already started.)
 func (p Pipeline) ValidateStart() error {
 	return p.validate(true)
 }
@@ -83,9 +87,10 @@ func (v *validator) add(node, field, format string, args ...any) {
 }
 
 // bounded reports an unparsable or negative d and, when v.bounds is set, a d
-// above limit, which what names (e.g. "the run's timeout"). It returns d's
-// value, or 0 when d is empty or has a problem.
-func (v *validator) bounded(node, field string, d Duration, limit time.Duration, what string) time.Duration {
+// above limit, which what names (e.g. "the run's timeout"), or one above
+// zero but below least. It returns d's value, or 0 when d is empty or has a
+// problem.
+func (v *validator) bounded(node, field string, d Duration, least, limit time.Duration, what string) time.Duration {
 	if msg := durationProblem(d); msg != "" {
 		v.add(node, field, "%s", msg)
 		return 0
@@ -95,12 +100,18 @@ func (v *validator) bounded(node, field string, d Duration, limit time.Duration,
 		v.add(node, field, "%s exceeds %s (%s)", d, what, limit)
 		return 0
 	}
+	if v.bounds && got > 0 && got < least {
+		v.add(node, field, "%s is shorter than the minimum of %s", d, least)
+		return 0
+	}
 	return got
 }
 
 func (v *validator) pipeline(p Pipeline) {
 	if strings.TrimSpace(p.Name) == "" {
 		v.add("", "name", "is required")
+	} else if v.bounds && len(p.Name) > MaxNameLength {
+		v.add("", "name", "longer than %d bytes (%d)", MaxNameLength, len(p.Name))
 	}
 	if p.Mode != "" && !slices.Contains(Modes, p.Mode) {
 		v.add("", "mode", "unknown mode %q (want linear, dag_linear or dag_parallel)", p.Mode)
@@ -124,7 +135,7 @@ func (v *validator) pipeline(p Pipeline) {
 			v.add("", "budget.usd", "must be a non-negative amount, got %v", b.USD)
 		}
 	}
-	runTimeout := v.bounded("", "timeout", p.Timeout, MaxRunTimeout, "the limit")
+	runTimeout := v.bounded("", "timeout", p.Timeout, MinTimeout, MaxRunTimeout, "the limit")
 	if runTimeout == 0 {
 		runTimeout = DefaultRunTimeout
 		if p.Timeout != "" {
@@ -222,20 +233,22 @@ func nodeLabel(i int, n Node) string {
 // node checks node n, whose timeout may not exceed runTimeout (the run's,
 // with the default applied).
 func (v *validator) node(id string, n Node, runTimeout time.Duration) {
-	timeout := v.bounded(id, "timeout", n.Timeout, runTimeout, "the run's timeout")
+	timeout := v.bounded(id, "timeout", n.Timeout, MinTimeout, runTimeout, "the run's timeout")
 	if timeout == 0 {
 		timeout = runTimeout
 	}
-	v.bounded(id, "heartbeat_timeout", n.HeartbeatTimeout, timeout, "the node's timeout")
+	v.bounded(id, "heartbeat_timeout", n.HeartbeatTimeout, MinTimeout, timeout, "the node's timeout")
 	if r := n.Retry; r != nil {
 		if r.MaxAttempts < 0 {
 			v.add(id, "retry.max_attempts", "must not be negative, got %d", r.MaxAttempts)
+		} else if v.bounds && r.MaxAttempts > MaxRetryAttempts {
+			v.add(id, "retry.max_attempts", "%d exceeds the limit of %d", r.MaxAttempts, MaxRetryAttempts)
 		}
 		if r.Backoff != 0 && (r.Backoff < 1 || math.IsNaN(r.Backoff)) {
 			v.add(id, "retry.backoff", "must be at least 1, got %g", r.Backoff)
 		}
-		v.bounded(id, "retry.initial_interval", r.InitialInterval, MaxRetryInterval, "the limit")
-		v.bounded(id, "retry.max_interval", r.MaxInterval, MaxRetryInterval, "the limit")
+		v.bounded(id, "retry.initial_interval", r.InitialInterval, 0, MaxRetryInterval, "the limit")
+		v.bounded(id, "retry.max_interval", r.MaxInterval, 0, MaxRetryInterval, "the limit")
 		for _, t := range r.NonRetryable {
 			if strings.TrimSpace(t) == "" {
 				v.add(id, "retry.non_retryable", "error type must not be empty")

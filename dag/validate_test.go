@@ -310,6 +310,18 @@ func TestValidateProblems(t *testing.T) {
 		// Retry.
 		{"retry max_attempts negative", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{MaxAttempts: -1} },
 			[]want{{"b", "retry.max_attempts", "must not be negative, got -1"}}},
+		{"retry max_attempts over the limit", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{MaxAttempts: 2147483647} },
+			[]want{{"b", "retry.max_attempts", "2147483647 exceeds the limit of 1000"}}},
+		{"timeouts under the minimum", func(p *Pipeline) {
+			p.Timeout = "1ns"
+			p.Nodes[1].Timeout, p.Nodes[1].HeartbeatTimeout = "99ms", "1us"
+		}, []want{
+			{"", "timeout", "1ns is shorter than the minimum of 100ms"},
+			{"b", "timeout", "99ms is shorter than the minimum of 100ms"},
+			{"b", "heartbeat_timeout", "1us is shorter than the minimum of 100ms"},
+		}},
+		{"name too long", func(p *Pipeline) { p.Name = strings.Repeat("n", 201) },
+			[]want{{"", "name", "longer than 200 bytes (201)"}}},
 		{"retry backoff below 1", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{Backoff: 0.5} },
 			[]want{{"b", "retry.backoff", "must be at least 1, got 0.5"}}},
 		{"retry backoff negative", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{Backoff: -2} },

@@ -100,6 +100,11 @@ func Build(req StartRequest, defaultMode dag.Mode) (*run.Input, error) {
 		if err != nil {
 			return nil, err
 		}
+		if strings.TrimSpace(req.Requirement) == "" {
+			if r, _ := req.Params["requirement"].(string); strings.TrimSpace(r) == "" {
+				return nil, &FieldError{Field: "requirement", Message: fmt.Sprintf("is required: what template %s builds", req.Template)}
+			}
+		}
 		p = t
 	case req.DAG != nil:
 		cp := *req.DAG

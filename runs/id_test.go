@@ -66,8 +66,8 @@ func TestWorkflowTypeIsResolvedInBuild(t *testing.T) {
 		template string
 		kind     error
 	}{
-		{"parallel", StartRequest{WorkflowType: "parallel"}, templates.SDLCParallel, nil},
-		{"linear, any case and spaces", StartRequest{WorkflowType: " Linear "}, templates.SDLCLinear, nil},
+		{"parallel", StartRequest{WorkflowType: "parallel", Requirement: "x"}, templates.SDLCParallel, nil},
+		{"linear, any case and spaces", StartRequest{WorkflowType: " Linear ", Requirement: "x"}, templates.SDLCLinear, nil},
 		{"unknown", StartRequest{WorkflowType: "diagonal"}, "", templates.ErrUnknown},
 		{"with template", StartRequest{WorkflowType: "linear", Template: templates.SDLCParallel}, "", ErrInvalidRequest},
 		{"with dag", StartRequest{WorkflowType: "linear", DAG: &dag.Pipeline{Name: "x"}}, "", ErrInvalidRequest},

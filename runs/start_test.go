@@ -63,7 +63,7 @@ func TestStartWithAnExistingID(t *testing.T) {
 	old, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "old-run", TaskQueue: "no-worker",
 		Memo: map[string]any{"pipeline": "sdlc-linear"}}, workflows.WorkflowName, run.Input{})
 	require.NoError(t, err)
-	again, err := svc.Start(ctx, runs.StartRequest{ID: "old-run", Template: templates.SDLCParallel})
+	again, err := svc.Start(ctx, runs.StartRequest{ID: "old-run", Template: templates.SDLCParallel, Requirement: "x"})
 	require.NoError(t, err)
 	assert.True(t, again.Existing)
 	assert.Equal(t, old.GetRunID(), again.RunID)

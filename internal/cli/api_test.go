@@ -261,7 +261,7 @@ func TestAPIServesTokenRolesFromTheEnvironment(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	call := func(method, path, token string) int {
-		req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(`{"template": "sdlc-parallel"}`))
+		req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(`{"template": "sdlc-parallel", "requirement": "x"}`))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {

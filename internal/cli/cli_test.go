@@ -291,7 +291,7 @@ func TestStartReportsEveryProblemWithoutAServer(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, `maestro: unknown template "nope" (known: sdlc-parallel, sdlc-linear)`)
 
-	r = runCLI(t, nil, "start", "--template", templates.SDLCParallel, "--max-parallel", "9999", "--address", unreachable)
+	r = runCLI(t, nil, "start", "--template", templates.SDLCParallel, "--requirement", "x", "--max-parallel", "9999", "--address", unreachable)
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "max_parallel: 9999 exceeds the limit")
 }
