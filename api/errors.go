@@ -45,6 +45,7 @@ const (
 	CodeShuttingDown      = "shutting_down"
 	CodeBusy              = "busy"
 	CodeQueryFailed       = "query_failed"
+	CodeStateUnavailable  = "state_unavailable"
 	CodeInternal          = "internal"
 	CodeNoWorkspace       = "no_workspace"
 	CodeNoCommit          = "no_commit"
@@ -153,6 +154,15 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeDiffUnavailable, Message: err.Error(), Err: err}
 	case errors.Is(err, runs.ErrInvalidRequest):
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: err.Error(), Err: err}
+	case errors.Is(err, runs.ErrStateUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeStateUnavailable, Message: err.Error(), Err: err}
+	}
+	var nr *serviceerror.WorkflowNotReady
+	if errors.As(err, &nr) {
+		// The run has no workflow task that completed to answer a query
+		// from (it was just started, or no worker ran it yet).
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeStateUnavailable,
+			Message: "the run's state cannot be read yet: no workflow task of it has run (is a worker polling the task queue?): " + nr.Error(), Err: err}
 	}
 	var qf *serviceerror.QueryFailed
 	if errors.As(err, &qf) {

@@ -16,7 +16,8 @@ import (
 // Status holds (run.StatusNodes). A running run answers from its nodes
 // query, merged with the live attempts like Status; a closed one from its
 // result when that holds every node, else from the query (which a worker
-// answers by replaying the run's last part). A malformed query is a
+// answers by replaying the run's last part), or from its history when it
+// closed before any workflow task ran (see closedState). A malformed query is a
 // *FieldError naming status, page_size or page_token.
 func (s *Service) Nodes(ctx context.Context, workflowID string, q run.NodesQuery) (*run.NodesPage, error) {
 	if err := checkLookupID("id", workflowID); err != nil {
@@ -39,15 +40,26 @@ func (s *Service) Nodes(ctx context.Context, workflowID string, q run.NodesQuery
 	info := desc.GetWorkflowExecutionInfo()
 	runID := info.GetExecution().GetRunId()
 	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		st, err := s.closedStatus(ctx, workflowID, runID, info.GetStatus())
+		st, all, err := s.closedState(ctx, workflowID, runID, info.GetStatus())
 		if err != nil {
 			return nil, err
+		}
+		if all != nil {
+			p := run.Page(all, q, nil)
+			return &p, nil
 		}
 		if st.NodesNextPageToken == "" {
 			p := run.Page(st.Nodes, q, nil)
 			return &p, nil
 		}
-		return s.queryNodes(ctx, workflowID, runID, q)
+		p, err := s.queryNodes(ctx, workflowID, runID, q)
+		if err != nil {
+			return nil, err
+		}
+		// A run that recorded no final state (terminated) leaves no node
+		// unfinished; see settleNodes.
+		settleNodes(p.Nodes, st.Status, st.Error, st.EndedAt)
+		return p, nil
 	}
 	p, err := s.queryNodes(ctx, workflowID, runID, q)
 	if err != nil {

@@ -399,38 +399,14 @@ func (s *Service) query(ctx context.Context, workflowID, runID string) (*run.Sta
 
 // closedStatus reads the final status from the run's close event: the result
 // of a completed run, the failure details of a failed or timed-out one, the
-// cancellation details of a cancelled one.
+// cancellation details of a cancelled one. A run that recorded none
+// (terminated, timed out on the server's safety net, or closed before its
+// first workflow task ran) is replayed, or read from its history when it
+// cannot be; its end time and error are then the close event's, and its
+// unfinished nodes are ended as in a cancelled run (see closedState).
 func (s *Service) closedStatus(ctx context.Context, workflowID, runID string, status enumspb.WorkflowExecutionStatus) (*run.Status, error) {
-	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
-	var st run.Status
-	found := false
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return nil, MapNotFound(workflowID, err)
-		}
-		if p := closePayloads(ev); p != nil {
-			if err := s.cfg.DataConverter.FromPayloads(p, &st); err == nil && st.TotalNodes > 0 {
-				found = true
-			}
-		}
-	}
-	if !found {
-		// Terminated, or timed out on the server's safety net: nothing was
-		// recorded, so replay the run to its last event.
-		q, err := s.query(ctx, workflowID, runID)
-		if err != nil {
-			return nil, err
-		}
-		st = *q
-		switch status {
-		case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-			st.Status = run.Terminated
-		case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-			st.Status = run.TimedOut
-		}
-	}
-	return &st, nil
+	st, _, err := s.closedState(ctx, workflowID, runID, status)
+	return st, err
 }
 
 func closePayloads(ev *historypb.HistoryEvent) *commonpb.Payloads {
