@@ -44,6 +44,7 @@ const (
 	CodeWorkerUnavailable = "worker_unavailable"
 	CodeShuttingDown      = "shutting_down"
 	CodeBusy              = "busy"
+	CodeRequestTimeout    = "request_timeout"
 	CodeQueryFailed       = "query_failed"
 	CodeStateUnavailable  = "state_unavailable"
 	CodeInternal          = "internal"

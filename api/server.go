@@ -9,12 +9,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +60,12 @@ const (
 	// Retry-After: their memory grows with the pipeline.
 	DefaultMaxBusy  = 4
 	DefaultBusyWait = 10 * time.Second
+	// DefaultBodyTimeout is how long a client has to send a request's
+	// whole body once its headers are in; one that has not by then gets
+	// 408 and its connection is closed. Bodies are read before a request
+	// waits for its turn to decode (MaxBusy), so a slow sender holds no
+	// turn.
+	DefaultBodyTimeout = 30 * time.Second
 	// DefaultHealthTimeout bounds /health's calls to Temporal.
 	DefaultHealthTimeout = 3 * time.Second
 )
@@ -148,6 +157,10 @@ type Config struct {
 	// MaxBusy and BusyWait: see DefaultMaxBusy; 0 means the defaults.
 	MaxBusy  int
 	BusyWait time.Duration
+	// BodyTimeout: see DefaultBodyTimeout; 0 means the default. It bounds
+	// reading request bodies only (through the connection's read deadline,
+	// set and cleared around the read), never event streams.
+	BodyTimeout time.Duration
 	// Registerer receives the API's metrics and Gatherer is what /metrics
 	// serves. Both nil: a new registry with Go and process collectors. Pass
 	// a shared *prometheus.Registry as both to expose other metrics (the
@@ -210,6 +223,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.BusyWait <= 0 {
 		cfg.BusyWait = DefaultBusyWait
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = DefaultHealthTimeout
@@ -332,6 +348,7 @@ func (s *Server) newEcho() *echo.Echo {
 	if toks := s.tokens(); len(toks) > 0 {
 		e.Use(s.authMiddleware(newAuthenticator(toks))...)
 	}
+	e.Use(s.readBodyWithin)
 
 	e.GET("/health", s.health)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
@@ -370,9 +387,10 @@ func (s *Server) newEcho() *echo.Echo {
 }
 
 // oneAtATime lets a request that decodes a pipeline run once it has its
-// turns, before its body is read: a turn per 256 KiB of body (at least one, at
-// most MaxBusy, so that the largest bodies are decoded one at a time). A
-// request that waits BusyWait for its turns is refused with 503 and
+// turns: a turn per 256 KiB of body (at least one, at most MaxBusy, so that the
+// largest bodies are decoded one at a time). Its body has been read whole by
+// then (readBodyWithin), so a client that sends it slowly never holds a turn.
+// A request that waits BusyWait for its turns is refused with 503 and
 // Retry-After.
 func (s *Server) oneAtATime(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -390,6 +408,60 @@ func (s *Server) oneAtATime(next echo.HandlerFunc) echo.HandlerFunc {
 		defer s.busy.Release(weight)
 		return next(c)
 	}
+}
+
+// readBodyWithin reads a request's whole body (within the body limit) before
+// its handler runs, and replaces it with the bytes read, setting
+// ContentLength to their length. The read has BodyTimeout: a client that has
+// not sent its body by then gets 408 and its connection is closed. The
+// deadline is the connection's read deadline, set for the read and cleared
+// after (net/http clears it too once the body is read), so that nothing else
+// on the connection is cut: the handler, an event stream, the wait for the
+// next request. (An http.Server.ReadTimeout would end event streams.)
+// Requests without a body are passed on untouched.
+func (s *Server) readBodyWithin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0 && len(req.TransferEncoding) == 0 {
+			return next(c)
+		}
+		rc := http.NewResponseController(c.Response())
+		// A writer without deadlines (the Handler mounted behind a wrapper
+		// that hides them) reads without one.
+		deadline := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)) == nil
+		data, err := io.ReadAll(req.Body)
+		if err != nil {
+			if isTimeout(err) {
+				c.Response().Header().Set("Connection", "close")
+				return &Error{Status: http.StatusRequestTimeout, Code: CodeRequestTimeout,
+					Message: fmt.Sprintf("the request body was not sent within %s", s.cfg.BodyTimeout), Err: err}
+			}
+			if deadline {
+				_ = rc.SetReadDeadline(time.Time{})
+			}
+			var he *echo.HTTPError
+			if errors.As(err, &he) {
+				return he
+			}
+			if err := req.Context().Err(); err != nil {
+				return err // the client went away
+			}
+			return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
+		}
+		if deadline {
+			_ = rc.SetReadDeadline(time.Time{})
+		}
+		_ = req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		req.ContentLength = int64(len(data))
+		return next(c)
+	}
+}
+
+// isTimeout reports whether err is a read deadline's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // isPage reports whether c asks for the run page's files (package web),
