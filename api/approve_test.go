@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,6 +30,7 @@ func TestApproveNode(t *testing.T) {
 		{"approved missing", "/approve/gate", map[string]any{"comment": "x"}, http.StatusBadRequest, api.CodeInvalidRequest},
 		{"unknown field", "/approve/gate", map[string]any{"approved": true, "approver": "x"}, http.StatusBadRequest, api.CodeMalformedJSON},
 		{"not an approval node", "/approve/build", map[string]any{"approved": true}, http.StatusConflict, api.CodeApprovalRefused},
+		{"comment too long", "/approve/gate", map[string]any{"approved": true, "comment": strings.Repeat("c", run.MaxDecisionText+1)}, http.StatusBadRequest, api.CodeInvalidRequest},
 		{"no such node", "/approve/nope", map[string]any{"approved": true}, http.StatusConflict, api.CodeApprovalRefused},
 	}
 	for _, b := range bad {
@@ -51,4 +54,28 @@ func TestApproveNode(t *testing.T) {
 	assert.Equal(t, "approved by ana: lgtm", node(v, "gate").Output)
 	again := h.do(http.MethodPost, "/api/workflows/"+id+"/approve/gate", map[string]any{"approved": false})
 	assert.Equal(t, http.StatusConflict, again.code, "body: %s", again.body)
+}
+
+// Decisions for a gate that does not wait yet are kept (the last one
+// applies when it waits), up to a limit: each stays in the run's history.
+func TestEarlyDecisionsAreBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gate := map[string]any{"id": "gate", "depends_on": []string{"build"}, "executor": map[string]any{"kind": "approval"}}
+	id := h.start(map[string]any{"dag": inlineDAG("early", noopNode("build", "3s"), gate)})
+	h.waitFor(id, "build running", nodeIs("build", run.NodeRunning))
+
+	for i := range 10 {
+		r := h.do(http.MethodPost, "/api/workflows/"+id+"/approve/gate", map[string]any{"approved": i%2 == 1, "by": fmt.Sprint("p", i)})
+		require.Equal(t, http.StatusOK, r.code, "decision %d: %s", i, r.body)
+	}
+	r := h.do(http.MethodPost, "/api/workflows/"+id+"/approve/gate", map[string]any{"approved": false, "by": "late"})
+	assert.Equal(t, http.StatusConflict, r.code, "body: %s", r.body)
+	e := r.apiError(t)
+	assert.Equal(t, api.CodeApprovalRefused, e.Code)
+	assert.Contains(t, e.Message, "10 decisions were already sent")
+
+	v := h.waitFor(id, "completed", closed)
+	assert.Equal(t, run.Completed, v.Status)
+	assert.Equal(t, "approved by p9", node(v, "gate").Output, "the last decision kept applies")
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -36,6 +37,9 @@ func TestExtendBudget(t *testing.T) {
 		{"both", id, map[string]any{"add_usd": 1, "reject": true}, http.StatusBadRequest, api.CodeInvalidRequest},
 		{"unknown field", id, map[string]any{"usd": 1}, http.StatusBadRequest, api.CodeMalformedJSON},
 		{"not a number", id, map[string]any{"add_usd": "5"}, http.StatusBadRequest, api.CodeMalformedJSON},
+		{"usd over the limit", id, map[string]any{"add_usd": 1e308}, http.StatusBadRequest, api.CodeInvalidRequest},
+		{"tokens over the limit", id, map[string]any{"add_tokens": 2e12}, http.StatusBadRequest, api.CodeInvalidRequest},
+		{"comment too long", id, map[string]any{"add_usd": 1, "comment": strings.Repeat("c", run.MaxDecisionText+1)}, http.StatusBadRequest, api.CodeInvalidRequest},
 		{"no budget", plain, map[string]any{"add_usd": 1}, http.StatusConflict, api.CodeBudgetRefused},
 		{"nothing waits to reject", id, map[string]any{"reject": true}, http.StatusConflict, api.CodeBudgetRefused},
 		{"unknown run", "no-such-run", map[string]any{"add_usd": 1}, http.StatusNotFound, api.CodeRunNotFound},

@@ -67,6 +67,9 @@ const (
 	// MaxNameLength bounds a pipeline's name, which Temporal indexes as
 	// a search attribute.
 	MaxNameLength = 200
+	// MaxBudgetUSD and MaxBudgetTokens bound a run's budget at its start.
+	MaxBudgetUSD    = 1e6
+	MaxBudgetTokens = 1_000_000_000_000
 )
 
 // Duration is a Go duration string such as "90s" or "1h30m". It is kept as

@@ -133,6 +133,11 @@ func (v *validator) pipeline(p Pipeline) {
 		}
 		if b.USD < 0 || math.IsNaN(b.USD) || math.IsInf(b.USD, 0) {
 			v.add("", "budget.usd", "must be a non-negative amount, got %v", b.USD)
+		} else if v.bounds && b.USD > MaxBudgetUSD {
+			v.add("", "budget.usd", "%v exceeds the limit of %v", b.USD, MaxBudgetUSD)
+		}
+		if v.bounds && b.Tokens > MaxBudgetTokens {
+			v.add("", "budget.tokens", "%d exceeds the limit of %d", b.Tokens, MaxBudgetTokens)
 		}
 	}
 	runTimeout := v.bounded("", "timeout", p.Timeout, MinTimeout, MaxRunTimeout, "the limit")

@@ -320,6 +320,10 @@ func TestValidateProblems(t *testing.T) {
 			{"b", "timeout", "99ms is shorter than the minimum of 100ms"},
 			{"b", "heartbeat_timeout", "1us is shorter than the minimum of 100ms"},
 		}},
+		{"budget over the limits", func(p *Pipeline) { p.Budget = &Budget{USD: 1e308, Tokens: 9223372036854775807} }, []want{
+			{"", "budget.usd", "1e+308 exceeds the limit of 1e+06"},
+			{"", "budget.tokens", "9223372036854775807 exceeds the limit of 1000000000000"},
+		}},
 		{"name too long", func(p *Pipeline) { p.Name = strings.Repeat("n", 201) },
 			[]want{{"", "name", "longer than 200 bytes (201)"}}},
 		{"retry backoff below 1", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{Backoff: 0.5} },

@@ -176,6 +176,45 @@ type BudgetDecision struct {
 	By        string  `json:"by,omitempty"`
 }
 
+// Limits of what a decision (a budget's or an approval's) may carry.
+const (
+	// MaxDecisionText bounds a decision's comment and by, in bytes: they
+	// are recorded in the run's history.
+	MaxDecisionText = 2000
+	// MaxAddUSD and MaxAddTokens bound what one budget decision adds.
+	MaxAddUSD    = 1e6
+	MaxAddTokens = 1_000_000_000_000
+)
+
+// CheckText refuses a comment or by longer than MaxDecisionText bytes,
+// naming the field.
+func CheckText(comment, by string) error {
+	switch {
+	case len(comment) > MaxDecisionText:
+		return fmt.Errorf("comment: longer than %d bytes (%d)", MaxDecisionText, len(comment))
+	case len(by) > MaxDecisionText:
+		return fmt.Errorf("by: longer than %d bytes (%d)", MaxDecisionText, len(by))
+	}
+	return nil
+}
+
+// CheckBounds is Check plus the limits a new decision must respect:
+// amounts at most MaxAddUSD and MaxAddTokens (two additions of 1e308 made
+// the budget infinite), comment and by at most MaxDecisionText bytes.
+// (Decisions a run already recorded are checked with Check alone.)
+func (d BudgetDecision) CheckBounds() error {
+	if err := d.Check(); err != nil {
+		return err
+	}
+	switch {
+	case d.AddUSD > MaxAddUSD:
+		return fmt.Errorf("add_usd: %v exceeds the limit of %v for one decision", d.AddUSD, MaxAddUSD)
+	case d.AddTokens > MaxAddTokens:
+		return fmt.Errorf("add_tokens: %d exceeds the limit of %d for one decision", d.AddTokens, MaxAddTokens)
+	}
+	return CheckText(d.Comment, d.By)
+}
+
 // Check says whether the decision is well formed: a rejection, or
 // positive amounts (at least one).
 func (d BudgetDecision) Check() error {

@@ -19,7 +19,7 @@ var ErrBudgetRefused = errors.New("budget decision refused")
 // malformed decision (amounts not positive, both amounts and a rejection)
 // wraps ErrInvalidRequest.
 func (s *Service) ExtendBudget(ctx context.Context, workflowID string, d run.BudgetDecision) (*run.Budget, error) {
-	if err := d.Check(); err != nil {
+	if err := d.CheckBounds(); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidRequest, err)
 	}
 	return update[run.Budget](ctx, s, workflowID, workflows.ExtendBudgetName, d, ErrBudgetRefused, "extend the budget")

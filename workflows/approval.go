@@ -47,13 +47,30 @@ func (q approvalRequest) approval() (run.Approval, error) {
 	return run.Approval{Node: q.Node, Approved: *q.Approved, Comment: q.Comment, By: q.By, Timeout: q.Timeout}, nil
 }
 
-// validateApproval is the approve update's validator.
+// validateApproval is the approve update's validator: a refused decision
+// is not recorded in the run's history. Beyond what applying a decision
+// checks, it refuses a comment or by over run.MaxDecisionText bytes, and
+// more than maxEarlyDecisions decisions for a node that does not wait yet
+// (the last one applies when it does; each stays in history, and a few
+// dozen 2 MB comments once pushed a run past Temporal's history limit).
+// These bounds are checked here only (Temporal does not run validators on
+// replay), so that runs that recorded such decisions before replay the
+// same.
 func (r *execution) validateApproval(q approvalRequest) error {
 	a, err := q.approval()
 	if err != nil {
 		return err
 	}
-	return r.s.checkApproval(a)
+	if err := run.CheckText(a.Comment, a.By); err != nil {
+		return err
+	}
+	if err := r.s.checkApproval(a); err != nil {
+		return err
+	}
+	if r.s.node(r.s.index[a.Node]).Status != run.NodeWaitingApproval && !r.s.earlyDecisionsLeft(a.Node) {
+		return fmt.Errorf("node %q: %d decisions were already sent before it waits; the last one applies when it does", a.Node, maxEarlyDecisions)
+	}
+	return nil
 }
 
 // approveUpdate is the approve update's handler: it hands the decision to

@@ -37,13 +37,24 @@ type budgetRequest struct {
 func (r *execution) registerBudget(ctx workflow.Context) error {
 	r.bud = budgetLoop{ch: workflow.NewBufferedChannel(ctx, 10), errs: map[int]error{}}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, ExtendBudgetName, r.extendBudgetUpdate, workflow.UpdateHandlerOptions{
-		Validator:   r.s.checkBudget,
+		Validator:   r.validateBudget,
 		Description: "Extend the run's budget ({add_usd, add_tokens}) or reject ({reject, comment}); returns the budget and spend",
 	})
 	if err != nil {
 		return fmt.Errorf("set the %s update handler: %w", ExtendBudgetName, err)
 	}
 	return nil
+}
+
+// validateBudget is the extend_budget update's validator: a refused
+// decision is not recorded in the run's history. Bounds on what a decision
+// carries are checked here only (not when a recorded decision is applied),
+// so that runs that recorded one before a bound existed replay the same.
+func (r *execution) validateBudget(d budgetDecision) error {
+	if err := d.CheckBounds(); err != nil {
+		return err
+	}
+	return r.s.checkBudget(d)
 }
 
 // extendBudgetUpdate hands the decision to the loop and returns the budget

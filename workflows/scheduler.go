@@ -69,6 +69,9 @@ type scheduler struct {
 	state    run.State // Running until finish
 	// early holds decisions for approval nodes that are not waiting yet.
 	early map[int]run.Approval
+	// earlyCount counts the decisions kept for each approval node in this
+	// part of the run (see maxEarlyDecisions).
+	earlyCount map[int]int
 	// changed is set by every change to what a report shows; see
 	// takeChanged.
 	changed bool

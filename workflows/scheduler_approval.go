@@ -45,10 +45,22 @@ func (s *scheduler) receiveApproval(a run.Approval, now time.Time) (int, bool, e
 		return i, true, nil
 	}
 	if s.early == nil {
-		s.early = map[int]run.Approval{}
+		s.early, s.earlyCount = map[int]run.Approval{}, map[int]int{}
 	}
 	s.early[i] = a
+	s.earlyCount[i]++
 	return i, false, nil
+}
+
+// maxEarlyDecisions bounds the decisions the approve update accepts for
+// one approval node before it waits: each stays in the run's history.
+const maxEarlyDecisions = 10
+
+// earlyDecisionsLeft reports whether another decision for the node may be
+// kept until it waits.
+func (s *scheduler) earlyDecisionsLeft(node string) bool {
+	i, ok := s.index[node]
+	return !ok || s.earlyCount[i] < maxEarlyDecisions
 }
 
 // kept reports whether a decision for the node is kept until it waits.
