@@ -84,7 +84,7 @@ func cmdDev(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&cfg.API.Addr, "api-listen", cfg.API.Addr, "REST API `host:port`; empty disables it (env "+config.EnvAPIAddr+")")
 	fs.StringVar(&cfg.Client.Namespace, "namespace", cfg.Client.Namespace, "Temporal `namespace`, created if missing")
 	fs.StringVar(&cfg.TaskQueue, "task-queue", cfg.TaskQueue, "task `queue` (env "+config.EnvTaskQueue+")")
-	fs.BoolVar(&cfg.API.Insecure, "insecure", false, "serve the API beyond loopback without "+config.EnvAPIToken+" (logged as a warning)")
+	fs.BoolVar(&cfg.API.Insecure, "insecure", false, "serve the API beyond loopback without "+config.EnvAPIToken+", and the Temporal server and Web UI beyond loopback at all (logged as warnings)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}

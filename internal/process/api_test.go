@@ -2,6 +2,8 @@ package process_test
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/maestrohq/maestro/api"
 	"github.com/maestrohq/maestro/config"
+	"github.com/maestrohq/maestro/devserver"
 	"github.com/maestrohq/maestro/internal/process"
 )
 
@@ -149,4 +152,43 @@ func TestCheckAPIExposureCountsAnyToken(t *testing.T) {
 			assert.NotContains(t, logs.String(), secret)
 		})
 	}
+}
+
+// TestCheckDevExposure: dev's Temporal server and Web UI have no
+// authentication, so beyond loopback they need --insecure (a warning);
+// RunDev refuses before starting anything.
+func TestCheckDevExposure(t *testing.T) {
+	for _, tc := range []struct {
+		name, temporal, ui string
+		refuse             string
+	}{
+		{"loopback", "127.0.0.1:7233", "localhost:8233", ""},
+		{"no Web UI", "[::1]:7233", "", ""},
+		{"Temporal on every interface", "0.0.0.0:7233", "127.0.0.1:8233", "--temporal-listen"},
+		{"Web UI on every interface", "127.0.0.1:7233", ":8233", "--ui-listen"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&logs, nil))
+			cfg := config.Config{Dev: config.Dev{TemporalAddr: tc.temporal, UIAddr: tc.ui}}
+			err := process.CheckDevExposure(cfg, logger)
+			if tc.refuse == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.refuse)
+			assert.Contains(t, err.Error(), "--insecure")
+
+			cfg.API.Insecure = true
+			require.NoError(t, process.CheckDevExposure(cfg, logger))
+			assert.Contains(t, logs.String(), "--insecure")
+		})
+	}
+	cfg := config.Config{Dev: config.Dev{DataDir: t.TempDir(), TemporalAddr: "0.0.0.0:0"}}
+	err := process.RunDev(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "refusing to serve the embedded Temporal server on 0.0.0.0:0")
+	_, statErr := os.Stat(filepath.Join(cfg.Dev.DataDir, devserver.DatabaseFile))
+	assert.True(t, os.IsNotExist(statErr), "nothing started")
 }

@@ -19,6 +19,31 @@ import (
 	"github.com/maestrohq/maestro/workflows"
 )
 
+// CheckDevExposure is `maestro dev`'s rule for its embedded Temporal server
+// and Web UI: they have no authentication, and a dev worker runs any
+// executor a pipeline asks for, so beyond loopback anyone who reaches them
+// could run commands on this machine. It returns an error naming the
+// address and its flag, unless cfg.API.Insecure is set (--insecure), which
+// is logged as a warning. Empty addresses (the Web UI disabled) pass.
+func CheckDevExposure(cfg config.Config, logger *slog.Logger) error {
+	for _, l := range []struct{ what, addr, flag string }{
+		{"the embedded Temporal server", cfg.Dev.TemporalAddr, "--temporal-listen"},
+		{"the Temporal Web UI", cfg.Dev.UIAddr, "--ui-listen"},
+	} {
+		if l.addr == "" || IsLoopback(l.addr) {
+			continue
+		}
+		if cfg.API.Insecure {
+			logger.Warn("dev serves "+l.what+" beyond loopback (--insecure): it has no authentication, and anyone who can reach it can start runs that execute commands on this machine",
+				"addr", l.addr)
+			continue
+		}
+		return fmt.Errorf("dev: refusing to serve %s on %s: it has no authentication, and anyone who can reach it could start runs that execute commands on this machine; listen on 127.0.0.1 (%s), or pass --insecure",
+			l.what, l.addr, l.flag)
+	}
+	return nil
+}
+
 // DevNamespace is the namespace `maestro dev` creates unless told otherwise.
 const DevNamespace = "default"
 
@@ -35,6 +60,9 @@ const DevNamespace = "default"
 func RunDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Writer) error {
 	cfg.Policy.DevMode = true
 	if err := CheckAPIExposure(cfg.API, logger); err != nil {
+		return err
+	}
+	if err := CheckDevExposure(cfg, logger); err != nil {
 		return err
 	}
 	acts, err := Activities(cfg, logger, WorkerOptions{})
