@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -157,8 +159,11 @@ func TestPayloadOverTemporalsLimitIs413(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	key := fmt.Sprintf("big-%d", time.Now().UnixNano())
-	r := h.do(http.MethodPost, "/api/workflows", map[string]any{"template": "sdlc-linear", "requirement": strings.Repeat("x", runs.MaxInputBytes-1000)},
-		"Idempotency-Key", key)
+	big := inlineDAG("big", noopNode("a", ""))
+	noise := make([]byte, (runs.MaxInputBytes-1000)*3/4)
+	_, _ = rand.Read(noise) // incompressible: a big start input is sent compressed
+	big["description"] = base64.StdEncoding.EncodeToString(noise)
+	r := h.do(http.MethodPost, "/api/workflows", map[string]any{"dag": big}, "Idempotency-Key", key)
 	require.Equal(t, http.StatusRequestEntityTooLarge, r.code, "body: %.500s", r.body)
 	e := r.apiError(t)
 	assert.Equal(t, api.CodePayloadTooLarge, e.Code)

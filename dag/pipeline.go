@@ -67,6 +67,10 @@ const (
 	// MaxNameLength bounds a pipeline's name, which Temporal indexes as
 	// a search attribute.
 	MaxNameLength = 200
+	// MaxParamsBytes bounds a pipeline's params as JSON: every node's
+	// input carries them, and commands get them in one environment
+	// variable (MAESTRO_PARAMS), which Linux caps at 128 KiB.
+	MaxParamsBytes = 64 << 10
 	// MaxBudgetUSD and MaxBudgetTokens bound a run's budget at its start.
 	MaxBudgetUSD    = 1e6
 	MaxBudgetTokens = 1_000_000_000_000

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
@@ -126,6 +127,11 @@ func (v *validator) pipeline(p Pipeline) {
 	}
 	if p.Workspace != nil {
 		p.Workspace.validate(v)
+	}
+	if v.bounds && len(p.Params) > 0 {
+		if b, err := json.Marshal(p.Params); err == nil && len(b) > MaxParamsBytes {
+			v.add("", "params", "%d bytes as JSON exceed the limit of %d (the requirement counts); put large inputs in the repository or a file the nodes read", len(b), MaxParamsBytes)
+		}
 	}
 	if b := p.Budget; b != nil {
 		if b.Tokens < 0 {

@@ -324,6 +324,8 @@ func TestValidateProblems(t *testing.T) {
 			{"", "budget.usd", "1e+308 exceeds the limit of 1e+06"},
 			{"", "budget.tokens", "9223372036854775807 exceeds the limit of 1000000000000"},
 		}},
+		{"params too big", func(p *Pipeline) { p.Params = map[string]any{"requirement": strings.Repeat("r", MaxParamsBytes)} },
+			[]want{{"", "params", "65554 bytes as JSON exceed the limit of 65536"}}},
 		{"name too long", func(p *Pipeline) { p.Name = strings.Repeat("n", 201) },
 			[]want{{"", "name", "longer than 200 bytes (201)"}}},
 		{"retry backoff below 1", func(p *Pipeline) { p.Nodes[1].Retry = &Retry{Backoff: 0.5} },

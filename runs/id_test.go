@@ -109,11 +109,12 @@ func TestRequestHashTellsRequestsApart(t *testing.T) {
 
 func TestPayloadLimit(t *testing.T) {
 	s := New(nil, Config{})
-	in, err := Build(StartRequest{Template: templates.SDLCLinear, Requirement: strings.Repeat("x", MaxInputBytes)}, dag.ModeLinear)
+	in, err := Build(StartRequest{Template: templates.SDLCLinear, Requirement: "x"}, dag.ModeLinear)
 	require.NoError(t, err)
+	in.Pipeline.Description = strings.Repeat("x", MaxInputBytes)
 	_, err = s.checkInputSize(in)
 	assert.ErrorIs(t, err, ErrPayloadTooLarge)
-	in, err = Build(StartRequest{Template: templates.SDLCLinear, Requirement: strings.Repeat("x", 100<<10)}, dag.ModeLinear)
+	in, err = Build(StartRequest{Template: templates.SDLCLinear, Requirement: strings.Repeat("x", 60<<10)}, dag.ModeLinear)
 	require.NoError(t, err)
 	_, err = s.checkInputSize(in)
 	assert.NoError(t, err)

@@ -13,6 +13,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -147,6 +148,11 @@ type execution struct {
 	// noCarry says the carried state was too big once: the run stays in
 	// this part.
 	noCarry bool
+	// task, taskBytes and taskTimer bound what one workflow task starts
+	// (see taskFull).
+	task      int
+	taskBytes int
+	taskTimer bool
 }
 
 func newRun(ctx workflow.Context, in run.Input) *execution {
@@ -256,6 +262,10 @@ func (r *execution) execute(ctx workflow.Context) (*run.Status, error) {
 // startReady starts what the scheduler lets start now.
 func (r *execution) startReady(ctx, nodesCtx workflow.Context, sel workflow.Selector) {
 	r.resumeBudget(ctx, nodesCtx, sel)
+	if task := workflow.GetInfo(ctx).GetCurrentHistoryLength(); task != r.task {
+		r.task, r.taskBytes = task, 0
+	}
+	r.s.full = func() bool { return r.taskFull(ctx, sel) }
 	r.s.startReady(workflow.Now(ctx), func(i int, kind startKind) {
 		switch kind {
 		case startActivity:
@@ -264,6 +274,44 @@ func (r *execution) startReady(ctx, nodesCtx workflow.Context, sel workflow.Sele
 			r.startGate(ctx, nodesCtx, sel, i)
 		}
 	})
+}
+
+// maxTaskStartBytes bounds the activity inputs one workflow task schedules:
+// Temporal's frontend takes at most 4 MiB in one message, and a task that
+// started 10 nodes carrying 450 KB of params each was refused, which
+// terminated the run. Past the bound, the rest start in the next task.
+const maxTaskStartBytes = 1 << 20
+
+// versionBatchStarts marks runs that start nodes over several workflow
+// tasks when their inputs are big (see taskFull). Runs before it started
+// every ready node at once.
+const versionBatchStarts = "batch-big-starts"
+
+// taskFull reports whether this workflow task scheduled maxTaskStartBytes
+// of activity inputs already; then it makes sure a next task comes (a 1 ms
+// timer) to start the rest. Runs replaying from before versionBatchStarts
+// never stop.
+func (r *execution) taskFull(ctx workflow.Context, sel workflow.Selector) bool {
+	if r.taskBytes < maxTaskStartBytes {
+		return false
+	}
+	if workflow.GetVersion(ctx, versionBatchStarts, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return false
+	}
+	if !r.taskTimer {
+		r.taskTimer = true
+		sel.AddFuture(workflow.NewTimer(ctx, time.Millisecond), func(workflow.Future) { r.taskTimer = false })
+	}
+	return true
+}
+
+// inputBytes is about the size of an activity input in history.
+func inputBytes(in any) int {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return 0
+	}
+	return len(b)
 }
 
 // startActivity runs node i's activity.
@@ -276,6 +324,7 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d))
 	in := r.nodeInput(d, r.nodeWorkspace(i), i)
 	in.Budget = r.s.remaining(i)
+	r.taskBytes += inputBytes(in)
 	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult

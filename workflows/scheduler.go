@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/log"
 
@@ -72,6 +73,10 @@ type scheduler struct {
 	// earlyCount counts the decisions kept for each approval node in this
 	// part of the run (see maxEarlyDecisions).
 	earlyCount map[int]int
+	// full, when set, reports whether what this workflow task started
+	// already is all it may start (see execution.taskFull); startReady
+	// then leaves the rest ready.
+	full func() bool
 	// changed is set by every change to what a report shows; see
 	// takeChanged.
 	changed bool
@@ -307,7 +312,7 @@ func (s *scheduler) startReady(now time.Time, launch func(i int, kind startKind)
 		return
 	}
 	s.inPass = true
-	for len(s.active) < s.limit {
+	for len(s.active) < s.limit && len(s.ready.items) > 0 && (s.full == nil || !s.full()) {
 		i, ok := s.ready.pop()
 		if !ok {
 			break
@@ -519,9 +524,17 @@ func (s *scheduler) summary(limit int) (running, waiting, failed []string) {
 // the activity needs their names to find the full output).
 func (s *scheduler) inputs(i int) (outputs, artifacts map[string]string) {
 	outputs = make(map[string]string, len(s.deps[i]))
+	total := 0
+	for _, j := range s.deps[i] {
+		total += len(s.results[j].Output)
+	}
+	share := maxInputsBytes
+	if total > maxInputsBytes {
+		share = maxInputsBytes / len(s.deps[i])
+	}
 	for _, j := range s.deps[i] {
 		id, res := s.nodes[j].ID, s.results[j]
-		outputs[id] = res.Output
+		outputs[id] = shorten(res.Output, share)
 		if s.nodes[j].Reused && res.Artifact != "" {
 			if artifacts == nil {
 				artifacts = map[string]string{}
@@ -530,6 +543,26 @@ func (s *scheduler) inputs(i int) (outputs, artifacts map[string]string) {
 		}
 	}
 	return outputs, artifacts
+}
+
+// maxInputsBytes bounds the dependency outputs one node's input carries
+// (70 dependencies of 40 KB each made an input over Temporal's 2 MB payload
+// limit, and the run stuck): past it, each output is cut to an equal share.
+// The full outputs stay in the artifact store.
+const maxInputsBytes = 256 << 10
+
+// shorten cuts output to at most limit bytes (on a UTF-8 boundary), saying
+// so at its end.
+func shorten(output string, limit int) string {
+	if len(output) <= limit {
+		return output
+	}
+	note := fmt.Sprintf("\n[cut to fit the node's input: %d of %d bytes; the full output is the node's artifact]", limit, len(output))
+	keep := max(limit-len(note), 0)
+	for keep > 0 && !utf8.RuneStart(output[keep]) {
+		keep--
+	}
+	return output[:keep] + note
 }
 
 // node returns the state of node i.

@@ -24,6 +24,7 @@ var patches = []Patch{
 	{ID: versionSkipAtOnce, Max: 1},
 	{ID: versionContinueAsNew, Max: 1},
 	{ID: versionUsageMemo, Max: 1},
+	{ID: versionBatchStarts, Max: 1},
 }
 
 // retired lists the change IDs of patches whose GetVersion call was

@@ -90,7 +90,7 @@ func TestPatchesListEveryGetVersion(t *testing.T) {
 
 func TestWorkflowCodeVersionString(t *testing.T) {
 	v := WorkflowCodeVersion()
-	assert.Regexp(t, `^3 patches \(continue-as-new=1, skip-dependents-of-early-rejection=1, usage-in-memo=1\), hash [0-9a-f]{12}$`, v.String())
+	assert.Regexp(t, `^4 patches \(batch-big-starts=1, continue-as-new=1, skip-dependents-of-early-rejection=1, usage-in-memo=1\), hash [0-9a-f]{12}$`, v.String())
 	assert.Equal(t, v, WorkflowCodeVersion(), "stable")
 	assert.Equal(t, "1 patch (a=2), hash x", CodeVersion{Patches: []Patch{{ID: "a", Max: 2}}, Hash: "x"}.String())
 }
