@@ -280,6 +280,8 @@ func (r *execution) startReady(ctx, nodesCtx workflow.Context, sel workflow.Sele
 // Temporal's frontend takes at most 4 MiB in one message, and a task that
 // started 10 nodes carrying 450 KB of params each was refused, which
 // terminated the run. Past the bound, the rest start in the next task.
+// Changing it changes the commands of recorded runs (the replay of
+// big_inputs_batched fails): guard a change with workflow.GetVersion.
 const maxTaskStartBytes = 1 << 20
 
 // versionBatchStarts marks runs that start nodes over several workflow

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,6 +141,26 @@ func TestRecordHistories(t *testing.T) {
 		writeRunHistory(t, started.WorkflowID, started.RunID, "continued_as_new_part1")
 		writeRunHistory(t, started.WorkflowID, "", "continued_as_new_part2")
 	})
+	t.Run("big_inputs_batched", func(t *testing.T) {
+		// Node inputs that pass what one workflow task may schedule start
+		// over several tasks (versionBatchStarts).
+		e := server.New(t)
+		nodes := make([]dag.Node, 40)
+		for i := range nodes {
+			nodes[i] = command(fmt.Sprintf("n%02d", i), []string{"true"})
+		}
+		p := pipeline("big-inputs", dag.ModeDAGParallel, nodes...)
+		p.MaxParallel = 100
+		p.Params = map[string]any{"blob": strings.Repeat("p", 60<<10)}
+		started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: p})
+		require.NoError(t, err)
+		st, err := e.Runs.Wait(ctx, started.WorkflowID)
+		require.NoError(t, err)
+		require.Equal(t, run.Completed, st.Status, st.Error)
+		_, batched := batchCounts(t, started.WorkflowID)
+		require.True(t, batched)
+		writeHistory(t, started.WorkflowID, "big_inputs_batched")
+	})
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			e := &envT{Env: server.New(t), t: t}
@@ -175,13 +196,17 @@ func writeHistory(t *testing.T, workflowID, name string) {
 	writeRunHistory(t, workflowID, "", name)
 }
 
-// longHistory is the number of events past which a recorded history is
-// stored gzip-compressed.
-const longHistory = 1000
+// longHistory and bigHistory are the number of events and of bytes past
+// which a recorded history is stored gzip-compressed.
+const (
+	longHistory = 1000
+	bigHistory  = 256 << 10
+)
 
 // writeRunHistory writes the history of one run of workflowID (runID ""
 // for the latest) as testdata/histories/<hash of this code's
-// WorkflowCodeVersion>/<name>.json, or .json.gz past longHistory events:
+// WorkflowCodeVersion>/<name>.json, or .json.gz past longHistory events or
+// bigHistory bytes:
 // each version of the workflow code adds its own generation, and a history
 // already recorded is never replaced (remove it to record it again).
 func writeRunHistory(t *testing.T, workflowID, runID, name string) {
@@ -196,12 +221,13 @@ func writeRunHistory(t *testing.T, workflowID, runID, name string) {
 		hist.Events = append(hist.Events, ev)
 	}
 	path := filepath.Join(dir, name+".json")
-	opts := temporalproto.CustomJSONMarshalOptions{Indent: "  "}
-	if len(hist.Events) > longHistory {
-		path, opts.Indent = path+".gz", ""
-	}
-	b, err := opts.Marshal(hist)
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
 	require.NoError(t, err)
+	if len(hist.Events) > longHistory || len(b) > bigHistory {
+		path = path + ".gz"
+		b, err = temporalproto.CustomJSONMarshalOptions{}.Marshal(hist)
+		require.NoError(t, err)
+	}
 	if strings.HasSuffix(path, ".gz") {
 		var zb bytes.Buffer
 		zw, err := gzip.NewWriterLevel(&zb, gzip.BestCompression)
