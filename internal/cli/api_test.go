@@ -75,7 +75,7 @@ func TestAPIBadConfigurationIsAnError(t *testing.T) {
 		{"rate limit", nil, config.MapEnv{config.EnvAPIRateLimit: "fast"}, config.EnvAPIRateLimit},
 		{"unknown flag", []string{"--port", "1"}, config.MapEnv{}, "port"},
 		{"stray argument", []string{"serve"}, config.MapEnv{}, "unexpected"},
-		{"listen address", []string{"--listen", "256.0.0.1:99999"}, config.MapEnv{}, "listen"},
+		{"listen address", []string{"--listen", "127.0.0.1:99999"}, config.MapEnv{}, "listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr strings.Builder
@@ -183,7 +183,7 @@ func TestAPINeverListensBeyondLoopbackWithoutAToken(t *testing.T) {
 				env[k] = v
 			}
 			var stderr syncWriter
-			args := append([]string{"dev", "--temporal-listen", "256.0.0.1:99999", "--ui-listen", ""}, tc.args...)
+			args := append([]string{"dev", "--temporal-listen", "127.0.0.1:99999", "--ui-listen", ""}, tc.args...)
 			err := runMain(context.Background(), &stderr, env, nil, args...)
 			require.Error(t, err)
 			if tc.refuse {
@@ -194,7 +194,7 @@ func TestAPINeverListensBeyondLoopbackWithoutAToken(t *testing.T) {
 				return
 			}
 			assert.NotContains(t, err.Error(), "refusing")
-			assert.Contains(t, err.Error(), "256.0.0.1:99999", "it went on to start Temporal")
+			assert.Contains(t, err.Error(), "127.0.0.1:99999", "it went on to start Temporal")
 			assert.Equal(t, tc.warns, strings.Contains(stderr.String(), "beyond loopback without a token (--insecure)"))
 		})
 	}
