@@ -1,8 +1,11 @@
 package dag
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
+	"text/template"
 )
 
 // KindHTTP sends an HTTP request.
@@ -38,6 +41,32 @@ func (s *HTTPSpec) Validate() []Problem {
 		ps.add("method", "unknown HTTP method %q", s.Method)
 	}
 	return ps
+}
+
+// templateProblems reports the templates (url, headers, body) that do not
+// parse, which would fail the node with a ConfigError once it started. It
+// is a check of ValidateStart: a run started before it replays unchanged.
+func (s *HTTPSpec) templateProblems() []Problem {
+	var ps problems
+	fields := s.templates()
+	for _, field := range slices.Sorted(maps.Keys(fields)) {
+		if text := fields[field]; strings.Contains(text, "{{") {
+			if _, err := template.New(field).Funcs(httpFuncs()).Parse(text); err != nil {
+				ps.add(field, "invalid template: %v", err)
+			}
+		}
+	}
+	return ps
+}
+
+// httpFuncs stands for the functions a worker gives an http node's
+// templates (env, json), so that validation parses them as the worker
+// will; they are never called here.
+func httpFuncs() template.FuncMap {
+	return template.FuncMap{
+		"env":  func(string) (string, error) { return "", nil },
+		"json": func(any) (string, error) { return "", nil },
+	}
 }
 
 func validMethod(m string) bool {

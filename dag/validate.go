@@ -291,6 +291,11 @@ func (v *validator) executor(id string, e Executor) {
 		for _, p := range templateRangeProblems(spec) {
 			v.add(id, "executor."+p.Field, "%s", p.Message)
 		}
+		if h, ok := spec.(*HTTPSpec); ok {
+			for _, p := range h.templateProblems() {
+				v.add(id, "executor."+p.Field, "%s", p.Message)
+			}
+		}
 	}
 	var stray []string
 	for name := range e.Foreign {

@@ -274,6 +274,12 @@ func TestValidateProblems(t *testing.T) {
 			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
 		{"http url without host", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "http://"}) },
 			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
+		{"http templates that do not parse", func(p *Pipeline) {
+			p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "{{.Bad", Body: `{"a": {{json .Params.x}}}`, Headers: map[string]string{"X": "{{end}}"}})
+		}, []want{
+			{"a", "executor.headers.X", "invalid template"},
+			{"a", "executor.url", "invalid template"},
+		}},
 		{"http url that does not parse", func(p *Pipeline) { p.Nodes[0].Executor = NewExecutor(&HTTPSpec{URL: "http://[::1"}) },
 			[]want{{"a", "executor.url", "is not an absolute http or https URL"}}},
 		{"http with an unknown method", func(p *Pipeline) {

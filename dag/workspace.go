@@ -157,6 +157,8 @@ func (w Workspace) validate(v *validator) {
 			v.add(node, "workspace.branch", "give a branch name without refs/ (e.g. %q)", DefaultWorkspaceBranch)
 		case b == "HEAD":
 			v.add(node, "workspace.branch", "HEAD is not a branch name")
+		case v.bounds && (strings.Contains(b, "{{") || strings.Contains(b, "}}")):
+			v.add(node, "workspace.branch", "only %s is replaced in a branch name; it is not a template", WorkflowIDPlaceholder)
 		default:
 			if msg := refProblem(b); msg != "" {
 				v.add(node, "workspace.branch", "%s", msg)

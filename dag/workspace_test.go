@@ -37,6 +37,7 @@ func TestWorkspaceValidation(t *testing.T) {
 		{"ref option", Workspace{Repo: "/r", Ref: "--all"}, noop("a"), "workspace.ref", "must not start with '-'"},
 		{"branch with space", Workspace{Repo: "/r", Branch: "my branch"}, noop("a"), "workspace.branch", "not a valid git ref"},
 		{"branch refs/", Workspace{Repo: "/r", Branch: "refs/heads/x"}, noop("a"), "workspace.branch", "without refs/"},
+		{"branch with a template", Workspace{Repo: "/r", Branch: "maestro/{{.Bad"}, noop("a"), "workspace.branch", "not a template"},
 		{"dir outside the checkout", Workspace{Repo: "/r"}, cmd("../up"), "executor.dir", "relative path inside the checkout"},
 		{"absolute dir", Workspace{Repo: "/r"}, cmd("/etc"), "executor.dir", "relative path inside the checkout"},
 	} {
