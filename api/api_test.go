@@ -418,6 +418,9 @@ func TestListFiltersByStatusAndTemplateAndPages(t *testing.T) {
 		{"page_size=abc", "page_size"},
 		{"page_size=100000", "page_size"},
 		{"page_token=!!!", "page_token"},
+		{"page_token=zzz", "page_token"},
+		{"page_token=AAAA", "page_token"},
+		{"page_token=e30", "page_token"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			r := h.do(http.MethodGet, "/api/workflows?"+tc.query, nil)

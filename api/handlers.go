@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"strconv"
@@ -234,8 +236,8 @@ func (s *Server) list(c echo.Context, status string) error {
 		f.PageSize = n
 	}
 	if v := c.QueryParam("page_token"); v != "" {
-		tok, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil {
+		tok, ok := decodeListToken(v)
+		if !ok {
 			return badField(CodeInvalidRequest, "page_token", "page_token is not a token this API returned")
 		}
 		f.NextPageToken = tok
@@ -254,9 +256,30 @@ func (s *Server) list(c echo.Context, status string) error {
 		resp.Workflows = []runs.RunSummary{}
 	}
 	if len(next) > 0 {
-		resp.NextPageToken = base64.RawURLEncoding.EncodeToString(next)
+		resp.NextPageToken = encodeListToken(next)
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// A list page token is Temporal's, behind a version byte and its CRC-32:
+// a token this API did not return is refused at once (Temporal took
+// seconds to fail on some, answered as if Temporal were down).
+const listTokenVersion = 1
+
+func encodeListToken(raw []byte) string {
+	b := make([]byte, 5, 5+len(raw))
+	b[0] = listTokenVersion
+	binary.BigEndian.PutUint32(b[1:], crc32.ChecksumIEEE(raw))
+	return base64.RawURLEncoding.EncodeToString(append(b, raw...))
+}
+
+func decodeListToken(s string) ([]byte, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 6 || b[0] != listTokenVersion {
+		return nil, false
+	}
+	raw := b[5:]
+	return raw, binary.BigEndian.Uint32(b[1:5]) == crc32.ChecksumIEEE(raw)
 }
 
 func validStatus(st string) bool {
