@@ -130,7 +130,8 @@ func TestBadStartRequestsAreRejectedWithClearErrorsAndStartNothing(t *testing.T)
 		mentions []string
 	}{
 		{"malformed JSON", `{"template": "sdlc-parallel",`, 400, api.CodeMalformedJSON, nil},
-		{"not an object", `[1, 2]`, 400, api.CodeMalformedJSON, nil},
+		{"not an object", `[1, 2]`, 400, api.CodeMalformedJSON, []string{"must be a JSON object"}},
+		{"a YAML pipeline", "name: x\nnodes: []\n", 400, api.CodeMalformedJSON, []string{"must be a JSON object", "/api/dags/validate"}},
 		{"empty body", ``, 400, api.CodeMalformedJSON, nil},
 		{"trailing data", `{"template": "sdlc-parallel"} {}`, 400, api.CodeMalformedJSON, nil},
 		{"unknown field", map[string]any{"template": "sdlc-parallel", "requirment": "typo"}, 400, api.CodeMalformedJSON, []string{"requirment"}},

@@ -69,7 +69,11 @@ func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		e := jsonError(err)
+		if t := bytes.TrimSpace(data); len(t) > 0 && t[0] != '{' {
+			e.Message = "the body must be a JSON object: " + e.Message + " (a pipeline in YAML goes to POST /api/dags/validate, or in JSON as the start request's dag)"
+		}
+		return e
 	}
 	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
 		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "unexpected data after the JSON object"}
