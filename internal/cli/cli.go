@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -127,8 +128,6 @@ func (a *app) exit(err error) int {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.Is(err, errUsageShown):
-		return exitUsage
 	case errors.As(err, &ue):
 		fmt.Fprintf(a.stderr, "maestro: %s\n", ue.msg)
 		if ue.cmd != "" {
@@ -186,10 +185,6 @@ Run 'maestro help <command>' for a command's flags.
 `)
 }
 
-// errUsageShown says the flag package already printed the problem and the
-// usage.
-var errUsageShown = errors.New("usage shown")
-
 // usageError is a mistake on the command line; it exits with exitUsage.
 type usageError struct {
 	cmd string
@@ -235,11 +230,19 @@ func upperFirst(s string) string {
 func parse(fs *flag.FlagSet, args []string, names ...string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		// The flag package prints a command's whole usage on any error:
+		// keep it for --help, and say only what is wrong otherwise.
+		out := fs.Output()
+		var printed bytes.Buffer
+		fs.SetOutput(&printed)
+		err := fs.Parse(args)
+		fs.SetOutput(out)
+		if err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				_, _ = out.Write(printed.Bytes())
 				return nil, err
 			}
-			return nil, errUsageShown
+			return nil, usagef(fs.Name(), "%s: %v", fs.Name(), err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {

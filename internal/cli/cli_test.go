@@ -481,6 +481,14 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// A bad flag value is one line naming the flag, and where the usage is;
+// not the command's whole usage.
+func TestBadFlagIsOneLine(t *testing.T) {
+	r := runCLI(t, nil, "start", "--template", "sdlc-parallel", "--max-parallel", "abc")
+	assert.Equal(t, 2, r.code)
+	assert.Equal(t, "maestro: start: invalid value \"abc\" for flag -max-parallel: parse error\nrun 'maestro help start' for usage\n", r.stderr)
+}
+
 func TestUsageListsEveryCommand(t *testing.T) {
 	r := runCLI(t, nil, "help")
 	for _, c := range commands() {
