@@ -21,7 +21,7 @@ func cmdArtifacts(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	dir := fs.String("dir", cfg.ArtifactDir, "artifact `dir`ectory (env "+config.EnvArtifactDir+")")
-	out := fs.String("out", "", "save every artifact as `dir`/<node>.txt instead of listing them")
+	out := fs.String("out", "", "save the artifacts (every one, or the node's) as `dir`/<node>.txt instead of printing them")
 	asJSON := fs.Bool("json", false, "print the list as JSON")
 	// The node is optional.
 	pos, err := parse(fs, args, "workflow-id", "node")
@@ -32,7 +32,26 @@ func cmdArtifacts(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	store := artifacts.NewDir(*dir)
+	// save writes node's artifact as *out/<node>.txt and prints the path.
+	save := func(node string) error {
+		data, err := store.Get(ctx, pos[0], node)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		path := filepath.Join(*out, node+".txt")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s\n", path)
+		return nil
+	}
 	if len(pos) == 2 {
+		if *out != "" {
+			return save(pos[1])
+		}
 		data, err := store.Get(ctx, pos[0], pos[1])
 		if err != nil {
 			return err
@@ -48,19 +67,10 @@ func cmdArtifacts(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("no artifacts for %s in %s", pos[0], *dir)
 	}
 	if *out != "" {
-		if err := os.MkdirAll(*out, 0o755); err != nil {
-			return err
-		}
 		for _, info := range list {
-			data, err := store.Get(ctx, pos[0], info.Node)
-			if err != nil {
+			if err := save(info.Node); err != nil {
 				return err
 			}
-			path := filepath.Join(*out, info.Node+".txt")
-			if err := os.WriteFile(path, data, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "%s\n", path)
 		}
 		return nil
 	}

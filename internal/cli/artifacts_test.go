@@ -38,6 +38,17 @@ func TestArtifactsCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "the design\n", string(b))
 
+	// One node's artifact, saved rather than printed.
+	one := filepath.Join(t.TempDir(), "one")
+	r = runCLI(t, env, "artifacts", "run-1", "requirements", "--out", one)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, filepath.Join(one, "requirements.txt")+"\n", r.stdout)
+	b, err = os.ReadFile(filepath.Join(one, "requirements.txt"))
+	require.NoError(t, err)
+	assert.Len(t, b, 100)
+	_, err = os.Stat(filepath.Join(one, "design.txt"))
+	assert.True(t, os.IsNotExist(err), "only the node asked for")
+
 	r = runCLI(t, env, "artifacts", "run-1", "nope")
 	assert.Equal(t, 1, r.code)
 	r = runCLI(t, env, "artifacts", "run-2")
