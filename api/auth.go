@@ -25,7 +25,7 @@ const (
 	// streams.
 	RoleRead Role = "read"
 	// RoleOperate may also start, cancel, terminate, pause, resume, retry and rewind runs,
-	// decide approvals and validate pipelines.
+	// decide approvals and budgets, and validate pipelines.
 	RoleOperate Role = "operate"
 	// RoleAdmin may do everything, /metrics included.
 	RoleAdmin Role = "admin"

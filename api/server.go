@@ -177,7 +177,7 @@ type Server struct {
 	metrics *metrics
 	streams *streamLimiter
 	// busy hands out the turns of requests decoding a pipeline (see
-	// MaxBusy); a request weighs a turn per MiB of body.
+	// MaxBusy); a request weighs a turn per 256 KiB of body.
 	busy *semaphore.Weighted
 
 	// streamCtx is cancelled by Shutdown; open streams then send a close
