@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Problem is one thing wrong with a pipeline, naming the node (if any) and the
@@ -84,7 +85,24 @@ type validator struct {
 }
 
 func (v *validator) add(node, field, format string, args ...any) {
-	v.problems = append(v.problems, Problem{Node: node, Field: field, Message: fmt.Sprintf(format, args...)})
+	v.problems = append(v.problems, Problem{Node: node, Field: field, Message: clip(fmt.Sprintf(format, args...))})
+}
+
+// maxProblemMessage bounds a problem's message: it quotes what was sent
+// (a kind, a dependency), which can be as long as the definition.
+const maxProblemMessage = 300
+
+// clip cuts msg to maxProblemMessage bytes on a UTF-8 boundary, marking
+// the cut.
+func clip(msg string) string {
+	if len(msg) <= maxProblemMessage {
+		return msg
+	}
+	n := maxProblemMessage
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
 }
 
 // bounded reports an unparsable or negative d and, when v.bounds is set, a d
@@ -235,8 +253,12 @@ const maxReportedCycles = 20
 
 // nodeLabel names node i in problems: its ID, or "#i" when it has none.
 func nodeLabel(i int, n Node) string {
-	if n.ID == "" {
+	switch {
+	case n.ID == "":
 		return fmt.Sprintf("#%d", i)
+	case len(n.ID) > MaxIDLength:
+		// Not echoed whole: an ID can be as long as the definition.
+		return fmt.Sprintf("#%d (%.20s…)", i, n.ID)
 	}
 	return n.ID
 }

@@ -114,8 +114,11 @@ func (s *Service) Rewind(ctx context.Context, workflowID, to string, opts Rewind
 		return nil, err
 	}
 	to = strings.TrimSpace(to)
-	if to == "" {
+	switch {
+	case to == "":
 		return nil, &FieldError{Field: "to", Message: "give the node to rewind to"}
+	case len(to) > dag.MaxIDLength:
+		return nil, &FieldError{Field: "to", Message: fmt.Sprintf("longer than a node ID may be (%d characters)", dag.MaxIDLength)}
 	}
 	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
