@@ -22,13 +22,7 @@ import (
 func TestBigInputsStartOverSeveralTasks(t *testing.T) {
 	t.Parallel()
 	e := server.New(t)
-	nodes := make([]dag.Node, 80)
-	for i := range nodes {
-		nodes[i] = command(fmt.Sprintf("n%02d", i), []string{"true"})
-	}
-	p := pipeline("big-inputs", dag.ModeDAGParallel, nodes...)
-	p.MaxParallel = 100
-	p.Params = map[string]any{"blob": strings.Repeat("p", 60<<10)}
+	p := bigInputs(80)
 	st := runToEnd(t, e, runs.StartRequest{DAG: p})
 	require.Equal(t, run.Completed, st.Status, st.Error)
 	assert.Equal(t, 80, st.CompletedNodes)
@@ -41,6 +35,19 @@ func TestBigInputsStartOverSeveralTasks(t *testing.T) {
 	require.Equal(t, run.Completed, st.Status, st.Error)
 	_, batched = batchCounts(t, st.WorkflowID)
 	assert.False(t, batched, "small inputs start at once, with nothing recorded for it")
+}
+
+// bigInputs is a pipeline of n parallel command nodes whose inputs carry
+// 60 KB of params each.
+func bigInputs(n int) *dag.Pipeline {
+	nodes := make([]dag.Node, n)
+	for i := range nodes {
+		nodes[i] = command(fmt.Sprintf("n%02d", i), []string{"true"})
+	}
+	p := pipeline("big-inputs", dag.ModeDAGParallel, nodes...)
+	p.MaxParallel = 100
+	p.Params = map[string]any{"blob": strings.Repeat("p", 60<<10)}
+	return p
 }
 
 // batchCounts counts the timers started in a run's history, and reports

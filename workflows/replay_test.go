@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,14 +144,7 @@ func TestRecordHistories(t *testing.T) {
 		// Node inputs that pass what one workflow task may schedule start
 		// over several tasks (versionBatchStarts).
 		e := server.New(t)
-		nodes := make([]dag.Node, 40)
-		for i := range nodes {
-			nodes[i] = command(fmt.Sprintf("n%02d", i), []string{"true"})
-		}
-		p := pipeline("big-inputs", dag.ModeDAGParallel, nodes...)
-		p.MaxParallel = 100
-		p.Params = map[string]any{"blob": strings.Repeat("p", 60<<10)}
-		started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: p})
+		started, err := e.Runs.Start(ctx, runs.StartRequest{DAG: bigInputs(40)})
 		require.NoError(t, err)
 		st, err := e.Runs.Wait(ctx, started.WorkflowID)
 		require.NoError(t, err)
