@@ -2,6 +2,7 @@ package activities
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -84,6 +85,25 @@ func capHead(head []byte, total, limit int) (string, bool) {
 	budget := min(markerBudget(headMarker, total, limit), len(head))
 	cut := runeStartAtOrBefore(head, budget)
 	return string(head[:cut]) + fmt.Sprintf(headMarker, cut, total), true
+}
+
+// CutOutput cuts a node's output to about limit bytes the way a worker caps
+// outputs (a UTF-8-safe head and the truncation marker; more than limit
+// when limit cannot hold the marker), so that a node given the cut output
+// loads the whole one from the artifact store. An output a worker already
+// capped keeps the size its marker gives.
+func CutOutput(output string, limit int) string {
+	if len(output) <= limit {
+		return output
+	}
+	total := len(output)
+	if m := truncatedOutput.FindStringSubmatchIndex(output); m != nil {
+		if n, err := strconv.Atoi(output[m[4]:m[5]]); err == nil {
+			total, output = n, output[:m[0]]
+		}
+	}
+	s, _ := capHead([]byte(output), max(total, len(output)), limit)
+	return s
 }
 
 // capTail returns the end of an output of total bytes whose last bytes are

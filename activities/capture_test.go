@@ -157,3 +157,23 @@ func TestRedactURL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "https://api.example.com:8443/v1/items", redactURL(u))
 }
+
+// An output the workflow cuts to fit a node's input ends with the marker
+// dependencyInputs looks for, so that the node loads the whole output.
+func TestCutOutputEndsWithTheMarker(t *testing.T) {
+	whole := strings.Repeat("ü", 50_000) // 100,000 bytes
+	cut := CutOutput(whole, 1000)
+	assert.LessOrEqual(t, len(cut), 1000)
+	m := truncatedOutput.FindStringSubmatch(cut)
+	require.NotNil(t, m, cut)
+	assert.Equal(t, "100000", m[2])
+	assert.True(t, utf8.ValidString(cut))
+
+	// A worker-capped output keeps the total its marker gives.
+	capped, _ := capHead([]byte(whole), len(whole)*5, 4000)
+	m = truncatedOutput.FindStringSubmatch(CutOutput(capped, 1000))
+	require.NotNil(t, m)
+	assert.Equal(t, "500000", m[2])
+
+	assert.Equal(t, "short", CutOutput("short", 1000))
+}

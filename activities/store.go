@@ -17,8 +17,9 @@ import (
 // environment, where Linux refuses any one string over 128 KiB.
 const maxInlineInput = 96 << 10
 
-// truncatedOutput matches the marker capHead ends a truncated output with.
-var truncatedOutput = regexp.MustCompile(`\n…\[truncated: \d+ of \d+ bytes shown\]$`)
+// truncatedOutput matches the marker capHead ends a truncated output with;
+// its second group is the output's whole size.
+var truncatedOutput = regexp.MustCompile(`\n…\[truncated: (\d+) of (\d+) bytes shown\]$`)
 
 // captureBytes is how much of an executor's output is kept in memory: the
 // history cap, or the artifact cap when the worker stores artifacts.

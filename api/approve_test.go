@@ -61,9 +61,11 @@ func TestApproveNode(t *testing.T) {
 func TestEarlyDecisionsAreBounded(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	gate := map[string]any{"id": "gate", "depends_on": []string{"build"}, "executor": map[string]any{"kind": "approval"}}
-	id := h.start(map[string]any{"dag": inlineDAG("early", noopNode("build", "3s"), gate)})
-	h.waitFor(id, "build running", nodeIs("build", run.NodeRunning))
+	// The gate waits behind another gate the test holds: no timing.
+	first := map[string]any{"id": "first", "executor": map[string]any{"kind": "approval"}}
+	gate := map[string]any{"id": "gate", "depends_on": []string{"first"}, "executor": map[string]any{"kind": "approval"}}
+	id := h.start(map[string]any{"dag": inlineDAG("early", first, gate)})
+	h.waitFor(id, "first waiting", nodeIs("first", run.NodeWaitingApproval))
 
 	for i := range 10 {
 		r := h.do(http.MethodPost, "/api/workflows/"+id+"/approve/gate", map[string]any{"approved": i%2 == 1, "by": fmt.Sprint("p", i)})
@@ -75,6 +77,8 @@ func TestEarlyDecisionsAreBounded(t *testing.T) {
 	assert.Equal(t, api.CodeApprovalRefused, e.Code)
 	assert.Contains(t, e.Message, "10 decisions were already sent")
 
+	r = h.do(http.MethodPost, "/api/workflows/"+id+"/approve/first", map[string]any{"approved": true})
+	require.Equal(t, http.StatusOK, r.code, "body: %s", r.body)
 	v := h.waitFor(id, "completed", closed)
 	assert.Equal(t, run.Completed, v.Status)
 	assert.Equal(t, "approved by p9", node(v, "gate").Output, "the last decision kept applies")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,12 +81,18 @@ func TestPipelineDecodingTakesTurns(t *testing.T) {
 // bytes, and a little of the body, then sends nothing more.
 func stallingClient(t *testing.T, base, path string) net.Conn {
 	t.Helper()
+	return stallingClientOf(t, base, path, 1000)
+}
+
+// stallingClientOf is stallingClient announcing a body of n bytes.
+func stallingClientOf(t *testing.T, base, path string, n int) net.Conn {
+	t.Helper()
 	u, err := url.Parse(base)
 	require.NoError(t, err)
 	conn, err := net.Dial("tcp", u.Host)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
-	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\": ", path, u.Host)
+	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"name\": ", path, u.Host, n)
 	require.NoError(t, err)
 	return conn
 }
@@ -160,4 +167,32 @@ func TestEventStreamOutlivesBodyTimeout(t *testing.T) {
 	require.NotEmpty(t, evs)
 	assert.Equal(t, api.EventRunFinished, evs[len(evs)-1].Type)
 	assert.Greater(t, time.Since(opened), 1500*time.Millisecond, "open past the body deadline")
+}
+
+// The bodies an API holds at once are bounded: past BodiesHeld, a request
+// waits up to BusyWait, then gets 503 busy; once the held body is gone, it
+// goes through.
+func TestBodiesHeldAreBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *api.Config) {
+		c.BodyLimit, c.BodiesHeld = 64<<10, 64<<10
+		c.BusyWait, c.BodyTimeout = 200*time.Millisecond, 20*time.Second
+	})
+	// A stalled body of 32 KiB: a small one still fits beside it...
+	slow := stallingClientOf(t, h.url, "/api/dags/validate", 32<<10)
+	time.Sleep(300 * time.Millisecond) // let it reach the server
+	r := h.do(http.MethodPost, "/api/dags/validate", map[string]any{"dag": inlineDAG("small", noopNode("a", ""))})
+	assert.Equal(t, http.StatusOK, r.code, "body: %s", r.body)
+
+	// ...but one as big as the limit does not, while the slow one holds its share.
+	big := map[string]any{"dag": inlineDAG("big", noopNode("a", "")), "requirement": strings.Repeat("r", 40<<10)}
+	r = h.do(http.MethodPost, "/api/dags/validate", big)
+	assert.Equal(t, http.StatusServiceUnavailable, r.code, "body: %s", r.body)
+	assert.Equal(t, api.CodeBusy, r.apiError(t).Code)
+	assert.Equal(t, "1", r.header.Get("Retry-After"))
+
+	require.NoError(t, slow.Close())
+	require.Eventually(t, func() bool {
+		return h.do(http.MethodPost, "/api/dags/validate", big).code != http.StatusServiceUnavailable
+	}, 10*time.Second, 100*time.Millisecond, "the held body's bytes come back once its client is gone")
 }

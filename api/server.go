@@ -60,6 +60,10 @@ const (
 	// Retry-After: their memory grows with the pipeline.
 	DefaultMaxBusy  = 4
 	DefaultBusyWait = 10 * time.Second
+	// DefaultBodiesHeld bounds the bytes of the request bodies an API
+	// process holds at once (each is read whole before its handler runs):
+	// past it, a request waits up to BusyWait, then gets 503 busy.
+	DefaultBodiesHeld = 64 << 20
 	// DefaultBodyTimeout is how long a client has to send a request's
 	// whole body once its headers are in; one that has not by then gets
 	// 408 and its connection is closed. Bodies are read before a request
@@ -150,6 +154,9 @@ type Config struct {
 	MaxStreamsPerRun int
 	// StreamPollInterval: see DefaultStreamPollInterval.
 	StreamPollInterval time.Duration
+	// BodiesHeld: see DefaultBodiesHeld; 0 means the default, and it is
+	// at least BodyLimit.
+	BodiesHeld int64
 	// TemporalTimeout: see DefaultTemporalTimeout.
 	TemporalTimeout time.Duration
 	// HealthTimeout: see DefaultHealthTimeout.
@@ -179,6 +186,9 @@ type Server struct {
 	// busy hands out the turns of requests decoding a pipeline (see
 	// MaxBusy); a request weighs a turn per 256 KiB of body.
 	busy *semaphore.Weighted
+	// bodies bounds the bytes of request bodies held at once (see
+	// DefaultBodiesHeld).
+	bodies *semaphore.Weighted
 
 	// streamCtx is cancelled by Shutdown; open streams then send a close
 	// frame and end. streamWG counts them.
@@ -200,6 +210,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
+	if cfg.BodiesHeld <= 0 {
+		cfg.BodiesHeld = DefaultBodiesHeld
+	}
+	cfg.BodiesHeld = max(cfg.BodiesHeld, cfg.BodyLimit)
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}
@@ -241,6 +255,7 @@ func New(cfg Config) (*Server, error) {
 		metrics:     m,
 		streams:     newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerRun),
 		busy:        semaphore.NewWeighted(int64(cfg.MaxBusy)),
+		bodies:      semaphore.NewWeighted(cfg.BodiesHeld),
 		streamCtx:   ctx,
 		stopStreams: cancel,
 	}
@@ -425,11 +440,31 @@ func (s *Server) readBodyWithin(next echo.HandlerFunc) echo.HandlerFunc {
 		if req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0 && len(req.TransferEncoding) == 0 {
 			return next(c)
 		}
+		// Bodies are held in memory: their bytes at once are bounded, a
+		// body of unknown length counting as the limit.
+		weight := s.cfg.BodyLimit
+		if req.ContentLength > 0 {
+			weight = min(req.ContentLength, weight)
+		}
+		wctx, cancel := context.WithTimeout(req.Context(), s.cfg.BusyWait)
+		err := s.bodies.Acquire(wctx, weight)
+		cancel()
+		if err != nil {
+			if err := req.Context().Err(); err != nil {
+				return err
+			}
+			c.Response().Header().Set("Retry-After", "1")
+			return &Error{Status: http.StatusServiceUnavailable, Code: CodeBusy,
+				Message: "the API is busy reading other requests' bodies; retry in a moment"}
+		}
+		defer s.bodies.Release(weight)
 		rc := http.NewResponseController(c.Response())
 		// A writer without deadlines (the Handler mounted behind a wrapper
 		// that hides them) reads without one.
 		deadline := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)) == nil
-		data, err := io.ReadAll(req.Body)
+		buf := bytes.NewBuffer(make([]byte, 0, weight+bytes.MinRead))
+		_, err = buf.ReadFrom(req.Body)
+		data := buf.Bytes()
 		if err != nil {
 			if isTimeout(err) {
 				c.Response().Header().Set("Connection", "close")

@@ -89,6 +89,30 @@ func (e Executor) Standalone() bool {
 	return ok && s.standalone()
 }
 
+// TextBytes returns the length of the text e's settings hold that grows
+// with what a pipeline's author writes: its templates (prompts, url,
+// headers, body) and a command's argv and env. The workflow counts it to
+// bound what one workflow task schedules, so it must not change for a
+// given pipeline (see workflows.versionBatchStarts).
+func (e Executor) TextBytes() int {
+	n := 0
+	spec := e.Resolve()
+	if t, ok := spec.(templated); ok {
+		for _, text := range t.templates() {
+			n += len(text)
+		}
+	}
+	if c, ok := spec.(*CommandSpec); ok {
+		for _, a := range c.Argv {
+			n += len(a)
+		}
+		for k, v := range c.Env {
+			n += len(k) + len(v)
+		}
+	}
+	return n
+}
+
 // SpecOf returns e's spec as T (e.g. *CommandSpec), with the kind's
 // defaults when e has no spec, and false when e's spec is not a T.
 func SpecOf[T ExecutorSpec](e Executor) (T, bool) {

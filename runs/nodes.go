@@ -52,14 +52,24 @@ func (s *Service) Nodes(ctx context.Context, workflowID string, q run.NodesQuery
 			p := run.Page(st.Nodes, q, nil)
 			return &p, nil
 		}
-		p, err := s.queryNodes(ctx, workflowID, runID, q)
+		if q.Status == "" {
+			p, err := s.queryNodes(ctx, workflowID, runID, q)
+			if err != nil {
+				return nil, err
+			}
+			// A run that recorded no final state (terminated) leaves no
+			// node unfinished; see settleNodes.
+			settleNodes(p.Nodes, st.Status, st.Error, st.EndedAt)
+			return p, nil
+		}
+		// Settling changes states: filter after it, over every node.
+		nodes, err := s.allNodes(ctx, workflowID, runID)
 		if err != nil {
 			return nil, err
 		}
-		// A run that recorded no final state (terminated) leaves no node
-		// unfinished; see settleNodes.
-		settleNodes(p.Nodes, st.Status, st.Error, st.EndedAt)
-		return p, nil
+		settleNodes(nodes, st.Status, st.Error, st.EndedAt)
+		p := run.Page(nodes, q, nil)
+		return &p, nil
 	}
 	p, err := s.queryNodes(ctx, workflowID, runID, q)
 	if err != nil {
@@ -71,6 +81,24 @@ func (s *Service) Nodes(ctx context.Context, workflowID string, q run.NodesQuery
 	}
 	s.mergePending(desc.GetPendingActivities(), func(id string) *run.NodeStatus { return byID[id] })
 	return p, nil
+}
+
+// allNodes reads every node of a run (at most dag.MaxNodes) through the
+// nodes query, page by page.
+func (s *Service) allNodes(ctx context.Context, workflowID, runID string) ([]run.NodeStatus, error) {
+	var all []run.NodeStatus
+	q := run.NodesQuery{PageSize: run.MaxNodesPage}
+	for {
+		p, err := s.queryNodes(ctx, workflowID, runID, q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Nodes...)
+		if p.NextPageToken == "" {
+			return all, nil
+		}
+		q.PageToken = p.NextPageToken
+	}
 }
 
 func (s *Service) queryNodes(ctx context.Context, workflowID, runID string, q run.NodesQuery) (*run.NodesPage, error) {

@@ -2,6 +2,7 @@ package runs_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -103,5 +104,33 @@ func TestTerminatedRunStatus(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, p.Nodes, 2)
 		noneRunning(t, p.Nodes)
+	})
+
+	t.Run("a big run, filtered by state", func(t *testing.T) {
+		// Past the first 1,000 nodes the status holds, nodes are read
+		// through the query: the filter applies to the settled states.
+		env := srv.New(t)
+		p := &dag.Pipeline{Name: "big", Mode: dag.ModeDAGParallel, Nodes: []dag.Node{
+			{ID: "slow", Executor: dag.NewExecutor(&dag.NoopSpec{Duration: "10m"})}}}
+		for i := range 1100 {
+			p.Nodes = append(p.Nodes, dag.Node{ID: fmt.Sprintf("n%d", i), DependsOn: []string{"slow"}, Executor: dag.NewExecutor(&dag.NoopSpec{})})
+		}
+		started, err := env.Runs.Start(ctx, runs.StartRequest{DAG: p})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			st, err := env.Runs.Status(ctx, started.WorkflowID)
+			return err == nil && st.Node("slow") != nil && st.Node("slow").Status == run.NodeRunning
+		}, 30*time.Second, 50*time.Millisecond)
+		require.NoError(t, env.Runs.Terminate(ctx, started.WorkflowID, "too big"))
+
+		for _, tc := range []struct {
+			state run.NodeState
+			total int
+		}{{run.NodeRunning, 0}, {run.NodePending, 0}, {run.NodeCancelled, 1}, {run.NodeSkipped, 1100}} {
+			pg, err := env.Runs.Nodes(ctx, started.WorkflowID, run.NodesQuery{Status: tc.state, PageSize: run.MaxNodesPage})
+			require.NoError(t, err)
+			assert.Equal(t, tc.total, pg.Total, tc.state)
+			noneRunning(t, pg.Nodes)
+		}
 	})
 }

@@ -149,24 +149,27 @@ type execution struct {
 	// this part.
 	noCarry bool
 	// task, taskBytes and taskTimer bound what one workflow task starts
-	// (see taskFull).
-	task      int
-	taskBytes int
-	taskTimer bool
+	// (see taskFull); paramsBytes is the params' size as JSON, -1 until
+	// known (see startBytes).
+	task        int
+	taskBytes   int
+	taskTimer   bool
+	paramsBytes int
 }
 
 func newRun(ctx workflow.Context, in run.Input) *execution {
 	logger := workflow.GetLogger(ctx)
 	s := newScheduler(in, logger)
 	r := &execution{
-		in:        in,
-		p:         s.p,
-		s:         s,
-		started:   workflow.Now(ctx),
-		logger:    logger,
-		info:      workflow.GetInfo(ctx),
-		approvals: workflow.NewBufferedChannel(ctx, 10),
-		gates:     map[int]workflow.CancelFunc{},
+		in:          in,
+		p:           s.p,
+		s:           s,
+		started:     workflow.Now(ctx),
+		logger:      logger,
+		info:        workflow.GetInfo(ctx),
+		approvals:   workflow.NewBufferedChannel(ctx, 10),
+		gates:       map[int]workflow.CancelFunc{},
+		paramsBytes: -1,
 	}
 	if v, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(SearchAttrStatus); ok {
 		r.indexed = run.State(v)
@@ -307,13 +310,27 @@ func (r *execution) taskFull(ctx workflow.Context, sel workflow.Selector) bool {
 	return true
 }
 
-// inputBytes is about the size of an activity input in history.
-func inputBytes(in any) int {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return 0
+// startBytes is what an activity input is taken to weigh when taskFull
+// counts what one workflow task scheduled: 1 KiB for the node's settings,
+// the text its author wrote in them (dag.Executor.TextBytes), the run's
+// params as JSON when the input has them, and the dependencies' outputs as
+// cut. Fixed quantities rather than the input's encoding, so that where a
+// task stops does not move when an input type gains a field; a change to
+// this function changes the commands of recorded runs: guard it with
+// workflow.GetVersion.
+func (r *execution) startBytes(in run.NodeInput) int {
+	n := 1024 + in.Node.Executor.TextBytes()
+	if in.Params != nil {
+		if r.paramsBytes < 0 {
+			b, _ := json.Marshal(r.p.Params)
+			r.paramsBytes = len(b)
+		}
+		n += r.paramsBytes
 	}
-	return len(b)
+	for id, out := range in.Inputs {
+		n += len(id) + len(out)
+	}
+	return n
 }
 
 // startActivity runs node i's activity.
@@ -326,7 +343,7 @@ func (r *execution) startActivity(ctx, nodesCtx workflow.Context, sel workflow.S
 	actCtx := workflow.WithActivityOptions(nodesCtx, activityOptions(r.p, d))
 	in := r.nodeInput(d, r.nodeWorkspace(i), i)
 	in.Budget = r.s.remaining(i)
-	r.taskBytes += inputBytes(in)
+	r.taskBytes += r.startBytes(in)
 	f := workflow.ExecuteActivity(actCtx, activities.ExecuteNodeName, in)
 	sel.AddFuture(f, func(f workflow.Future) {
 		var res run.NodeResult

@@ -5,10 +5,10 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.temporal.io/sdk/log"
 
+	"github.com/maestrohq/maestro/activities"
 	"github.com/maestrohq/maestro/dag"
 	"github.com/maestrohq/maestro/run"
 )
@@ -524,17 +524,14 @@ func (s *scheduler) summary(limit int) (running, waiting, failed []string) {
 // the activity needs their names to find the full output).
 func (s *scheduler) inputs(i int) (outputs, artifacts map[string]string) {
 	outputs = make(map[string]string, len(s.deps[i]))
-	total := 0
-	for _, j := range s.deps[i] {
-		total += len(s.results[j].Output)
+	sizes := make([]int, len(s.deps[i]))
+	for k, j := range s.deps[i] {
+		sizes[k] = len(s.results[j].Output)
 	}
-	share := maxInputsBytes
-	if total > maxInputsBytes {
-		share = maxInputsBytes / len(s.deps[i])
-	}
-	for _, j := range s.deps[i] {
+	limits := shares(sizes, maxInputsBytes)
+	for k, j := range s.deps[i] {
 		id, res := s.nodes[j].ID, s.results[j]
-		outputs[id] = shorten(res.Output, share)
+		outputs[id] = activities.CutOutput(res.Output, limits[k])
 		if s.nodes[j].Reused && res.Artifact != "" {
 			if artifacts == nil {
 				artifacts = map[string]string{}
@@ -547,22 +544,28 @@ func (s *scheduler) inputs(i int) (outputs, artifacts map[string]string) {
 
 // maxInputsBytes bounds the dependency outputs one node's input carries
 // (70 dependencies of 40 KB each made an input over Temporal's 2 MB payload
-// limit, and the run stuck): past it, each output is cut to an equal share.
-// The full outputs stay in the artifact store.
+// limit, and the run stuck): past it, the biggest outputs are cut (see
+// shares) as a worker caps an output, so that the node's activity loads
+// them whole from the artifact store. Each cut output also carries its
+// ~45-byte marker.
 const maxInputsBytes = 256 << 10
 
-// shorten cuts output to at most limit bytes (on a UTF-8 boundary), saying
-// so at its end.
-func shorten(output string, limit int) string {
-	if len(output) <= limit {
-		return output
+// shares splits budget among outputs of the given sizes: every output that
+// fits in an equal share of what the smaller ones left keeps its size; the
+// bigger ones share the rest equally.
+func shares(sizes []int, budget int) []int {
+	order := make([]int, len(sizes))
+	for k := range order {
+		order[k] = k
 	}
-	note := fmt.Sprintf("\n[cut to fit the node's input: %d of %d bytes; the full output is the node's artifact]", limit, len(output))
-	keep := max(limit-len(note), 0)
-	for keep > 0 && !utf8.RuneStart(output[keep]) {
-		keep--
+	slices.SortStableFunc(order, func(a, b int) int { return sizes[a] - sizes[b] })
+	limits := make([]int, len(sizes))
+	for n, k := range order {
+		fair := budget / (len(order) - n)
+		limits[k] = min(sizes[k], fair)
+		budget -= limits[k]
 	}
-	return output[:keep] + note
+	return limits
 }
 
 // node returns the state of node i.
