@@ -356,7 +356,7 @@ func position(src []byte, off int) string {
 
 // ParseFile reads and parses a pipeline file.
 func ParseFile(path string) (*Pipeline, error) {
-	data, err := os.ReadFile(path)
+	data, err := readDefinition(path)
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
@@ -365,4 +365,31 @@ func ParseFile(path string) (*Pipeline, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
+}
+
+// readDefinition reads a pipeline file: a regular file (a FIFO or a device
+// would block or never end), of at most MaxDefinitionBytes (more is
+// refused after reading one byte past the limit, not after reading it all).
+func readDefinition(path string) ([]byte, error) {
+	// Stat before opening: opening a FIFO blocks until a writer comes.
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxDefinitionBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxDefinitionBytes {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, ErrSyntax, MaxDefinitionBytes)
+	}
+	return data, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -308,6 +309,28 @@ func TestParseFile(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	assert.NotErrorIs(t, err, ErrSyntax)
 	assert.ErrorContains(t, err, "read pipeline")
+}
+
+// A pipeline file is read only as far as the limit, and only when it is a
+// regular file: /dev/zero once took 16 GB, and a FIFO blocked for good.
+func TestParseFileIsBounded(t *testing.T) {
+	start := time.Now()
+	_, err := ParseFile("/dev/zero")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not a regular file")
+
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	_, err = ParseFile(fifo)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not a regular file")
+
+	big := filepath.Join(t.TempDir(), "big.json")
+	require.NoError(t, os.WriteFile(big, make([]byte, 50<<20), 0o600))
+	_, err = ParseFile(big)
+	require.ErrorIs(t, err, ErrSyntax)
+	assert.Contains(t, err.Error(), "larger than")
+	assert.Less(t, time.Since(start), 30*time.Second, "generous bound for a loaded machine")
 }
 
 func TestParseLimitsYAMLButNotJSON(t *testing.T) {
