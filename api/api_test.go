@@ -568,7 +568,13 @@ func TestMetricsExposeRequestsByRoute(t *testing.T) {
 	h.do(http.MethodGet, "/api/templates", nil)
 	h.do(http.MethodGet, "/api/workflows/some-run", nil)
 	h.start(map[string]any{"dag": inlineDAG("m", noopNode("a", ""))})
+	for _, method := range []string{"FOO1", "FOO2", strings.Repeat("Z", 8000)} {
+		h.do(method, "/", nil)
+	}
 	m := string(h.do(http.MethodGet, "/metrics", nil).body)
+	assert.NotContains(t, m, "FOO1", "any method a client invents is \"other\"")
+	assert.NotContains(t, m, "ZZZZ")
+	assert.Contains(t, m, `method="other"`)
 	assert.Contains(t, m, `maestro_api_requests_total{code="200",method="GET",route="/api/templates"} 1`)
 	assert.Contains(t, m, `maestro_api_requests_total{code="404",method="GET",route="/api/workflows/:id"} 1`)
 	assert.Contains(t, m, `maestro_api_runs_started_total{template="inline"} 1`)

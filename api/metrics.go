@@ -95,7 +95,7 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" || c.Response().Status == http.StatusNotFound && route == "/*" {
 			route = "unmatched"
 		}
-		method := c.Request().Method
+		method := methodLabel(c.Request().Method)
 		m.requests.WithLabelValues(method, route, strconv.Itoa(c.Response().Status)).Inc()
 		m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return err
@@ -111,4 +111,16 @@ func (m *metrics) runStarted(template string) {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+}
+
+// methodLabel is a request's method as a metrics label: the standard ones
+// as they are, any other as "other" (a client can send any token as a
+// method, and each would make series of its own).
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
