@@ -142,6 +142,7 @@ func TestBadStartRequestsAreRejectedWithClearErrorsAndStartNothing(t *testing.T)
 		{"template and dag", map[string]any{"template": "sdlc-parallel", "dag": inlineDAG("x", noopNode("a", ""))}, 400, api.CodeInvalidRequest, nil},
 		{"workflow_type and template", map[string]any{"template": "sdlc-parallel", "workflow_type": "linear"}, 400, api.CodeInvalidRequest, []string{"workflow_type"}},
 		{"unknown template", map[string]any{"template": "sdlc-quantum", "requirement": "x"}, 422, api.CodeUnknownTemplate, []string{"sdlc-quantum"}},
+		{"a long unknown template is not echoed whole", map[string]any{"template": strings.Repeat("t", 5000), "requirement": "x"}, 422, api.CodeUnknownTemplate, []string{strings.Repeat("t", 100) + `\"`}},
 		{"unknown workflow_type", map[string]any{"workflow_type": "diagonal", "requirement": "x"}, 422, api.CodeUnknownTemplate, []string{"workflow_type"}},
 		{"invalid mode override", map[string]any{"template": "sdlc-parallel", "requirement": "x", "mode": "sideways"}, 422, api.CodeInvalidDAG, []string{"mode"}},
 		{"retry attempts over the limit", map[string]any{"dag": map[string]any{"name": "x", "nodes": []any{map[string]any{"id": "again", "executor": map[string]any{"kind": "noop"},

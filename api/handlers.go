@@ -230,7 +230,7 @@ func (s *Server) listActive(c echo.Context) error {
 func (s *Server) list(c echo.Context, status string) error {
 	f := runs.ListFilter{Status: status, Template: c.QueryParam("template")}
 	if f.Status != "" && !validStatus(f.Status) {
-		return badField(CodeInvalidRequest, "status", fmt.Sprintf("unknown status %q", f.Status), runs.ListStatuses()...)
+		return badField(CodeInvalidRequest, "status", fmt.Sprintf("unknown status %.100q", f.Status), runs.ListStatuses()...)
 	}
 	if v := c.QueryParam("page_size"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -75,7 +75,7 @@ func resolveWorkflowType(req StartRequest) (StartRequest, error) {
 	t, ok := WorkflowTypes[strings.ToLower(wt)]
 	if !ok {
 		return req, &FieldError{Field: "workflow_type", Err: templates.ErrUnknown, Allowed: workflowTypeNames(),
-			Message: fmt.Sprintf("unknown workflow_type %q (want %s)", wt, strings.Join(workflowTypeNames(), " or "))}
+			Message: fmt.Sprintf("unknown workflow_type %.100q (want %s)", wt, strings.Join(workflowTypeNames(), " or "))}
 	}
 	req.Template, req.WorkflowType = t, ""
 	return req, nil

@@ -117,7 +117,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]RunSummary, []byte,
 		clause, ok := listStatuses[strings.ToLower(strings.TrimSpace(f.Status))]
 		if !ok {
 			return nil, nil, &FieldError{Field: "status", Allowed: ListStatuses(),
-				Message: fmt.Sprintf("unknown status %q (want one of %s)", f.Status, strings.Join(ListStatuses(), ", "))}
+				Message: fmt.Sprintf("unknown status %.100q (want one of %s)", f.Status, strings.Join(ListStatuses(), ", "))}
 		}
 		query += " AND " + clause
 		ours = ours || strings.Contains(clause, statusAttr)

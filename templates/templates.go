@@ -68,7 +68,7 @@ func Names() []string { return []string{SDLCParallel, SDLCLinear} }
 // the process that builds the run.
 func Build(name, requirement string) (*dag.Pipeline, error) {
 	if !slices.Contains(Names(), name) {
-		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("%w %.100q (known: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
 	}
 	p := &dag.Pipeline{
 		Name:        name,
