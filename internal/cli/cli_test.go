@@ -558,3 +558,17 @@ func TestVersion(t *testing.T) {
 	assert.NotEmpty(t, got.Build)
 	assert.Equal(t, code, got.WorkflowCode)
 }
+
+// What the CLI prints of a node's output or an error is one line, and
+// shows what a terminal would act on instead of passing it on.
+func TestOneLineEscapesControls(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain  text\nover\tlines", "plain text over lines"},
+		{"a\x00b \x1b[31m red", `a\x00b \x1b[31m red`},
+		{"osc \x1b]52;c;aGk=\x07", `osc \x1b]52;c;aGk=\x07`},
+		{"c1 \u009b2J", `c1 \x9b2J`},
+		{"bad \xff\xfe utf-8", "bad \uFFFD utf-8"},
+	} {
+		assert.Equal(t, tc.want, oneLine(tc.in), "%q", tc.in)
+	}
+}

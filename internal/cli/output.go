@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/maestrohq/maestro/api"
@@ -344,8 +345,28 @@ func fmtDuration(d time.Duration) string {
 	}
 }
 
-// oneLine collapses whitespace, newlines included, to single spaces.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine collapses whitespace, newlines included, to single spaces, and
+// makes what a terminal would act on visible: control characters (an
+// escape sequence in a node's output could recolour the screen, set its
+// title or the clipboard) as \x1b or \u009b, invalid UTF-8 as U+FFFD.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !unicode.IsControl(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
 
 // clip cuts s to at most n characters, marking the cut with "…".
 func clip(s string, n int) string {
