@@ -156,7 +156,10 @@ func (a *Activities) execArgv(ctx context.Context, in run.NodeInput, p dag.Proce
 	var cancelled atomic.Bool
 	cmd.Cancel = func() error {
 		cancelled.Store(true)
-		return terminateGroup(cmd.Process.Pid, rec.release)
+		return terminateGroup(cmd.Process.Pid, func() {
+			killTagged(token)
+			rec.release()
+		})
 	}
 	// Bounds Wait when the group outlives the grace, or when the program
 	// exits but something it started keeps stdout or stderr open.
@@ -179,6 +182,7 @@ func (a *Activities) execArgv(ctx context.Context, in run.NodeInput, p dag.Proce
 		// group, at once: in a workspace run the checkout is committed
 		// next, and nothing may write into it after.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		killTagged(token)
 		rec.release()
 	}
 	if ctx.Err() != nil {
@@ -198,6 +202,15 @@ func (a *Activities) execArgv(ctx context.Context, in run.NodeInput, p dag.Proce
 		}
 	}
 	return x, nil
+}
+
+// killTagged kills what the attempt's command left running outside its
+// process group (setsid, a daemon): the processes carrying its token. An
+// empty token (a worker without a ProcessDir) kills nothing.
+func killTagged(token string) {
+	if token != "" {
+		procrecord.KillTagged(token)
+	}
 }
 
 // terminateGroup sends SIGTERM to a process group now and SIGKILL after

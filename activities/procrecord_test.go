@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -83,4 +84,51 @@ func TestCancelledCommandRecordGoesAfterTheKill(t *testing.T) {
 	}
 	assert.Eventually(t, func() bool { return records() == 0 }, 10*time.Second, 10*time.Millisecond,
 		"the record goes once the group is killed")
+}
+
+// What a command moves out of its process group (setsid) still carries the
+// attempt's token: it is killed when the command ends, and when the node is
+// cancelled.
+func TestCommandsEscapeesAreKilled(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process records are Linux only")
+	}
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	escape := func(pidFile string) string {
+		return `setsid sh -c 'echo $$ > ` + pidFile + `; exec sleep 300' </dev/null >/dev/null 2>&1 &`
+	}
+
+	t.Run("completed", func(t *testing.T) {
+		pidFile, childPID := childPIDFile(t)
+		h := newHarness(t, withConfig(func(c *Config) { c.ProcessDir = t.TempDir() }))
+		res := h.mustRun(cmdNode("sh", "-c", escape(pidFile)+` sleep 0.3; echo started`))
+		assert.Equal(t, "started\n", res.Output)
+		pid := childPID()
+		assert.Eventually(t, func() bool { return processGone(pid) }, 5*time.Second, 20*time.Millisecond,
+			"the escaped process %d survived its command", pid)
+	})
+
+	t.Run("cancelled", func(t *testing.T) {
+		pidFile, childPID := childPIDFile(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		h := newHarness(t, withBackground(ctx), withConfig(func(c *Config) { c.ProcessDir = t.TempDir() }))
+		done := make(chan error, 1)
+		go func() {
+			_, err := h.run(cmdNode("sh", "-c", escape(pidFile)+` sleep 300`))
+			done <- err
+		}()
+		pid := childPID()
+		cancel()
+		select {
+		case err := <-done:
+			require.Error(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the activity did not return")
+		}
+		assert.Eventually(t, func() bool { return processGone(pid) }, 5*time.Second, 20*time.Millisecond,
+			"the escaped process %d survived the cancellation", pid)
+	})
 }

@@ -167,9 +167,24 @@ func alive(pid int, start uint64) bool {
 	return err == nil && !st.dead() && st.start == start
 }
 
-// killGroup SIGKILLs the live processes of group pgid whose environment
-// holds token, scanning again while it finds some, and returns how many it
-// killed.
+// KillTagged SIGKILLs every live process whose environment holds token
+// (TokenEnv=token), whatever its process group, and returns how many it
+// killed: what an attempt's command started and moved out of its group
+// (setsid, a daemon) still carries the token. A process that cleared its
+// environment is not found.
+func KillTagged(token string) int {
+	if !validToken(token) {
+		return 0
+	}
+	return killGroup(anyGroup, token)
+}
+
+// anyGroup makes killGroup look at every process group.
+const anyGroup = -1
+
+// killGroup SIGKILLs the live processes of group pgid (anyGroup: of any)
+// whose environment holds token, scanning again while it finds some, and
+// returns how many it killed.
 func killGroup(pgid int, token string) int {
 	want := []byte(TokenEnv + "=" + token)
 	self := os.Getpid()
@@ -181,7 +196,7 @@ func killGroup(pgid int, token string) int {
 				continue
 			}
 			st, err := readStat(pid)
-			if err != nil || st.pgrp != pgid || st.dead() {
+			if err != nil || pgid != anyGroup && st.pgrp != pgid || st.dead() {
 				continue
 			}
 			env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
