@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -133,6 +135,13 @@ func TestDeployNewWorkflowCodeWithRunsInFlight(t *testing.T) {
 		waitFor(t, e, old.WorkflowID, "gate waiting", nodeState("gate", run.NodeWaitingApproval))
 
 		e.Worker.Stop()
+		// The run's next task goes to the normal queue at once, not first
+		// to the stopped worker's sticky queue: a task that timed out there
+		// makes the new worker's failures transient attempts, which the
+		// history does not record.
+		_, err = server.Client.WorkflowService().ResetStickyTaskQueue(ctx, &workflowservice.ResetStickyTaskQueueRequest{
+			Namespace: server.Namespace(), Execution: &commonpb.WorkflowExecution{WorkflowId: old.WorkflowID, RunId: old.RunID}})
+		require.NoError(t, err)
 		bad := startWorkerWith(t, e, unguardedDAGWorkflow)
 		// The approve signal (an update would wait for the broken task).
 		require.NoError(t, e.Server.Client.SignalWorkflow(ctx, old.WorkflowID, "", workflows.ApproveName,
