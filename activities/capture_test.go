@@ -2,8 +2,10 @@ package activities
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/maestrohq/maestro/dag"
 )
 
 func TestCapHead(t *testing.T) {
@@ -176,4 +180,11 @@ func TestCutOutputEndsWithTheMarker(t *testing.T) {
 	assert.Equal(t, "500000", m[2])
 
 	assert.Equal(t, "short", CutOutput("short", 1000))
+}
+
+// Validation parses an http node's templates with the functions a worker
+// gives them: the same names.
+func TestHTTPFuncsMatchValidation(t *testing.T) {
+	a := New(Config{})
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(dag.HTTPFuncs())), slices.Collect(maps.Keys(a.httpFuncs())))
 }

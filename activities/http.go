@@ -169,6 +169,12 @@ func (a *Activities) runHTTP(ctx context.Context, in run.NodeInput) (run.NodeRes
 	return run.NodeResult{}, ne
 }
 
+// httpFuncs are the functions an http node's templates may call (dag's
+// validation parses them with stand-ins of the same names, dag.HTTPFuncs).
+func (a *Activities) httpFuncs() template.FuncMap {
+	return template.FuncMap{"env": a.templateEnv, "json": templateJSON}
+}
+
 // render executes one templated field within the worker's template limits
 // and ctx (see package render). A key missing from a map is an error, so
 // that a typo does not silently send "<no value>".
@@ -176,7 +182,7 @@ func (a *Activities) render(ctx context.Context, field, text string, data templa
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
-	t, err := render.Parse(field, text, template.FuncMap{"env": a.templateEnv, "json": templateJSON})
+	t, err := render.Parse(field, text, a.httpFuncs())
 	if err != nil {
 		return "", configError("executor.%s: invalid template: %v", field, err)
 	}

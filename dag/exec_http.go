@@ -51,7 +51,7 @@ func (s *HTTPSpec) templateProblems() []Problem {
 	fields := s.templates()
 	for _, field := range slices.Sorted(maps.Keys(fields)) {
 		if text := fields[field]; strings.Contains(text, "{{") {
-			if _, err := template.New(field).Funcs(httpFuncs()).Parse(text); err != nil {
+			if _, err := template.New(field).Funcs(HTTPFuncs()).Parse(text); err != nil {
 				ps.add(field, "invalid template: %v", err)
 			}
 		}
@@ -59,10 +59,10 @@ func (s *HTTPSpec) templateProblems() []Problem {
 	return ps
 }
 
-// httpFuncs stands for the functions a worker gives an http node's
+// HTTPFuncs stands for the functions a worker gives an http node's
 // templates (env, json), so that validation parses them as the worker
 // will; they are never called here.
-func httpFuncs() template.FuncMap {
+func HTTPFuncs() template.FuncMap {
 	return template.FuncMap{
 		"env":  func(string) (string, error) { return "", nil },
 		"json": func(any) (string, error) { return "", nil },
