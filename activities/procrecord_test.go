@@ -103,7 +103,7 @@ func TestCommandsEscapeesAreKilled(t *testing.T) {
 	t.Run("completed", func(t *testing.T) {
 		pidFile, childPID := childPIDFile(t)
 		h := newHarness(t, withConfig(func(c *Config) { c.ProcessDir = t.TempDir() }))
-		res := h.mustRun(cmdNode("sh", "-c", escape(pidFile)+` sleep 0.3; echo started`))
+		res := h.mustRun(cmdNode("sh", "-c", escape(pidFile)+` while [ ! -s `+pidFile+` ]; do sleep 0.01; done; echo started`))
 		assert.Equal(t, "started\n", res.Output)
 		pid := childPID()
 		assert.Eventually(t, func() bool { return processGone(pid) }, 5*time.Second, 20*time.Millisecond,

@@ -28,6 +28,8 @@ const (
 
 // app is what every command runs with.
 type app struct {
+	// stdin is read for a pipeline file named "-"; nil when there is none.
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	env            config.Env
 	// conn holds the connection flags of commands that talk to Temporal.
@@ -66,7 +68,7 @@ func commands() []command {
 		{"budget", "<workflow-id> (--add-usd x [--add-tokens n] | --add-tokens n | --reject) [--comment text] [--by name] [--json]", "extend a run's budget (nodes waiting for it start again) or reject (they fail)", cmdBudget},
 		{"artifacts", "<workflow-id> [node] [--out dir] [--json]", "list a run's node outputs, print one, or save them all", cmdArtifacts},
 		{"diff", "<workflow-id> [node] [--json]", "print the diff of a workspace run (start..head) or of one node", cmdDiff},
-		{"validate", "<file> [--mode mode] [--json]", "check a pipeline file and show its execution levels; needs no server", cmdValidate},
+		{"validate", "<file> [--mode mode] [--json]", "check a pipeline file (- for standard input) and show its execution levels; needs no server", cmdValidate},
 		{"templates", "[--json]", "list the built-in templates", cmdTemplates},
 		{"config", "[--json]", "show the effective configuration (never secrets)", cmdConfig},
 		{"doctor", "[--json] [--timeout d]", "check Temporal, the namespace, a worker on the task queue, the search attributes, and this host: worker policy, workspace directory and git, artifact directory, clock", cmdDoctor},
@@ -341,7 +343,7 @@ func (a *app) service(ctx context.Context) (*runs.Service, error) {
 func Run(args []string) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
-	code := Main(ctx, args, os.Stdout, os.Stderr, config.OSEnv)
+	code := (&app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: config.OSEnv}).main(ctx, args)
 	stop()
 	os.Exit(code)
 }

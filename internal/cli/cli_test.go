@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -572,3 +573,29 @@ func TestOneLineEscapesControls(t *testing.T) {
 		assert.Equal(t, tc.want, oneLine(tc.in), "%q", tc.in)
 	}
 }
+
+// A pipeline file named "-" is read from standard input, as far as the
+// definition limit.
+func TestPipelineFromStandardInput(t *testing.T) {
+	run := func(stdin io.Reader, args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		a := &app{stdin: stdin, stdout: &stdout, stderr: &stderr, env: config.MapEnv{}}
+		return a.main(context.Background(), args), stdout.String(), stderr.String()
+	}
+	code, out, errOut := run(strings.NewReader("name: x\nnodes: [{id: a, executor: {kind: noop}}]\n"), "validate", "-")
+	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "a")
+
+	code, _, errOut = run(io.LimitReader(zeros{}, 3<<20), "validate", "-")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "larger than")
+
+	code, _, errOut = run(nil, "validate", "-")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no standard input")
+}
+
+// zeros reads as endless NUL bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,7 +105,7 @@ func cmdStart(ctx context.Context, a *app, args []string) error {
 	var o overrides
 	o.register(fs)
 	template := fs.String("template", "", "built-in template `name`: "+strings.Join(templates.Names(), ", "))
-	file := fs.String("file", "", "pipeline `file`, YAML or JSON")
+	file := fs.String("file", "", "pipeline `file`, YAML or JSON; - reads standard input")
 	requirement := fs.String("requirement", "", "requirement `text`, given to every node as params.requirement")
 	id := fs.String("id", "", "workflow `id`; starting again with the same id returns that run (default: generated)")
 	params := paramFlag{}
@@ -126,7 +127,7 @@ func cmdStart(ctx context.Context, a *app, args []string) error {
 	case *template == "" && *file == "":
 		return usagef("start", "start: give --template (one of %s) or --file", strings.Join(templates.Names(), ", "))
 	case *file != "":
-		p, err := dag.ParseFile(*file)
+		p, err := a.parsePipeline(*file)
 		if err != nil {
 			return err
 		}
@@ -446,7 +447,7 @@ func cmdValidate(_ context.Context, a *app, args []string) error {
 		return err
 	}
 
-	p, err := dag.ParseFile(file)
+	p, err := a.parsePipeline(file)
 	if err != nil {
 		res.Error = err.Error()
 		return report(err)
@@ -555,4 +556,27 @@ func cmdConfig(_ context.Context, a *app, args []string) error {
 	printConfig(a.stdout, eff)
 	printPolicy(a.stdout, pol)
 	return nil
+}
+
+// parsePipeline reads a pipeline file (see dag.ParseFile), or standard
+// input for "-", as far as dag.MaxDefinitionBytes.
+func (a *app) parsePipeline(path string) (*dag.Pipeline, error) {
+	if path != "-" {
+		return dag.ParseFile(path)
+	}
+	if a.stdin == nil {
+		return nil, errors.New("read pipeline: no standard input")
+	}
+	data, err := io.ReadAll(io.LimitReader(a.stdin, dag.MaxDefinitionBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline: %w", err)
+	}
+	if len(data) > dag.MaxDefinitionBytes {
+		return nil, fmt.Errorf("standard input: %w: larger than %d bytes", dag.ErrSyntax, dag.MaxDefinitionBytes)
+	}
+	p, err := dag.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("standard input: %w", err)
+	}
+	return p, nil
 }

@@ -31,7 +31,7 @@ func watchRun(ctx context.Context, w io.Writer, svc *runs.Service, id string) er
 		case runs.EventRunFinished:
 			final = ev.Run
 		case runs.EventError:
-			fmt.Fprintf(w, "%s %s\n", clock(ev.At), ev.Error)
+			fmt.Fprintf(w, "%s %s\n", clock(ev.At), oneLine(ev.Error))
 		default:
 			fmt.Fprintln(w, eventLine(ev))
 		}

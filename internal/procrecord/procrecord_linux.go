@@ -121,7 +121,9 @@ func Cleanup(dir string, logger *slog.Logger) error {
 		if alive(r.OwnerPID, r.OwnerStart) {
 			continue
 		}
-		if n := killGroup(r.PGID, r.Token); n > 0 {
+		// The token is the attempt's own: what it moved out of its
+		// group (setsid) is found too.
+		if n := killGroup(anyGroup, r.Token); n > 0 {
 			logger.Warn("killed the processes a dead worker left running",
 				"workflow_id", r.WorkflowID, "node", r.NodeID, "attempt", r.Attempt,
 				"pgid", r.PGID, "processes", n)
