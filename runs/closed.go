@@ -152,7 +152,11 @@ func (s *Service) historyStatus(ctx context.Context, workflowID, runID string, s
 			if in, carried, err = run.Open(in); err != nil {
 				return nil, nil, false, fmt.Errorf("%w: %s: decode its carried state: %w", ErrStateUnavailable, workflowID, err)
 			}
-			nodes, index = initialNodes(in, carried)
+			nodes = workflows.InitialNodes(in, carried)
+			index = make(map[string]int, len(nodes))
+			for i, n := range nodes {
+				index[n.ID] = i
+			}
 			if carried != nil && !carried.StartedAt.IsZero() {
 				startedAt = carried.StartedAt
 			}
@@ -210,35 +214,6 @@ func (s *Service) historyStatus(ctx context.Context, workflowID, runID string, s
 		TotalNodes:    len(nodes),
 	}
 	return st, nodes, false, nil
-}
-
-// initialNodes returns the nodes of a run's pipeline as the workflow starts
-// them: pending, reused nodes completed, the nodes an earlier part carried
-// in their state then; and the nodes' indexes by ID.
-func initialNodes(in run.Input, carried *run.Carried) ([]run.NodeStatus, map[string]int) {
-	nodes := make([]run.NodeStatus, len(in.Pipeline.Nodes))
-	index := make(map[string]int, len(nodes))
-	for i, d := range in.Pipeline.Nodes {
-		index[d.ID] = i
-		nodes[i] = run.NodeStatus{
-			ID: d.ID, Name: d.DisplayName(), Phase: d.Phase, Executor: d.Executor.Kind,
-			DependsOn: append([]string{}, d.DependsOn...), Status: run.NodePending,
-		}
-		if res, ok := in.Reuse[d.ID]; ok {
-			nodes[i].Status, nodes[i].Reused, nodes[i].Attempts = run.NodeCompleted, true, res.Attempt
-		}
-	}
-	if carried != nil {
-		for _, cn := range carried.Nodes {
-			if cn.Index < 0 || cn.Index >= len(nodes) {
-				continue
-			}
-			n := &nodes[cn.Index]
-			n.Status, n.Attempts, n.Error, n.ErrorType, n.Reused = cn.State, cn.Attempts, cn.Error, cn.ErrorType, cn.Reused
-			n.StartedAt, n.EndedAt = run.FromMillis(cn.StartedAt), run.FromMillis(cn.EndedAt)
-		}
-	}
-	return nodes, index
 }
 
 // settle makes a closed run's status say what Temporal says of its end: the

@@ -119,3 +119,16 @@ func (s *scheduler) carryState(c *run.Carried) {
 	c.Version = s.version
 	c.Nodes = s.carried()
 }
+
+// InitialNodes returns the nodes of a run as its workflow holds them
+// before its first node starts: pending, the nodes reused from the run it
+// retries completed, and the nodes an earlier part carried (c, nil for a
+// first part) in their state. The status of a run that closed before its
+// workflow could say more is built from them.
+func InitialNodes(in run.Input, c *run.Carried) []run.NodeStatus {
+	s := newScheduler(in, nil)
+	if c != nil {
+		s.restore(c)
+	}
+	return s.nodes
+}
