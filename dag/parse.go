@@ -354,42 +354,39 @@ func position(src []byte, off int) string {
 	return fmt.Sprintf(" (line %d, column %d)", line, col)
 }
 
-// ParseFile reads and parses a pipeline file.
+// ParseFile reads and parses a pipeline file: a regular file (a FIFO or a
+// device would block or never end), read as far as MaxDefinitionBytes.
 func ParseFile(path string) (*Pipeline, error) {
-	data, err := readDefinition(path)
-	if err != nil {
-		return nil, fmt.Errorf("read pipeline: %w", err)
-	}
-	p, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
-}
-
-// readDefinition reads a pipeline file: a regular file (a FIFO or a device
-// would block or never end), of at most MaxDefinitionBytes (more is
-// refused after reading one byte past the limit, not after reading it all).
-func readDefinition(path string) ([]byte, error) {
 	// Stat before opening: opening a FIFO blocks until a writer comes.
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, fmt.Errorf("read pipeline: %s is not a regular file", path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxDefinitionBytes+1))
+	return ParseReader(f, path)
+}
+
+// ParseReader reads a pipeline from r and parses it; name says where it
+// comes from in errors. More than MaxDefinitionBytes is refused after
+// reading one byte past the limit, not after reading it all.
+func ParseReader(r io.Reader, name string) (*Pipeline, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxDefinitionBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
 	if len(data) > MaxDefinitionBytes {
-		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, ErrSyntax, MaxDefinitionBytes)
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", name, ErrSyntax, MaxDefinitionBytes)
 	}
-	return data, nil
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
 }

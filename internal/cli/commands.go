@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -567,16 +566,5 @@ func (a *app) parsePipeline(path string) (*dag.Pipeline, error) {
 	if a.stdin == nil {
 		return nil, errors.New("read pipeline: no standard input")
 	}
-	data, err := io.ReadAll(io.LimitReader(a.stdin, dag.MaxDefinitionBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read pipeline: %w", err)
-	}
-	if len(data) > dag.MaxDefinitionBytes {
-		return nil, fmt.Errorf("standard input: %w: larger than %d bytes", dag.ErrSyntax, dag.MaxDefinitionBytes)
-	}
-	p, err := dag.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("standard input: %w", err)
-	}
-	return p, nil
+	return dag.ParseReader(a.stdin, "standard input")
 }
