@@ -80,11 +80,7 @@ func TestTerminatedRunStatus(t *testing.T) {
 		started, err := env.Runs.Start(ctx, runs.StartRequest{DAG: pipeline(t,
 			`[{"id": "slow", "executor": {"kind": "noop", "duration": "10m"}}, {"id": "after", "executor": {"kind": "noop"}, "depends_on": ["slow"]}]`)})
 		require.NoError(t, err)
-		require.Eventually(t, func() bool {
-			st, err := env.Runs.Status(ctx, started.WorkflowID)
-			return err == nil && st.Node("slow") != nil && st.Node("slow").Status == run.NodeRunning
-		}, 30*time.Second, 50*time.Millisecond)
-		require.NoError(t, env.Runs.Terminate(ctx, started.WorkflowID, "taking too long"))
+		terminateWhileSlowRuns(t, env, started.WorkflowID, "taking too long")
 
 		st, err := env.Runs.Status(ctx, started.WorkflowID)
 		require.NoError(t, err)
@@ -117,11 +113,7 @@ func TestTerminatedRunStatus(t *testing.T) {
 		}
 		started, err := env.Runs.Start(ctx, runs.StartRequest{DAG: p})
 		require.NoError(t, err)
-		require.Eventually(t, func() bool {
-			st, err := env.Runs.Status(ctx, started.WorkflowID)
-			return err == nil && st.Node("slow") != nil && st.Node("slow").Status == run.NodeRunning
-		}, 30*time.Second, 50*time.Millisecond)
-		require.NoError(t, env.Runs.Terminate(ctx, started.WorkflowID, "too big"))
+		terminateWhileSlowRuns(t, env, started.WorkflowID, "too big")
 
 		for _, tc := range []struct {
 			state run.NodeState
@@ -133,4 +125,15 @@ func TestTerminatedRunStatus(t *testing.T) {
 			noneRunning(t, pg.Nodes)
 		}
 	})
+}
+
+// terminateWhileSlowRuns terminates run id once its node "slow" runs.
+func terminateWhileSlowRuns(t *testing.T, env *testenv.Env, id, reason string) {
+	t.Helper()
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		st, err := env.Runs.Status(ctx, id)
+		return err == nil && st.Node("slow") != nil && st.Node("slow").Status == run.NodeRunning
+	}, 30*time.Second, 50*time.Millisecond)
+	require.NoError(t, env.Runs.Terminate(ctx, id, reason))
 }
