@@ -354,6 +354,10 @@ func position(src []byte, off int) string {
 	return fmt.Sprintf(" (line %d, column %d)", line, col)
 }
 
+// ErrNotRegularFile marks a pipeline path that is not a regular file (a
+// FIFO, a device, a directory).
+var ErrNotRegularFile = errors.New("not a regular file")
+
 // ParseFile reads and parses a pipeline file: a regular file (a FIFO or a
 // device would block or never end), read as far as MaxDefinitionBytes.
 func ParseFile(path string) (*Pipeline, error) {
@@ -363,7 +367,7 @@ func ParseFile(path string) (*Pipeline, error) {
 		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("read pipeline: %s is not a regular file", path)
+		return nil, fmt.Errorf("read pipeline: %s: %w", path, ErrNotRegularFile)
 	}
 	f, err := os.Open(path)
 	if err != nil {

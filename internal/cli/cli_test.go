@@ -590,6 +590,10 @@ func TestPipelineFromStandardInput(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "larger than")
 
+	code, _, errOut = run(nil, "validate", "/dev/null")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "not a regular file (to read a pipeline from a pipe, use - for standard input)")
+
 	code, _, errOut = run(nil, "validate", "-")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "no standard input")

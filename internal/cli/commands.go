@@ -561,7 +561,11 @@ func cmdConfig(_ context.Context, a *app, args []string) error {
 // input for "-", as far as dag.MaxDefinitionBytes.
 func (a *app) parsePipeline(path string) (*dag.Pipeline, error) {
 	if path != "-" {
-		return dag.ParseFile(path)
+		p, err := dag.ParseFile(path)
+		if errors.Is(err, dag.ErrNotRegularFile) {
+			return nil, fmt.Errorf("%w (to read a pipeline from a pipe, use - for standard input)", err)
+		}
+		return p, err
 	}
 	if a.stdin == nil {
 		return nil, errors.New("read pipeline: no standard input")
